@@ -1,0 +1,32 @@
+"""The nouns of the human side (DESIGN.md, "Data model")."""
+
+from annotation.models.content import Batch, Image, Project, Prompt, Split, Style, TaskType
+from annotation.models.judging import (
+    Assignment,
+    AssignmentStatus,
+    Judgment,
+    JudgmentFlag,
+    PairJudgment,
+    Task,
+    TaskImage,
+)
+from annotation.models.users import Role, User
+
+__all__ = [
+    "Assignment",
+    "AssignmentStatus",
+    "Batch",
+    "Image",
+    "Judgment",
+    "JudgmentFlag",
+    "PairJudgment",
+    "Project",
+    "Prompt",
+    "Role",
+    "Split",
+    "Style",
+    "Task",
+    "TaskImage",
+    "TaskType",
+    "User",
+]

@@ -1,0 +1,134 @@
+"""What gets judged: projects, uploaded batches, prompts and their images."""
+
+from django.conf import settings
+from django.db import models
+
+
+class TaskType(models.TextChoices):
+    PAIRWISE = "pairwise", "Pairwise"
+    RANKING = "ranking", "Ranking"
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "Train"
+    TEST = "test", "Test"
+
+
+class Style(models.TextChoices):
+    """The five prompt styles of HPD v2, plus 'not yet classified'."""
+
+    UNCLASSIFIED = "", "Not classified"
+    PAINTINGS = "paintings", "Paintings"
+    ANIME = "anime and cartoon", "Anime and cartoon"
+    PHOTO = "real photo", "Real photo"
+    CONCEPT_ART = "concept-art", "Concept-art"
+    OTHERS = "others", "Others"
+
+
+class Project(models.Model):
+    """One annotation study: what kind of task, how many images, how many judgments."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    task_type = models.CharField(max_length=16, choices=TaskType.choices)
+    images_per_task = models.PositiveSmallIntegerField(
+        help_text="Largest number of images in one task (2 for pairwise)."
+    )
+    judgments_per_task = models.PositiveSmallIntegerField(
+        default=1, help_text="Judgments wanted per task unless a batch says otherwise."
+    )
+    guideline_version = models.CharField(max_length=32)
+    gold_rate = models.FloatField(default=0.0, help_text="Share of served tasks that are gold.")
+    lease_seconds = models.PositiveIntegerField(default=600)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Batch(models.Model):
+    """One upload. Imported whole or not at all; `errors` keeps what was wrong."""
+
+    class Status(models.TextChoices):
+        IMPORTED = "imported", "Imported"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="batches")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    split = models.CharField(max_length=8, choices=Split.choices, default=Split.TRAIN)
+    judgments_per_task = models.PositiveSmallIntegerField()
+    source_name = models.CharField(max_length=500, help_text="The uploaded file or folder name.")
+    source_sha256 = models.CharField(max_length=64, blank=True, default="")
+    prompt_count = models.PositiveIntegerField(default=0)
+    image_count = models.PositiveIntegerField(default=0)
+    task_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return f"{self.project.slug} batch {self.pk} ({self.status})"
+
+
+class Prompt(models.Model):
+    """A prompt as uploaded, and as cleaned of style words for annotators and training."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts")
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="prompts")
+    raw_text = models.TextField()
+    cleaned_text = models.TextField(blank=True, default="")
+    removed_spans = models.JSONField(default=list, blank=True)
+    style = models.CharField(max_length=24, choices=Style.choices, blank=True, default="")
+    source = models.CharField(max_length=64, blank=True, default="")
+    is_unsafe = models.BooleanField(default=False)
+    line_number = models.PositiveIntegerField(help_text="Line of the manifest it came from.")
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "style"])]
+
+    def __str__(self) -> str:
+        return self.raw_text[:80]
+
+
+class Image(models.Model):
+    """One generated (or real) image, stored once under MEDIA_ROOT by its sha256."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="images")
+    sha256 = models.CharField(max_length=64)
+    file = models.CharField(max_length=200, help_text="Path under MEDIA_ROOT.")
+    original_name = models.CharField(max_length=500)
+    format = models.CharField(max_length=8)
+    width = models.PositiveIntegerField(help_text="As displayed, after EXIF orientation.")
+    height = models.PositiveIntegerField(help_text="As displayed, after EXIF orientation.")
+    exif_orientation = models.PositiveSmallIntegerField(default=1)
+    byte_size = models.PositiveIntegerField()
+    generator = models.CharField(max_length=64, blank=True, default="")
+    is_withdrawn = models.BooleanField(
+        default=False, help_text="Pulled from circulation (flagged broken or unsafe)."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "sha256"], name="image_unique_per_project")
+        ]
+        indexes = [models.Index(fields=["sha256"]), models.Index(fields=["project", "generator"])]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.sha256[:12]})"
+
+    @property
+    def url(self) -> str:
+        return f"{settings.MEDIA_URL}{self.file}"

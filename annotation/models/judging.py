@@ -1,0 +1,149 @@
+"""The work: tasks to rank, leases to annotators, submitted judgments and their pairs."""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from annotation.models.content import Batch, Image, Project, Prompt
+
+
+class Task(models.Model):
+    """One prompt with 2..N of its images to rank, wanted `judgments_wanted` times."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="tasks")
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="tasks")
+    images = models.ManyToManyField(Image, through="TaskImage", related_name="tasks")
+    judgments_wanted = models.PositiveSmallIntegerField()
+    judgments_done = models.PositiveSmallIntegerField(default=0)
+    is_gold = models.BooleanField(default=False)
+    gold_ranking = ArrayField(
+        models.BigIntegerField(), null=True, blank=True, help_text="Image ids, best to worst."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The next-task query: open tasks of a project, started ones first.
+            models.Index(
+                fields=["project", "-judgments_done", "id"],
+                condition=models.Q(judgments_done__lt=models.F("judgments_wanted")),
+                name="task_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.pk} of {self.project.slug}"
+
+
+class TaskImage(models.Model):
+    """The images of a task, in the order they were uploaded."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_images")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "position"], name="task_image_position"),
+            models.UniqueConstraint(fields=["task", "image"], name="task_image_once"),
+        ]
+
+
+class AssignmentStatus(models.TextChoices):
+    LEASED = "leased", "Leased"
+    SUBMITTED = "submitted", "Submitted"
+    SKIPPED = "skipped", "Skipped"
+    EXPIRED = "expired", "Expired"
+
+
+class Assignment(models.Model):
+    """A task leased to one annotator until `expires_at`, with the order they were shown."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    display_order = ArrayField(models.BigIntegerField(), help_text="Image ids, left to right.")
+    status = models.CharField(
+        max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.LEASED
+    )
+    leased_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "annotator"], name="assignment_once_per_task")
+        ]
+        indexes = [
+            models.Index(
+                fields=["annotator", "expires_at"],
+                condition=models.Q(status="leased"),
+                name="assignment_live_idx",
+            ),
+            models.Index(
+                fields=["task", "expires_at"],
+                condition=models.Q(status="leased"),
+                name="assignment_task_live_idx",
+            ),
+        ]
+
+
+class JudgmentFlag(models.TextChoices):
+    BROKEN_IMAGE = "broken_image", "Broken image"
+    UNSAFE = "unsafe", "Unsafe content"
+    CANNOT_DECIDE = "cannot_decide", "Cannot decide"
+
+
+class Judgment(models.Model):
+    """A submitted ranking, best to worst. Imported judgments have no assignment."""
+
+    assignment = models.OneToOneField(
+        Assignment, null=True, blank=True, on_delete=models.PROTECT, related_name="judgment"
+    )
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="judgments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="judgments"
+    )
+    ranking = ArrayField(models.BigIntegerField(), help_text="Image ids, best to worst.")
+    display_order = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    flags = ArrayField(
+        models.CharField(max_length=32, choices=JudgmentFlag.choices), default=list, blank=True
+    )
+    guideline_version = models.CharField(max_length=32)
+    idempotency_key = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "annotator"], name="judgment_once_per_task"),
+            models.UniqueConstraint(
+                fields=["annotator", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="judgment_idempotency_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+
+class PairJudgment(models.Model):
+    """One (winner, loser) pair derived from a judgment: the unit of export and agreement."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="pairs")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    winner = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    loser = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "task"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["judgment", "winner", "loser"], name="pair_once_per_judgment"
+            )
+        ]
+
