@@ -1,3 +1,7 @@
 from django.urls import path
 
-urlpatterns: list = []
+from annotation import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+]

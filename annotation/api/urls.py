@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []
+from annotation.api import views
+
+urlpatterns = [
+    path("projects/", views.ProjectList.as_view(), name="project-list"),
+    path("projects/<slug:slug>/", views.ProjectDetail.as_view(), name="project-detail"),
+    path("projects/<slug:slug>/batches/", views.ProjectBatches.as_view(), name="project-batches"),
+]

@@ -53,11 +53,15 @@ class Project(models.Model):
 
 
 class Batch(models.Model):
-    """One upload. Imported whole or not at all; `errors` keeps what was wrong."""
+    """One upload, imported whole or not at all (a rejected upload leaves no row).
+
+    `imported`: rows and files stored, post-import processing pending; `ready`: processed.
+    `errors` keeps what post-import processing could not do.
+    """
 
     class Status(models.TextChoices):
-        IMPORTED = "imported", "Imported"
-        FAILED = "failed", "Failed"
+        IMPORTED = "imported", "Imported, processing pending"
+        READY = "ready", "Ready"
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="batches")
     status = models.CharField(max_length=16, choices=Status.choices)

@@ -165,3 +165,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-unprocessed-batches": {
+        "task": "annotation.sweep_unprocessed_batches",
+        "schedule": env.int("SWEEP_INTERVAL_SECONDS", default=300),
+    },
+}

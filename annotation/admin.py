@@ -1,0 +1,91 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from annotation.models import (
+    Assignment,
+    Batch,
+    Image,
+    Judgment,
+    PairJudgment,
+    Project,
+    Prompt,
+    Task,
+    TaskImage,
+    User,
+)
+
+
+@admin.register(User)
+class PlatformUserAdmin(UserAdmin):
+    list_display = ("username", "role", "is_active", "external_id", "date_joined")
+    list_filter = ("role", "is_active")
+    fieldsets = (*UserAdmin.fieldsets, ("Platform", {"fields": ("role", "external_id")}))
+    add_fieldsets = (*UserAdmin.add_fieldsets, ("Platform", {"fields": ("role",)}))
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "task_type", "images_per_task", "judgments_per_task")
+    search_fields = ("slug", "name")
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "status", "split", "prompt_count", "image_count", "created_at")
+    list_filter = ("status", "split", "project")
+    raw_id_fields = ("uploaded_by",)
+
+
+@admin.register(Prompt)
+class PromptAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "raw_text", "style", "is_unsafe")
+    list_filter = ("project", "style", "is_unsafe")
+    search_fields = ("raw_text",)
+    raw_id_fields = ("batch",)
+    show_full_result_count = False
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "original_name", "generator", "width", "height", "sha256")
+    list_filter = ("project", "generator", "is_withdrawn")
+    search_fields = ("sha256", "original_name")
+    raw_id_fields = ("prompt",)
+    show_full_result_count = False
+
+
+class TaskImageInline(admin.TabularInline):
+    model = TaskImage
+    raw_id_fields = ("image",)
+    extra = 0
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "judgments_done", "judgments_wanted", "is_gold")
+    list_filter = ("project", "is_gold")
+    raw_id_fields = ("batch", "prompt")
+    inlines = [TaskImageInline]
+    show_full_result_count = False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "task", "annotator", "status", "expires_at")
+    list_filter = ("status",)
+    raw_id_fields = ("task", "annotator")
+    show_full_result_count = False
+
+
+@admin.register(Judgment)
+class JudgmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "task", "annotator", "created_at", "guideline_version")
+    raw_id_fields = ("assignment", "task", "annotator")
+    show_full_result_count = False
+
+
+@admin.register(PairJudgment)
+class PairJudgmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "task", "annotator", "winner", "loser")
+    raw_id_fields = ("judgment", "task", "annotator", "winner", "loser", "project")
+    show_full_result_count = False

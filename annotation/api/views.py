@@ -1,0 +1,124 @@
+"""REST endpoints of the human side. Thin: parse, check permission, call a service."""
+
+from __future__ import annotations
+
+import tempfile
+from http import HTTPStatus
+from pathlib import Path
+
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Coalesce
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotation.api.permissions import CanReadDatasets, IsPlatformAdmin
+from annotation.api.serializers import (
+    BatchRejectedSerializer,
+    BatchSerializer,
+    BatchUploadSerializer,
+    ImportSummarySerializer,
+    ProjectSerializer,
+)
+from annotation.models import Batch, Project
+from annotation.services.importing import import_batch
+from annotation.services.media import StorageUnavailable
+from annotation.services.problems import BatchRejected, Problem
+
+
+def projects_with_counts() -> QuerySet[Project]:
+    # Counts come from the batches' stored counts: no COUNT over tasks or images.
+    return Project.objects.annotate(
+        prompts=Coalesce(Sum("batches__prompt_count"), 0),
+        images=Coalesce(Sum("batches__image_count"), 0),
+        tasks=Coalesce(Sum("batches__task_count"), 0),
+    ).order_by("slug")
+
+
+class ProjectList(generics.ListAPIView):
+    """Projects, with their prompt, image and task counts."""
+
+    serializer_class = ProjectSerializer
+    permission_classes = [IsAuthenticated]
+    filterset_fields = ["task_type"]
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return projects_with_counts()
+
+
+class ProjectDetail(generics.RetrieveAPIView):
+    serializer_class = ProjectSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_field = "slug"
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return projects_with_counts()
+
+
+class ProjectBatches(generics.ListAPIView):
+    """GET: the project's batches (admins, researchers). POST: upload a batch (admins)."""
+
+    serializer_class = BatchSerializer
+    parser_classes = [MultiPartParser]
+    filterset_fields = ["status", "split"]
+
+    def get_permissions(self) -> list:
+        if self.request.method == "POST":
+            return [IsPlatformAdmin()]
+        return [CanReadDatasets()]
+
+    def get_queryset(self) -> QuerySet[Batch]:
+        return Batch.objects.filter(project__slug=self.kwargs["slug"]).select_related(
+            "project", "uploaded_by"
+        )
+
+    @extend_schema(
+        request={"multipart/form-data": BatchUploadSerializer},
+        responses={
+            201: ImportSummarySerializer,
+            400: BatchRejectedSerializer,
+            507: OpenApiResponse(description="The media storage could not be written."),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        upload = BatchUploadSerializer(data=request.data)
+        if not upload.is_valid():
+            problems = [
+                Problem(name, " ".join(str(error) for error in errors))
+                for name, errors in upload.errors.items()
+            ]
+            return _rejected(BatchRejected(problems))
+        data = upload.validated_data
+        with tempfile.TemporaryDirectory(prefix="hpd-upload-") as folder:
+            # The upload is saved under its own name so problems name the file the user sent.
+            path = Path(folder) / Path(data["file"].name or "upload.zip").name
+            with open(path, "wb") as handle:
+                for chunk in data["file"].chunks():
+                    handle.write(chunk)
+            try:
+                summary = import_batch(
+                    path,
+                    slug,
+                    split=data["split"],
+                    judgments_per_task=data.get("judgments_per_task"),
+                    uploaded_by=request.user,  # type: ignore[arg-type]
+                )
+            except BatchRejected as rejected:
+                return _rejected(rejected)
+            except StorageUnavailable as exc:
+                return Response({"detail": str(exc)}, status=HTTPStatus.INSUFFICIENT_STORAGE)
+        return Response(summary.as_dict(), status=HTTPStatus.CREATED)
+
+
+def _rejected(rejected: BatchRejected) -> Response:
+    return Response(
+        {
+            "detail": f"{len(rejected.problems)} problem(s) found; nothing was imported. "
+            "Fix them all and upload again.",
+            "problems": [problem.as_dict() for problem in rejected.problems],
+        },
+        status=HTTPStatus.BAD_REQUEST,
+    )

@@ -1,0 +1,22 @@
+import json
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from annotation.services.demo import seed_demo
+
+
+class Command(BaseCommand):
+    help = "Seed the demo projects and users (idempotent) and print the demo logins."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--groups", type=int, default=60, help="Prompt groups per project.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        summaries, logins = seed_demo(options["groups"])
+        for summary in summaries:
+            self.stdout.write(f"imported demo project: {json.dumps(summary.as_dict())}")
+        self.stdout.write("Demo logins (local use only):")
+        for login in logins:
+            self.stdout.write(f"  {login.role:<10} {login.username:<16} {login.password}")

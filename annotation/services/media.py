@@ -1,0 +1,71 @@
+"""Content-addressed image storage under MEDIA_ROOT, with undo for a failed import."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+
+class StorageUnavailable(Exception):
+    """MEDIA_ROOT could not be written (disk full, permissions). Nothing was kept."""
+
+
+def media_path_for(sha256: str, extension: str) -> str:
+    """Where an image lives under MEDIA_ROOT: two levels of fan-out by its hash."""
+    return f"images/{sha256[:2]}/{sha256[2:4]}/{sha256}.{extension}"
+
+
+class MediaWriter:
+    """Writes files under a media root and can remove exactly what it created.
+
+    A file already present under its content address is left alone (same name, same
+    bytes); only files and folders this writer created are removed by `rollback()`.
+    Writes go to a temporary name and are renamed into place, so a reader never sees
+    half a file.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.created_files: list[Path] = []
+        self.created_dirs: list[Path] = []
+
+    def store(self, relative: str, data: bytes) -> None:
+        target = self.root / relative
+        if target.exists():
+            return
+        try:
+            self._make_parents(target.parent)
+            temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+            try:
+                with open(temporary, "wb") as handle:
+                    handle.write(data)
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(
+                f"could not write {target} ({exc.strerror or exc}); free disk space or fix "
+                "the permissions of MEDIA_ROOT, then import again"
+            ) from exc
+        self.created_files.append(target)
+
+    def _make_parents(self, folder: Path) -> None:
+        missing: list[Path] = []
+        while not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for path in reversed(missing):
+            path.mkdir()
+            self.created_dirs.append(path)
+
+    def rollback(self) -> None:
+        for path in self.created_files:
+            path.unlink(missing_ok=True)
+        for path in reversed(self.created_dirs):
+            try:
+                path.rmdir()
+            except OSError:
+                pass  # not empty: another import put a file there meanwhile
+        self.created_files.clear()
+        self.created_dirs.clear()
