@@ -4,9 +4,9 @@ from annotation.models import Batch, Project, Split
 
 
 class ProjectSerializer(serializers.ModelSerializer):
-    prompts = serializers.IntegerField(read_only=True)
-    images = serializers.IntegerField(read_only=True)
-    tasks = serializers.IntegerField(read_only=True)
+    prompt_count = serializers.IntegerField(read_only=True)
+    image_count = serializers.IntegerField(read_only=True)
+    task_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Project
@@ -20,9 +20,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "gold_rate",
             "lease_seconds",
             "created_at",
-            "prompts",
-            "images",
-            "tasks",
+            "prompt_count",
+            "image_count",
+            "task_count",
         ]
 
 

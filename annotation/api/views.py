@@ -32,9 +32,9 @@ from annotation.services.problems import BatchRejected, Problem
 def projects_with_counts() -> QuerySet[Project]:
     # Counts come from the batches' stored counts: no COUNT over tasks or images.
     return Project.objects.annotate(
-        prompts=Coalesce(Sum("batches__prompt_count"), 0),
-        images=Coalesce(Sum("batches__image_count"), 0),
-        tasks=Coalesce(Sum("batches__task_count"), 0),
+        prompt_count=Coalesce(Sum("batches__prompt_count"), 0),
+        image_count=Coalesce(Sum("batches__image_count"), 0),
+        task_count=Coalesce(Sum("batches__task_count"), 0),
     ).order_by("slug")
 
 

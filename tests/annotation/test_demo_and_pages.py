@@ -1,0 +1,88 @@
+"""The demo seed and the pages a first-time user sees."""
+
+from __future__ import annotations
+
+import io
+from http import HTTPStatus
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from annotation.models import Batch, Image, Project, Prompt, Role, User
+from annotation.services.demo import DEMO_USERS, draw_demo_image, read_demo_prompts
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_seeds_real_prompts_once_and_prints_logins(media_root: Path) -> None:
+    out = io.StringIO()
+
+    call_command("demo", "--groups", "5", stdout=out)
+    call_command("demo", "--groups", "5", stdout=out)
+
+    projects = {p.slug: p.task_type for p in Project.objects.all()}
+    assert projects == {"demo-pairwise": "pairwise", "demo-ranking": "ranking"}
+    assert Batch.objects.count() == 2
+    assert Image.objects.count() == 5 * 2 + 5 * 4
+    real_prompts = read_demo_prompts()
+    assert list(Prompt.objects.order_by("id").values_list("raw_text", flat=True)) == real_prompts[:10]
+    assert all((media_root / image.file).is_file() for image in Image.objects.all())
+    assert {u.username: u.role for u in User.objects.all()} == {
+        name: role for name, (role, _) in DEMO_USERS.items()
+    }
+    for name, (_, password) in DEMO_USERS.items():
+        assert f"{name}" in out.getvalue() and password in out.getvalue()
+        assert User.objects.get(username=name).check_password(password)
+
+
+def test_demo_prompts_are_the_real_file_without_empty_ones() -> None:
+    prompts = read_demo_prompts()
+
+    assert len(prompts) > 900
+    assert all(p.strip() == p and p for p in prompts)
+    assert prompts[1] == "inmates with cow heads inside a jailcell"
+
+
+def test_demo_images_are_deterministic_and_differ_between_generators() -> None:
+    first = draw_demo_image("a fox", "synthetic-a").tobytes()
+
+    assert draw_demo_image("a fox", "synthetic-a").tobytes() == first
+    assert draw_demo_image("a fox", "synthetic-b").tobytes() != first
+
+
+def test_home_page_lists_projects_with_counts_for_a_logged_in_user(media_root: Path) -> None:
+    call_command("demo", "--groups", "3", stdout=io.StringIO())
+    client = Client()
+
+    anonymous = client.get(reverse("home"))
+    assert anonymous.status_code == HTTPStatus.OK
+    assert b"demo-pairwise" not in anonymous.content
+
+    client.force_login(User.objects.get(role=Role.ANNOTATOR))
+    page = client.get(reverse("home")).content.decode()
+    assert "demo-pairwise" in page and "demo-ranking" in page
+    assert "<td>12</td>" in page  # 3 groups x 4 images in the ranking demo
+
+
+def test_login_page_logs_a_demo_user_in(media_root: Path) -> None:
+    call_command("demo", "--groups", "1", stdout=io.StringIO())
+    client = Client()
+
+    response = client.post(
+        reverse("login"), {"username": "demo-annotator", "password": DEMO_USERS["demo-annotator"][1]}
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert "demo-annotator" in client.get(reverse("home")).content.decode()
+
+
+def test_api_schema_and_docs_are_served() -> None:
+    client = Client()
+
+    schema = client.get(reverse("api-schema"))
+    assert schema.status_code == HTTPStatus.OK
+    assert b"/api/v1/projects/{slug}/batches/" in schema.content
+    assert client.get(reverse("api-docs")).status_code == HTTPStatus.OK

@@ -1,0 +1,54 @@
+"""Settings come from the environment; wrong or missing values fail loudly at start."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_django(settings_module: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    base.update(env, DJANGO_SETTINGS_MODULE=settings_module)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_sqlite_is_refused_with_a_clear_message() -> None:
+    result = start_django("config.settings.local", DATABASE_URL="sqlite:///db.sqlite3")
+
+    assert result.returncode != 0
+    assert "DATABASE_URL must point to PostgreSQL" in result.stderr
+    assert "SQLite and other databases are not supported" in result.stderr
+
+
+def test_production_without_a_secret_key_does_not_start() -> None:
+    result = start_django("config.settings.production", DJANGO_ALLOWED_HOSTS="example.org")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_without_allowed_hosts_does_not_start() -> None:
+    result = start_django("config.settings.production", DJANGO_SECRET_KEY="x" * 50)
+
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_starts_with_its_required_variables() -> None:
+    result = start_django(
+        "config.settings.production", DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="example.org"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "started"
