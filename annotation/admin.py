@@ -19,7 +19,7 @@ from annotation.models import (
 class PlatformUserAdmin(UserAdmin):
     list_display = ("username", "role", "is_active", "external_id", "date_joined")
     list_filter = ("role", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("Platform", {"fields": ("role", "external_id")}))
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Platform", {"fields": ("role", "external_id")}))
     add_fieldsets = (*UserAdmin.add_fieldsets, ("Platform", {"fields": ("role",)}))
 
 

@@ -1,11 +1,42 @@
-"""Server-rendered pages of the human side."""
+"""Server-rendered pages of the human side, and the stored images."""
 
-from django.http import HttpRequest, HttpResponse
+import re
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from annotation.api.views import projects_with_counts
+
+# Only what import_batch writes: images/ab/cd/<sha256>.<ext> (see services/media.py).
+_MEDIA_PATH = re.compile(r"^images/([0-9a-f]{2})/([0-9a-f]{2})/\1\2[0-9a-f]{60}\.(png|jpg|webp)$")
+_CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
     projects = projects_with_counts() if request.user.is_authenticated else []
     return render(request, "annotation/home.html", {"projects": projects})
+
+
+@require_GET
+@login_required
+def media_file(request: HttpRequest, path: str) -> FileResponse:
+    """Serve a stored image to a logged-in user, as an image and nothing else.
+
+    The name is the content's sha256, so the response never changes: browsers may
+    cache it for good, which makes the next task's images appear at once.
+    """
+    match = _MEDIA_PATH.match(path)
+    if match is None:
+        raise Http404("No such image.")
+    try:
+        handle = open(settings.MEDIA_ROOT / path, "rb")  # noqa: SIM115 - FileResponse closes it
+    except FileNotFoundError:
+        raise Http404("No such image.") from None
+    response = FileResponse(handle, content_type=_CONTENT_TYPES[match.group(3)])
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

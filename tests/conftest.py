@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -12,7 +13,7 @@ from annotation.services.accounts import add_user
 
 
 @pytest.fixture(autouse=True)
-def media_root(tmp_path: Path, settings) -> Path:  # type: ignore[no-untyped-def]
+def media_root(tmp_path: Path, settings: Any) -> Path:
     """Every test gets its own empty MEDIA_ROOT."""
     root = tmp_path / "media"
     root.mkdir()
@@ -25,17 +26,17 @@ def _account(username: str, role: str) -> User:
 
 
 @pytest.fixture
-def admin_user(db) -> User:  # type: ignore[no-untyped-def]
+def admin_user(db: None) -> User:
     return _account("ada-admin", Role.ADMIN)
 
 
 @pytest.fixture
-def annotator_user(db) -> User:  # type: ignore[no-untyped-def]
+def annotator_user(db: None) -> User:
     return _account("ann-annotator", Role.ANNOTATOR)
 
 
 @pytest.fixture
-def researcher_user(db) -> User:  # type: ignore[no-untyped-def]
+def researcher_user(db: None) -> User:
     return _account("rex-researcher", Role.RESEARCHER)
 
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from annotation.models import Batch, Project, Split
+from annotation.models import Batch, Project, Split, User
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -27,8 +27,12 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class BatchSerializer(serializers.ModelSerializer):
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    uploaded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Batch

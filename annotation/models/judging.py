@@ -50,6 +50,9 @@ class TaskImage(models.Model):
             models.UniqueConstraint(fields=["task", "image"], name="task_image_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"task {self.task_id} image {self.image_id} at {self.position}"
+
 
 class AssignmentStatus(models.TextChoices):
     LEASED = "leased", "Leased"
@@ -90,6 +93,9 @@ class Assignment(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"assignment {self.pk}: task {self.task_id} to user {self.annotator_id}"
+
 
 class JudgmentFlag(models.TextChoices):
     BROKEN_IMAGE = "broken_image", "Broken image"
@@ -128,6 +134,9 @@ class Judgment(models.Model):
         ]
         indexes = [models.Index(fields=["created_at"])]
 
+    def __str__(self) -> str:
+        return f"judgment {self.pk} of task {self.task_id} by user {self.annotator_id}"
+
 
 class PairJudgment(models.Model):
     """One (winner, loser) pair derived from a judgment: the unit of export and agreement."""
@@ -135,7 +144,9 @@ class PairJudgment(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="pairs")
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     winner = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
     loser = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
 
@@ -147,3 +158,5 @@ class PairJudgment(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"image {self.winner_id} > image {self.loser_id} (judgment {self.judgment_id})"

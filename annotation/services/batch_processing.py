@@ -36,5 +36,7 @@ def process_batch(batch_id: int) -> bool:
 
 def unprocessed_batch_ids() -> list[int]:
     return list(
-        Batch.objects.filter(status=Batch.Status.IMPORTED).order_by("pk").values_list("pk", flat=True)
+        Batch.objects.filter(status=Batch.Status.IMPORTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )

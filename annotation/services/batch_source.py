@@ -163,15 +163,13 @@ class ZipSource:
                 )
                 continue
             if name in self.members:
-                self.problems.append(
-                    Problem(where, "appears twice in the archive; keep one copy")
-                )
+                self.problems.append(Problem(where, "appears twice in the archive; keep one copy"))
                 continue
             self.members[name] = info.file_size
 
     def open_member(self, member: str) -> BinaryIO:
         assert self._zip is not None
-        return self._zip.open(self._member_info(member))
+        return self._zip.open(self._member_info(member))  # type: ignore[return-value]
 
     def _member_info(self, member: str) -> zipfile.ZipInfo:
         assert self._zip is not None

@@ -60,7 +60,10 @@ def draw_demo_image(prompt: str, generator: str, size: int = 256) -> Image.Image
     draw = ImageDraw.Draw(image)
     for y in range(size):
         t = y / (size - 1)
-        draw.line([(0, y), (size, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+        draw.line(
+            [(0, y), (size, y)],
+            fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
     for _ in range(rng.randrange(3, 9)):
         x0, y0 = rng.randrange(size), rng.randrange(size)
         radius = rng.randrange(size // 16, size // 3)

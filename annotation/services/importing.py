@@ -176,8 +176,11 @@ def _validate(source: BatchSource, progress: Progress) -> _ValidatedBatch:
         if {"train.json", "test.json"} & {m.rsplit("/", 1)[-1] for m in source.members}:
             hint = " (this looks like an HPD v2 release folder; it needs a manifest.jsonl)"
         problems.append(
-            Problem(source.name, f"has no {MANIFEST_NAME} at its top{hint}; add one JSON line "
-                    "per prompt group (format in the README)")
+            Problem(
+                source.name,
+                f"has no {MANIFEST_NAME} at its top{hint}; add one JSON line "
+                "per prompt group (format in the README)",
+            )
         )
         raise BatchRejected(problems)
 
@@ -206,21 +209,27 @@ def _validate(source: BatchSource, progress: Progress) -> _ValidatedBatch:
                 data = read_capped(stream, settings.IMPORT_MAX_IMAGE_BYTES)
             facts = inspect_image(data, settings.IMPORT_MAX_IMAGE_PIXELS)
         except MemberTooLarge:
-            problems.append(Problem(member, f"is over the per-file limit of "
-                                    f"{settings.IMPORT_MAX_IMAGE_BYTES} bytes"))
+            problems.append(
+                Problem(
+                    member, f"is over the per-file limit of {settings.IMPORT_MAX_IMAGE_BYTES} bytes"
+                )
+            )
             continue
         except ImageRejected as exc:
             problems.append(Problem(member, str(exc)))
             continue
-        except Exception as exc:  # noqa: BLE001 - a corrupt archive member: report, never hide
+        except Exception as exc:
             problems.append(Problem(member, f"could not be read ({exc}); re-create the batch"))
             continue
         finally:
             progress.advance()
         if facts.sha256 in first_seen:
             problems.append(
-                Problem(member, f"is the same image (sha256 {facts.sha256[:12]}...) as "
-                        f"{first_seen[facts.sha256]}; each image may appear once")
+                Problem(
+                    member,
+                    f"is the same image (sha256 {facts.sha256[:12]}...) as "
+                    f"{first_seen[facts.sha256]}; each image may appear once",
+                )
             )
             continue
         first_seen[facts.sha256] = member
@@ -244,13 +253,19 @@ def _check_references(
             member = validated.prefix + image.path
             if member in referenced:
                 problems.append(
-                    Problem(at, f"image {image.path!r} is also used on line {referenced[member]}; "
-                            "an image belongs to one prompt group")
+                    Problem(
+                        at,
+                        f"image {image.path!r} is also used on line {referenced[member]}; "
+                        "an image belongs to one prompt group",
+                    )
                 )
             elif member not in members:
                 problems.append(
-                    Problem(at, f"image {image.path!r} is not in the batch; add the file or fix "
-                            "the path (paths are relative to the manifest's folder)")
+                    Problem(
+                        at,
+                        f"image {image.path!r} is not in the batch; add the file or fix "
+                        "the path (paths are relative to the manifest's folder)",
+                    )
                 )
             else:
                 referenced[member] = group.line
@@ -259,8 +274,10 @@ def _check_references(
             continue
         if member not in referenced and member.startswith(validated.prefix):
             problems.append(
-                Problem(member, "is in the batch but no manifest line uses it; remove it or add "
-                        "it to a group")
+                Problem(
+                    member,
+                    "is in the batch but no manifest line uses it; remove it or add it to a group",
+                )
             )
         elif not member.startswith(validated.prefix):
             problems.append(
@@ -337,9 +354,11 @@ def _check_against_project(
         for group in validated.groups:
             if len(group.images) != 2:
                 problems.append(
-                    Problem(f"{where} line {group.line}",
-                            f"has {len(group.images)} images but project {project.slug!r} is "
-                            "pairwise (2 images per group); import it into a ranking project")
+                    Problem(
+                        f"{where} line {group.line}",
+                        f"has {len(group.images)} images but project {project.slug!r} is "
+                        "pairwise (2 images per group); import it into a ranking project",
+                    )
                 )
     by_sha = {facts.sha256: member for member, facts in validated.facts.items()}
     existing = Image.objects.filter(project=project, sha256__in=list(by_sha)).values_list(
@@ -347,8 +366,11 @@ def _check_against_project(
     )
     for sha, batch_id in existing:
         problems.append(
-            Problem(by_sha[sha], f"is already in project {project.slug!r} (batch {batch_id}); "
-                    "each image may be imported once")
+            Problem(
+                by_sha[sha],
+                f"is already in project {project.slug!r} (batch {batch_id}); "
+                "each image may be imported once",
+            )
         )
     other_split = Split.TEST if split == Split.TRAIN else Split.TRAIN
     texts = {group.prompt: group.line for group in validated.groups}
@@ -357,9 +379,11 @@ def _check_against_project(
     ).values_list("raw_text", flat=True)
     for text in shared:
         problems.append(
-            Problem(f"{where} line {texts[text]}",
-                    f"this prompt is already in the {other_split} split of project "
-                    f"{project.slug!r}; train and test must not share a prompt")
+            Problem(
+                f"{where} line {texts[text]}",
+                f"this prompt is already in the {other_split} split of project "
+                f"{project.slug!r}; train and test must not share a prompt",
+            )
         )
     return problems
 
@@ -440,5 +464,5 @@ def enqueue_batch_processing(batch_id: int) -> None:
 
     try:
         process_batch.delay(batch_id)
-    except Exception as exc:  # noqa: BLE001 - any broker error; the sweep retries
+    except Exception as exc:
         logger.warning("batch %s imported, but queueing its processing failed: %s", batch_id, exc)

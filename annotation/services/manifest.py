@@ -61,8 +61,11 @@ def parse_manifest(
             entry = json.loads(text)
         except json.JSONDecodeError as exc:
             problems.append(
-                Problem(at, f"is not valid JSON ({exc.msg} at column {exc.colno}); "
-                        "each line must be one JSON object")
+                Problem(
+                    at,
+                    f"is not valid JSON ({exc.msg} at column {exc.colno}); "
+                    "each line must be one JSON object",
+                )
             )
             continue
         group = _parse_group(entry, number, at, rules, problems)
@@ -83,8 +86,11 @@ def _parse_group(
     unknown = sorted(set(entry) - GROUP_KEYS)
     if unknown:
         problems.append(
-            Problem(at, f"has unknown key(s) {', '.join(map(repr, unknown))}; "
-                    f"allowed keys are {', '.join(sorted(GROUP_KEYS))}")
+            Problem(
+                at,
+                f"has unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"allowed keys are {', '.join(sorted(GROUP_KEYS))}",
+            )
         )
     for key in ("prompt", "images"):
         if key not in entry:
@@ -115,8 +121,11 @@ def _check_prompt(
         return None
     if len(text) > rules.max_prompt_chars:
         problems.append(
-            Problem(at, f"'prompt' is {len(text)} characters, over the limit of "
-                    f"{rules.max_prompt_chars} (IMPORT_MAX_PROMPT_CHARS)")
+            Problem(
+                at,
+                f"'prompt' is {len(text)} characters, over the limit of "
+                f"{rules.max_prompt_chars} (IMPORT_MAX_PROMPT_CHARS)",
+            )
         )
         return None
     if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
@@ -131,7 +140,7 @@ def _check_images(
     if images is None:
         return None
     if not isinstance(images, list):
-        problems.append(Problem(at, "'images' must be a list of {\"path\", \"generator\"} objects"))
+        problems.append(Problem(at, '\'images\' must be a list of {"path", "generator"} objects'))
         return None
     if len(images) < 2:
         problems.append(
@@ -139,8 +148,11 @@ def _check_images(
         )
     if len(images) > rules.max_images_per_group:
         problems.append(
-            Problem(at, f"has {len(images)} images, over the limit of "
-                    f"{rules.max_images_per_group} (IMPORT_MAX_IMAGES_PER_GROUP)")
+            Problem(
+                at,
+                f"has {len(images)} images, over the limit of "
+                f"{rules.max_images_per_group} (IMPORT_MAX_IMAGES_PER_GROUP)",
+            )
         )
     parsed: list[ManifestImage] = []
     seen: set[str] = set()
@@ -152,8 +164,11 @@ def _check_images(
         unknown = sorted(set(item) - IMAGE_KEYS)
         if unknown:
             problems.append(
-                Problem(at, f"{label} has unknown key(s) {', '.join(map(repr, unknown))}; "
-                        f"allowed keys are {', '.join(sorted(IMAGE_KEYS))}")
+                Problem(
+                    at,
+                    f"{label} has unknown key(s) {', '.join(map(repr, unknown))}; "
+                    f"allowed keys are {', '.join(sorted(IMAGE_KEYS))}",
+                )
             )
         path = item.get("path")
         if not isinstance(path, str) or not path.strip():
@@ -171,8 +186,11 @@ def _check_images(
         generator = item.get("generator", "")
         if not isinstance(generator, str) or len(generator) > MAX_GENERATOR_CHARS:
             problems.append(
-                Problem(at, f"{label} 'generator' must be a string of at most "
-                        f"{MAX_GENERATOR_CHARS} characters")
+                Problem(
+                    at,
+                    f"{label} 'generator' must be a string of at most "
+                    f"{MAX_GENERATOR_CHARS} characters",
+                )
             )
             continue
         parsed.append(ManifestImage(path=path, generator=generator.strip()))

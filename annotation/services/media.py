@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -63,9 +64,8 @@ class MediaWriter:
         for path in self.created_files:
             path.unlink(missing_ok=True)
         for path in reversed(self.created_dirs):
-            try:
+            # Not empty: another project's import shares this fan-out folder.
+            with contextlib.suppress(OSError):
                 path.rmdir()
-            except OSError:
-                pass  # not empty: another import put a file there meanwhile
         self.created_files.clear()
         self.created_dirs.clear()

@@ -5,4 +5,4 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-not-a-secret")
 os.environ.setdefault("DJANGO_DEBUG", "true")
 
-from config.settings.base import *  # noqa: E402,F403
+from config.settings.base import *  # noqa: F403

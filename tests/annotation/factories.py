@@ -9,10 +9,20 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from django.db.models import Model
 from PIL import Image
 
-from annotation.models import Assignment, Batch, Image as ImageRow, Judgment, PairJudgment
-from annotation.models import Project, Prompt, Task, TaskImage
+from annotation.models import (
+    Assignment,
+    Batch,
+    Judgment,
+    PairJudgment,
+    Project,
+    Prompt,
+    Task,
+    TaskImage,
+)
+from annotation.models import Image as ImageRow
 
 
 def png_bytes(seed: int, size: tuple[int, int] = (32, 24), fmt: str = "PNG", **save: Any) -> bytes:
@@ -65,8 +75,18 @@ def zip_folder(folder: Path, target: Path) -> Path:
 
 def database_state() -> dict[str, int]:
     """Row counts of every table an import or a judgment touches."""
-    models = [Project, Batch, Prompt, ImageRow, Task, TaskImage, Assignment, Judgment, PairJudgment]
-    return {model.__name__: model.objects.count() for model in models}
+    models: list[type[Model]] = [
+        Project,
+        Batch,
+        Prompt,
+        ImageRow,
+        Task,
+        TaskImage,
+        Assignment,
+        Judgment,
+        PairJudgment,
+    ]
+    return {model.__name__: model._default_manager.count() for model in models}
 
 
 def media_state(root: Path) -> list[str]:

@@ -20,8 +20,10 @@ from tests.services import child_env
 def test_processing_fills_cleaned_text_once_and_marks_the_batch_ready(tmp_path: Path) -> None:
     folder = write_batch(tmp_path / "b", groups=1)
     lines = [
-        {"prompt": "  a  fox\tin   snow ", "images": [
-            {"path": "img/0000-0.png"}, {"path": "img/0000-1.png"}]}
+        {
+            "prompt": "  a  fox\tin   snow ",
+            "images": [{"path": "img/0000-0.png"}, {"path": "img/0000-1.png"}],
+        }
     ]
     write_manifest(folder, lines)
     summary = import_batch(folder, "p")
@@ -43,12 +45,28 @@ def test_processing_a_missing_batch_does_nothing() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_processes_the_batch_queued_at_commit(tmp_path: Path, media_root: Path) -> None:
+def test_a_real_worker_processes_the_batch_queued_at_commit(
+    tmp_path: Path, media_root: Path
+) -> None:
     summary = import_batch(write_batch(tmp_path / "b", groups=2), "queued")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker",
-         "-Q", "default", "--pool", "solo", "--without-heartbeat", "--without-gossip",
-         "--without-mingle", "-l", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery_app",
+            "worker",
+            "-Q",
+            "default",
+            "--pool",
+            "solo",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "warning",
+        ],
         env=child_env(MEDIA_ROOT=str(media_root)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -56,7 +74,7 @@ def test_a_real_worker_processes_the_batch_queued_at_commit(tmp_path: Path, medi
     )
     try:
         deadline = time.monotonic() + 60
-        status = Batch.Status.IMPORTED
+        status: str = Batch.Status.IMPORTED
         while time.monotonic() < deadline and status != Batch.Status.READY:
             time.sleep(0.3)
             status = Batch.objects.get(pk=summary.batch).status

@@ -28,7 +28,9 @@ def test_demo_seeds_real_prompts_once_and_prints_logins(media_root: Path) -> Non
     assert Batch.objects.count() == 2
     assert Image.objects.count() == 5 * 2 + 5 * 4
     real_prompts = read_demo_prompts()
-    assert list(Prompt.objects.order_by("id").values_list("raw_text", flat=True)) == real_prompts[:10]
+    assert (
+        list(Prompt.objects.order_by("id").values_list("raw_text", flat=True)) == real_prompts[:10]
+    )
     assert all((media_root / image.file).is_file() for image in Image.objects.all())
     assert {u.username: u.role for u in User.objects.all()} == {
         name: role for name, (role, _) in DEMO_USERS.items()
@@ -72,7 +74,8 @@ def test_login_page_logs_a_demo_user_in(media_root: Path) -> None:
     client = Client()
 
     response = client.post(
-        reverse("login"), {"username": "demo-annotator", "password": DEMO_USERS["demo-annotator"][1]}
+        reverse("login"),
+        {"username": "demo-annotator", "password": DEMO_USERS["demo-annotator"][1]},
     )
 
     assert response.status_code == HTTPStatus.FOUND
@@ -85,4 +88,31 @@ def test_api_schema_and_docs_are_served() -> None:
     schema = client.get(reverse("api-schema"))
     assert schema.status_code == HTTPStatus.OK
     assert b"/api/v1/projects/{slug}/batches/" in schema.content
-    assert client.get(reverse("api-docs")).status_code == HTTPStatus.OK
+    docs = client.get(reverse("api-docs"))
+    assert docs.status_code == HTTPStatus.OK
+    # Every asset of the docs page is served by the platform itself.
+    assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.content
+    assert b"cdn." not in docs.content and b"https://" not in docs.content
+
+
+def test_stored_images_are_served_to_logged_in_users_as_images_only(
+    tmp_path: Path, media_root: Path
+) -> None:
+    call_command("demo", "--groups", "1", stdout=io.StringIO())
+    image = Image.objects.first()
+    assert image is not None
+    url = reverse("media-file", kwargs={"path": image.file})
+    client = Client()
+
+    assert client.get(url).status_code == HTTPStatus.FOUND  # to the login page
+
+    client.force_login(User.objects.get(username="demo-annotator"))
+    response = client.get(url)
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == (media_root / image.file).read_bytes()
+
+    (media_root / "images" / "notes.html").write_text("<script>alert(1)</script>")
+    for bad in ["images/notes.html", "../../etc/passwd", image.file.replace(".png", ".html")]:
+        assert client.get(f"/media/{bad}").status_code == HTTPStatus.NOT_FOUND

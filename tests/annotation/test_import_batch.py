@@ -69,7 +69,9 @@ def test_zip_import_with_a_top_folder_creates_a_ranking_project(tmp_path: Path) 
     assert folder.exists()
 
 
-def test_command_prints_a_json_summary_as_its_last_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_command_prints_a_json_summary_as_its_last_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = write_batch(tmp_path / "batch", groups=2)
 
     call_command("import_batch", str(folder), "--project", "cli")
