@@ -52,7 +52,7 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageFacts:
         except ImageRejected:
             raise
         except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-            raise ImageRejected(f"is a decompression bomb ({exc})") from exc
+            raise ImageRejected(f"is a decompression bomb ({exc}); downscale it") from exc
         except UnidentifiedImageError as exc:
             raise ImageRejected(
                 "is not an image (its content is not PNG, JPEG or WebP, whatever its name)"

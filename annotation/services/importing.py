@@ -129,12 +129,21 @@ def import_batch(
 
 def _check_options(slug: str, split: str, judgments_per_task: int | None) -> list[Problem]:
     problems = []
+    max_slug = Project._meta.get_field("slug").max_length or 64
     try:
         validate_slug(slug)
     except ValidationError:
         problems.append(
             Problem("--project", f"{slug!r} is not a valid slug; use letters, digits, - and _")
         )
+    else:
+        if len(slug) > max_slug:
+            problems.append(
+                Problem(
+                    "--project",
+                    f"the slug is {len(slug)} characters long; use at most {max_slug} characters",
+                )
+            )
     if split not in Split.values:
         problems.append(Problem("--split", f"{split!r} is not a split; use train or test"))
     if judgments_per_task is not None and not 1 <= judgments_per_task <= 100:
@@ -195,11 +204,12 @@ def _validate(source: BatchSource, progress: Progress) -> _ValidatedBatch:
         max_prompt_chars=settings.IMPORT_MAX_PROMPT_CHARS,
         max_images_per_group=settings.IMPORT_MAX_IMAGES_PER_GROUP,
     )
-    groups, manifest_problems = parse_manifest(manifest_bytes, manifest_where, rules)
+    mentioned: set[str] = set()
+    groups, manifest_problems = parse_manifest(manifest_bytes, manifest_where, rules, mentioned)
     problems.extend(manifest_problems)
 
     validated = _ValidatedBatch(source=source, prefix=prefix, groups=groups)
-    referenced = _check_references(validated, manifest_where, problems)
+    referenced = _check_references(validated, manifest_where, problems, mentioned)
     keep = sum(source.members[m] for m in referenced) <= KEEP_IN_MEMORY_BYTES
     progress.start("validating images", len(referenced))
     first_seen: dict[str, str] = {}
@@ -242,9 +252,17 @@ def _validate(source: BatchSource, progress: Progress) -> _ValidatedBatch:
 
 
 def _check_references(
-    validated: _ValidatedBatch, manifest_where: str, problems: list[Problem]
+    validated: _ValidatedBatch,
+    manifest_where: str,
+    problems: list[Problem],
+    mentioned: set[str] | None = None,
 ) -> list[str]:
-    """Members referenced by the manifest that exist; problems for the rest and the unused."""
+    """Members to check as images; problems for missing references and unused members.
+
+    The members to check are those the manifest's groups reference, then those only a
+    rejected manifest line names: these are not unused (that line's problem is reported),
+    and checking them now reports their own problems in the same pass.
+    """
     members = validated.source.members
     referenced: dict[str, int] = {}
     for group in validated.groups:
@@ -269,21 +287,24 @@ def _check_references(
                 )
             else:
                 referenced[member] = group.line
+    named_by_rejected_lines: list[str] = []
     for member in sorted(members):
-        if member == manifest_where:
+        if member == manifest_where or member in referenced:
             continue
-        if member not in referenced and member.startswith(validated.prefix):
+        if not member.startswith(validated.prefix):
+            problems.append(
+                Problem(member, f"is outside the folder that holds {MANIFEST_NAME}; remove it")
+            )
+        elif member[len(validated.prefix) :] in (mentioned or set()):
+            named_by_rejected_lines.append(member)
+        else:
             problems.append(
                 Problem(
                     member,
                     "is in the batch but no manifest line uses it; remove it or add it to a group",
                 )
             )
-        elif not member.startswith(validated.prefix):
-            problems.append(
-                Problem(member, f"is outside the folder that holds {MANIFEST_NAME}; remove it")
-            )
-    return list(referenced)
+    return list(referenced) + named_by_rejected_lines
 
 
 def _ingest(

@@ -35,9 +35,13 @@ class ManifestRules:
 
 
 def parse_manifest(
-    data: bytes, where: str, rules: ManifestRules
+    data: bytes, where: str, rules: ManifestRules, mentioned: set[str] | None = None
 ) -> tuple[list[ManifestGroup], list[Problem]]:
-    """Parse every line; return the valid groups and a problem for everything else."""
+    """Parse every line; return the valid groups and a problem for everything else.
+
+    `mentioned`, when given, receives every well-formed image path of every line, the
+    lines rejected included, so their files are not also reported as unused.
+    """
     groups: list[ManifestGroup] = []
     problems: list[Problem] = []
     if data.startswith(b"\xef\xbb\xbf"):
@@ -68,7 +72,7 @@ def parse_manifest(
                 )
             )
             continue
-        group = _parse_group(entry, number, at, rules, problems)
+        group = _parse_group(entry, number, at, rules, problems, mentioned)
         if group is not None:
             groups.append(group)
     if not groups and not problems:
@@ -77,7 +81,12 @@ def parse_manifest(
 
 
 def _parse_group(
-    entry: object, number: int, at: str, rules: ManifestRules, problems: list[Problem]
+    entry: object,
+    number: int,
+    at: str,
+    rules: ManifestRules,
+    problems: list[Problem],
+    mentioned: set[str] | None = None,
 ) -> ManifestGroup | None:
     if not isinstance(entry, dict):
         problems.append(Problem(at, f"must be a JSON object, got {type(entry).__name__}"))
@@ -101,7 +110,7 @@ def _parse_group(
         problems.append(
             Problem(at, f"'source' must be a string of at most {MAX_SOURCE_CHARS} characters")
         )
-    images = _check_images(entry.get("images"), at, rules, problems)
+    images = _check_images(entry.get("images"), at, rules, problems, mentioned)
     if len(problems) > found or prompt is None or images is None:
         return None
     return ManifestGroup(line=number, prompt=prompt, source=str(source), images=images)
@@ -135,7 +144,11 @@ def _check_prompt(
 
 
 def _check_images(
-    images: object, at: str, rules: ManifestRules, problems: list[Problem]
+    images: object,
+    at: str,
+    rules: ManifestRules,
+    problems: list[Problem],
+    mentioned: set[str] | None = None,
 ) -> list[ManifestImage] | None:
     if images is None:
         return None
@@ -179,6 +192,8 @@ def _check_images(
             problems.append(Problem(at, f"{label} path {path!r} {reason}"))
             continue
         path = path.replace("\\", "/").removeprefix("./")
+        if mentioned is not None:
+            mentioned.add(path)
         if path in seen:
             problems.append(Problem(at, f"{label} path {path!r} is listed twice in this group"))
             continue

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 def test_add_user_prints_the_token_last_and_the_token_authenticates() -> None:
     out = io.StringIO()
 
-    call_command("add_user", "alice", "--role", "researcher", "--password", "s3cret-Pass-word", stdout=out)
+    call_command(
+        "add_user", "alice", "--role", "researcher", "--password", "s3cret-Pass-word", stdout=out
+    )
 
     lines = out.getvalue().strip().splitlines()
     user = User.objects.get(username="alice")
@@ -58,7 +60,9 @@ def test_add_user_refuses_an_existing_name_and_changes_nothing() -> None:
 
 def test_add_user_refuses_a_weak_password_and_creates_nothing() -> None:
     with pytest.raises(CommandError, match="too weak"):
-        call_command("add_user", "dave", "--role", "annotator", "--password", "123", stdout=io.StringIO())
+        call_command(
+            "add_user", "dave", "--role", "annotator", "--password", "123", stdout=io.StringIO()
+        )
 
     assert not User.objects.filter(username="dave").exists()
 

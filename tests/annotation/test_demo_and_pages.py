@@ -111,7 +111,7 @@ def test_stored_images_are_served_to_logged_in_users_as_images_only(
     assert response.status_code == HTTPStatus.OK
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert b"".join(response.streaming_content) == (media_root / image.file).read_bytes()
+    assert response.getvalue() == (media_root / image.file).read_bytes()
 
     (media_root / "images" / "notes.html").write_text("<script>alert(1)</script>")
     for bad in ["images/notes.html", "../../etc/passwd", image.file.replace(".png", ".html")]:
