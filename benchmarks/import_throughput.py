@@ -76,8 +76,11 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 assert summary.images == args.images
                 rates[kind].append(args.images / seconds)
-                print(f"  {kind:6} run {repeat + 1}: {seconds:6.2f} s  "
-                      f"{args.images / seconds:8.0f} images/s", flush=True)
+                print(
+                    f"  {kind:6} run {repeat + 1}: {seconds:6.2f} s  "
+                    f"{args.images / seconds:8.0f} images/s",
+                    flush=True,
+                )
     result = {
         "images": args.images,
         "image_side": args.size,
@@ -87,8 +90,10 @@ def main() -> None:
         "all_images_per_s": {kind: [round(v) for v in values] for kind, values in rates.items()},
     }
     path = write_result("import_throughput", result)
-    print(f"median images/s: folder {result['median_images_per_s']['folder']}, "
-          f"zip {result['median_images_per_s']['zip']} (target 1000); written to {path}")
+    print(
+        f"median images/s: folder {result['median_images_per_s']['folder']}, "
+        f"zip {result['median_images_per_s']['zip']} (target 1000); written to {path}"
+    )
 
 
 if __name__ == "__main__":
