@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
-# Rebuilt whenever requirements.txt is newer than the last successful install.
+# Rebuilt whenever a requirements file is newer than the last successful install.
 INSTALLED := $(VENV)/.installed
 # torch==2.14.1 installs from a local cp311 wheel, so nothing but CPython 3.11 will do.
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
@@ -23,7 +23,7 @@ help: ## list the targets
 		$(MAKEFILE_LIST)
 	@echo "  make test PYTEST_ARGS=\"-k import\"   passes arguments to pytest"
 
-venv: $(INSTALLED) ## create .venv with Python 3.11 and install requirements.txt
+venv: $(INSTALLED) ## create .venv with Python 3.11 and install requirements-dev.txt
 
 $(VENV_PYTHON):
 	@if [ -z "$(PYTHON)" ]; then \
@@ -33,12 +33,12 @@ $(VENV_PYTHON):
 		exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): requirements.txt | $(VENV_PYTHON)
+$(INSTALLED): requirements.txt requirements-dev.txt | $(VENV_PYTHON)
 	@$(VENV_PYTHON) -c '$(IS_PY311)' || { \
 		echo "error: $(VENV) was made with Python $$($(VENV_PYTHON) -c 'import platform; print(platform.python_version())'), but 3.11 is required; remove it (rm -rf $(VENV)) and run make again" >&2; \
 		exit 1; }
 	$(VENV_PYTHON) -m pip install --upgrade pip
-	$(VENV)/bin/pip install -r requirements.txt
+	$(VENV)/bin/pip install -r requirements-dev.txt
 	touch $(INSTALLED)
 
 run: venv ## start PostgreSQL, Redis, migrate, seed the demo, run web + Celery (Ctrl-C stops all)

@@ -52,3 +52,42 @@ def test_production_starts_with_its_required_variables() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "started"
+
+
+def test_production_serves_collected_static_files_with_whitenoise(tmp_path: Path) -> None:
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from django.core.management import call_command; "
+        "call_command('collectstatic', '--noinput', verbosity=0); "
+        "from django.test import Client; "
+        "from django.templatetags.static import static; "
+        "url = static('css/site.css'); "
+        "r = Client().get(url, secure=True, HTTP_HOST='example.org'); "
+        "print(settings.MIDDLEWARE[1], url, r.status_code, r['Content-Type'], sep='|')"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    base.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY="x" * 50,
+        DJANGO_ALLOWED_HOSTS="example.org",
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    middleware, url, status, content_type = result.stdout.strip().split("|")
+    assert middleware == "whitenoise.middleware.WhiteNoiseMiddleware"
+    # A hashed name: browsers may cache it for good.
+    assert (
+        url.startswith("/static/css/site.")
+        and url.endswith(".css")
+        and url != "/static/css/site.css"
+    )
+    assert status == "200" and content_type.startswith("text/css")
