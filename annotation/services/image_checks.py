@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
+# A decompression bomb is an error everywhere in this platform, never a warning that a
+# log swallows. Set once for the process: warnings.catch_warnings is not thread-safe, and
+# images are checked in worker threads.
+warnings.filterwarnings("error", category=PILImage.DecompressionBombWarning)
+
 # What every browser shows and every training loader reads.
 ACCEPTED_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 _EXIF_ORIENTATION = 0x0112
@@ -45,20 +50,18 @@ def inspect_image(data: bytes, max_pixels: int) -> ImageFacts:
         raise ImageRejected(
             "is an SVG drawing; only raster images are accepted (PNG, JPEG, WebP): convert it"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-        try:
-            return _decode(data, max_pixels)
-        except ImageRejected:
-            raise
-        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-            raise ImageRejected(f"is a decompression bomb ({exc}); downscale it") from exc
-        except UnidentifiedImageError as exc:
-            raise ImageRejected(
-                "is not an image (its content is not PNG, JPEG or WebP, whatever its name)"
-            ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImageRejected(f"is a truncated or corrupt image ({exc}); re-export it") from exc
+    try:
+        return _decode(data, max_pixels)
+    except ImageRejected:
+        raise
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        raise ImageRejected(f"is a decompression bomb ({exc}); downscale it") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageRejected(
+            "is not an image (its content is not PNG, JPEG or WebP, whatever its name)"
+        ) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRejected(f"is a truncated or corrupt image ({exc}); re-export it") from exc
 
 
 def _decode(data: bytes, max_pixels: int) -> ImageFacts:
@@ -69,6 +72,14 @@ def _decode(data: bytes, max_pixels: int) -> ImageFacts:
                 f"is a {image_format} image; accepted formats are PNG, JPEG and WebP: convert it"
             )
         width, height = probe.size
+        # Pillow's own threshold, checked here too: its warning is only an error while the
+        # process-wide filter above is in force, and any library may reset filters.
+        pillow_limit = PILImage.MAX_IMAGE_PIXELS
+        if pillow_limit and width * height > pillow_limit:
+            raise ImageRejected(
+                f"is a decompression bomb (image size {width * height} pixels exceeds limit of "
+                f"{pillow_limit} pixels); downscale it"
+            )
         if width * height > max_pixels:
             raise ImageRejected(
                 f"is {width}x{height} = {width * height} pixels, over the limit of "

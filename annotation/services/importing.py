@@ -15,6 +15,7 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, connection, transaction
 
 from annotation.models import Batch, Image, Project, Prompt, Split, Task, TaskImage, TaskType, User
+from annotation.services.batch_images import check_images
 from annotation.services.batch_source import (
     MANIFEST_NAME,
     BatchSource,
@@ -23,10 +24,13 @@ from annotation.services.batch_source import (
     open_batch_source,
     read_capped,
 )
-from annotation.services.image_checks import ImageFacts, ImageRejected, inspect_image
+from annotation.services.image_checks import ImageFacts
 from annotation.services.manifest import ManifestGroup, ManifestRules, parse_manifest
 from annotation.services.media import MediaWriter, media_path_for
 from annotation.services.problems import BatchRejected, Problem
+from annotation.services.progress import Progress
+
+__all__ = ["ImportSummary", "Progress", "import_batch"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +39,6 @@ IMPORT_LOCK_KEY = 0x48504449  # "HPDI"
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 # Below this total, validated bytes stay in memory instead of being read a second time.
 KEEP_IN_MEMORY_BYTES = 256 * 1024 * 1024
-
-
-class Progress:
-    """Receives progress of long imports; the CLI shows it as a bar. Default: silent."""
-
-    def start(self, stage: str, total: int) -> None:
-        pass
-
-    def advance(self, count: int = 1) -> None:
-        pass
 
 
 @dataclass
@@ -213,26 +207,19 @@ def _validate(source: BatchSource, progress: Progress) -> _ValidatedBatch:
     keep = sum(source.members[m] for m in referenced) <= KEEP_IN_MEMORY_BYTES
     progress.start("validating images", len(referenced))
     first_seen: dict[str, str] = {}
-    for member in referenced:
-        try:
-            with source.open_member(member) as stream:
-                data = read_capped(stream, settings.IMPORT_MAX_IMAGE_BYTES)
-            facts = inspect_image(data, settings.IMPORT_MAX_IMAGE_PIXELS)
-        except MemberTooLarge:
-            problems.append(
-                Problem(
-                    member, f"is over the per-file limit of {settings.IMPORT_MAX_IMAGE_BYTES} bytes"
-                )
-            )
+    checked = check_images(
+        source,
+        referenced,
+        max_bytes=settings.IMPORT_MAX_IMAGE_BYTES,
+        max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS,
+        workers=settings.IMPORT_WORKERS,
+        progress=progress,
+    )
+    for image in checked:
+        member, facts = image.member, image.outcome
+        if isinstance(facts, Problem):
+            problems.append(facts)
             continue
-        except ImageRejected as exc:
-            problems.append(Problem(member, str(exc)))
-            continue
-        except Exception as exc:
-            problems.append(Problem(member, f"could not be read ({exc}); re-create the batch"))
-            continue
-        finally:
-            progress.advance()
         if facts.sha256 in first_seen:
             problems.append(
                 Problem(
@@ -245,7 +232,7 @@ def _validate(source: BatchSource, progress: Progress) -> _ValidatedBatch:
         first_seen[facts.sha256] = member
         validated.facts[member] = facts
         if keep:
-            validated.kept_bytes[member] = data
+            validated.kept_bytes[member] = image.data
     if problems:
         raise BatchRejected(problems)
     return validated

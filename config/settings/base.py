@@ -4,6 +4,7 @@ The database is PostgreSQL everywhere (DATABASE_URL); the broker is Redis (REDIS
 `make run` / `make test` start embedded servers and set both when they are not given.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -117,7 +118,8 @@ IMPORT_MAX_IMAGE_BYTES = env.int("IMPORT_MAX_IMAGE_BYTES", default=50 * 1024**2)
 IMPORT_MAX_IMAGE_PIXELS = env.int("IMPORT_MAX_IMAGE_PIXELS", default=36_000_000)
 IMPORT_MAX_PROMPT_CHARS = env.int("IMPORT_MAX_PROMPT_CHARS", default=2_000)
 IMPORT_MAX_IMAGES_PER_GROUP = env.int("IMPORT_MAX_IMAGES_PER_GROUP", default=16)
-IMPORT_WORKERS = env.int("IMPORT_WORKERS", default=2)
+# Threads decoding images during validation (Pillow releases the GIL): one per core.
+IMPORT_WORKERS = env.int("IMPORT_WORKERS", default=min(8, os.cpu_count() or 1))
 
 # --- annotation defaults for new projects
 DEFAULT_JUDGMENTS_PER_TASK = env.int("DEFAULT_JUDGMENTS_PER_TASK", default=1)

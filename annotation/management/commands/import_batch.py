@@ -8,9 +8,10 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotation.models import Split
-from annotation.services.importing import Progress, import_batch
+from annotation.services.importing import import_batch
 from annotation.services.media import StorageUnavailable
 from annotation.services.problems import BatchRejected
+from annotation.services.progress import Progress
 
 
 class TqdmProgress(Progress):
