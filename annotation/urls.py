@@ -1,8 +1,10 @@
 from django.urls import path
 
-from annotation import views
+from annotation.views import manage, media, pages
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("media/<path:path>", views.media_file, name="media-file"),
+    path("", pages.home, name="home"),
+    path("projects/<slug:slug>/", pages.project_page, name="project-page"),
+    path("manage/", manage.manage_home, name="manage"),
+    path("media/<path:path>", media.media_file, name="media-file"),
 ]

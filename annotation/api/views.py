@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import tempfile
 from http import HTTPStatus
-from pathlib import Path
 
-from django.db.models import QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.parsers import MultiPartParser
@@ -24,18 +21,10 @@ from annotation.api.serializers import (
     ProjectSerializer,
 )
 from annotation.models import Batch, Project
-from annotation.services.importing import import_batch
+from annotation.services.importing import import_upload
 from annotation.services.media import StorageUnavailable
 from annotation.services.problems import BatchRejected, Problem
-
-
-def projects_with_counts() -> QuerySet[Project]:
-    # Counts come from the batches' stored counts: no COUNT over tasks or images.
-    return Project.objects.annotate(
-        prompt_count=Coalesce(Sum("batches__prompt_count"), 0),
-        image_count=Coalesce(Sum("batches__image_count"), 0),
-        task_count=Coalesce(Sum("batches__task_count"), 0),
-    ).order_by("slug")
+from annotation.services.projects import projects_with_counts
 
 
 class ProjectList(generics.ListAPIView):
@@ -92,24 +81,18 @@ class ProjectBatches(generics.ListAPIView):
             ]
             return _rejected(BatchRejected(problems))
         data = upload.validated_data
-        with tempfile.TemporaryDirectory(prefix="hpd-upload-") as folder:
-            # The upload is saved under its own name so problems name the file the user sent.
-            path = Path(folder) / Path(data["file"].name or "upload.zip").name
-            with open(path, "wb") as handle:
-                for chunk in data["file"].chunks():
-                    handle.write(chunk)
-            try:
-                summary = import_batch(
-                    path,
-                    slug,
-                    split=data["split"],
-                    judgments_per_task=data.get("judgments_per_task"),
-                    uploaded_by=request.user,  # type: ignore[arg-type]
-                )
-            except BatchRejected as rejected:
-                return _rejected(rejected)
-            except StorageUnavailable as exc:
-                return Response({"detail": str(exc)}, status=HTTPStatus.INSUFFICIENT_STORAGE)
+        try:
+            summary = import_upload(
+                data["file"],
+                slug,
+                split=data["split"],
+                judgments_per_task=data.get("judgments_per_task"),
+                uploaded_by=request.user,  # type: ignore[arg-type]
+            )
+        except BatchRejected as rejected:
+            return _rejected(rejected)
+        except StorageUnavailable as exc:
+            return Response({"detail": str(exc)}, status=HTTPStatus.INSUFFICIENT_STORAGE)
         return Response(summary.as_dict(), status=HTTPStatus.CREATED)
 
 

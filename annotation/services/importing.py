@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_slug
 from django.db import IntegrityError, connection, transaction
 
@@ -30,7 +32,7 @@ from annotation.services.media import MediaWriter, media_path_for
 from annotation.services.problems import BatchRejected, Problem
 from annotation.services.progress import Progress
 
-__all__ = ["ImportSummary", "Progress", "import_batch"]
+__all__ = ["ImportSummary", "Progress", "import_batch", "import_upload"]
 
 logger = logging.getLogger(__name__)
 
@@ -474,3 +476,30 @@ def enqueue_batch_processing(batch_id: int) -> None:
         process_batch.delay(batch_id)
     except Exception as exc:
         logger.warning("batch %s imported, but queueing its processing failed: %s", batch_id, exc)
+
+
+def import_upload(
+    upload: UploadedFile,
+    project_slug: str,
+    *,
+    split: str = Split.TRAIN,
+    judgments_per_task: int | None = None,
+    uploaded_by: User | None = None,
+) -> ImportSummary:
+    """import_batch for a file uploaded over HTTP (a .zip), with the same guarantees.
+
+    The upload is copied to a private temporary folder under its own base name, so the
+    problems name the file the user sent; the copy is removed afterwards.
+    """
+    with tempfile.TemporaryDirectory(prefix="hpd-upload-") as folder:
+        path = Path(folder) / (Path(upload.name or "").name or "upload.zip")
+        with open(path, "wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        return import_batch(
+            path,
+            project_slug,
+            split=split,
+            judgments_per_task=judgments_per_task,
+            uploaded_by=uploaded_by,
+        )

@@ -1,23 +1,15 @@
-"""Server-rendered pages of the human side, and the stored images."""
+"""The stored images, served to logged-in users."""
 
 import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_GET
-
-from annotation.api.views import projects_with_counts
 
 # Only what import_batch writes: images/ab/cd/<sha256>.<ext> (see services/media.py).
 _MEDIA_PATH = re.compile(r"^images/([0-9a-f]{2})/([0-9a-f]{2})/\1\2[0-9a-f]{60}\.(png|jpg|webp)$")
 _CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    projects = projects_with_counts() if request.user.is_authenticated else []
-    return render(request, "annotation/home.html", {"projects": projects})
 
 
 @require_GET

@@ -1,0 +1,1 @@
+"""Server-rendered pages. Thin: check the role, call a service, render."""

@@ -1,0 +1,126 @@
+"""/manage/ (admins upload batches in the browser) and a project's page."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from annotation.models import Batch, Image, User
+from annotation.services.importing import import_batch
+from tests.annotation.factories import (
+    database_state,
+    media_state,
+    write_batch,
+    write_manifest,
+    zip_folder,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def zip_upload(folder: Path, name: str = "batch.zip") -> SimpleUploadedFile:
+    archive = zip_folder(folder, folder.parent / name)
+    return SimpleUploadedFile(name, archive.read_bytes(), content_type="application/zip")
+
+
+def test_an_admin_uploads_a_batch_and_sees_it_listed(tmp_path: Path, admin_user: User) -> None:
+    client = logged_in(admin_user)
+    upload = zip_upload(write_batch(tmp_path / "b", groups=3))
+
+    response = client.post(
+        reverse("manage"), {"file": upload, "project": "foxes", "split": "train"}, follow=True
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    page = response.content.decode()
+    assert "Imported batch" in page and "3 prompts, 6 images, 3 tasks" in page
+    batch = Batch.objects.get()
+    assert (batch.project.slug, batch.uploaded_by, batch.source_name) == (
+        "foxes",
+        admin_user,
+        "batch.zip",
+    )
+    assert reverse("project-page", kwargs={"slug": "foxes"}) in page
+
+
+def test_a_bad_upload_lists_every_problem_and_stores_nothing(
+    tmp_path: Path, admin_user: User, media_root: Path
+) -> None:
+    folder = write_batch(tmp_path / "b", groups=2)
+    write_manifest(
+        folder,
+        [
+            {"prompt": "", "images": [{"path": "img/0000-0.png"}, {"path": "img/0000-1.png"}]},
+            "not json",
+        ],
+    )
+    (folder / "img" / "0001-1.png").write_bytes(b"")
+    before = (database_state(), media_state(media_root))
+
+    response = logged_in(admin_user).post(
+        reverse("manage"), {"file": zip_upload(folder), "project": "foxes", "split": "train"}
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    page = response.content.decode()
+    assert "nothing was imported" in page
+    assert "manifest.jsonl line 1</code>: &#x27;prompt&#x27; is empty" in page
+    assert "manifest.jsonl line 2</code>: is not valid JSON" in page
+    assert "img/0001-0.png</code>: is in the batch but no manifest line uses it" in page
+    assert (database_state(), media_state(media_root)) == before
+
+
+def test_the_upload_form_reports_a_missing_file_and_a_bad_slug(admin_user: User) -> None:
+    response = logged_in(admin_user).post(
+        reverse("manage"), {"project": "not a slug!", "split": "train"}
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    form = response.context["form"]
+    assert set(form.errors) == {"file", "project"}
+    assert Batch.objects.count() == 0
+
+
+@pytest.mark.parametrize("role", ["annotator", "researcher"])
+def test_only_admins_may_open_manage(
+    role: str, annotator_user: User, researcher_user: User
+) -> None:
+    user = annotator_user if role == "annotator" else researcher_user
+
+    assert logged_in(user).get(reverse("manage")).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_anonymous_users_are_sent_to_log_in() -> None:
+    response = Client().get(reverse("manage"))
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_researcher_sees_a_project_with_its_batches_and_images(
+    tmp_path: Path, researcher_user: User, annotator_user: User
+) -> None:
+    import_batch(write_batch(tmp_path / "b", groups=2), "foxes")
+    url = reverse("project-page", kwargs={"slug": "foxes"})
+
+    page = logged_in(researcher_user).get(url).content.decode()
+
+    assert "a red fox in the snow, number 1" in page
+    for image in Image.objects.all():
+        assert reverse("media-file", kwargs={"path": image.file}) in page
+    assert logged_in(annotator_user).get(url).status_code == HTTPStatus.FORBIDDEN
+    assert (
+        logged_in(researcher_user).get(reverse("project-page", kwargs={"slug": "nope"})).status_code
+        == HTTPStatus.NOT_FOUND
+    )
