@@ -69,6 +69,7 @@ class ProjectBatches(generics.ListAPIView):
         responses={
             201: ImportSummarySerializer,
             400: BatchRejectedSerializer,
+            413: OpenApiResponse(description="The upload is over IMPORT_MAX_ARCHIVE_BYTES."),
             507: OpenApiResponse(description="The media storage could not be written."),
         },
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -124,3 +126,27 @@ def test_a_researcher_sees_a_project_with_its_batches_and_images(
         logged_in(researcher_user).get(reverse("project-page", kwargs={"slug": "nope"})).status_code
         == HTTPStatus.NOT_FOUND
     )
+
+
+def test_an_oversized_upload_is_refused_before_its_body_is_read(
+    admin_user: User, settings: Any, media_root: Path
+) -> None:
+    settings.IMPORT_MAX_ARCHIVE_BYTES = 1000
+    client = Client(enforce_csrf_checks=True)  # CSRF would read the body: we answer first
+    client.force_login(admin_user)
+    body = os.urandom(100_000)
+    before = (database_state(), media_state(media_root))
+
+    page = client.post(
+        reverse("manage"),
+        {"file": SimpleUploadedFile("big.zip", body), "project": "p", "split": "train"},
+    )
+    api = client.post(
+        reverse("project-batches", kwargs={"slug": "p"}),
+        {"file": SimpleUploadedFile("big.zip", body)},
+    )
+
+    assert page.status_code == api.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert "over the limit of 1000 bytes (IMPORT_MAX_ARCHIVE_BYTES)" in page.content.decode()
+    assert "over the limit of 1000 bytes (IMPORT_MAX_ARCHIVE_BYTES)" in api.json()["detail"]
+    assert (database_state(), media_state(media_root)) == before
