@@ -130,21 +130,21 @@ def _check_options(slug: str, split: str, judgments_per_task: int | None) -> lis
         validate_slug(slug)
     except ValidationError:
         problems.append(
-            Problem("--project", f"{slug!r} is not a valid slug; use letters, digits, - and _")
+            Problem("project", f"{slug!r} is not a valid slug; use letters, digits, - and _")
         )
     else:
         if len(slug) > max_slug:
             problems.append(
                 Problem(
-                    "--project",
+                    "project",
                     f"the slug is {len(slug)} characters long; use at most {max_slug} characters",
                 )
             )
     if split not in Split.values:
-        problems.append(Problem("--split", f"{split!r} is not a split; use train or test"))
+        problems.append(Problem("split", f"{split!r} is not a split; use train or test"))
     if judgments_per_task is not None and not 1 <= judgments_per_task <= 100:
         problems.append(
-            Problem("--judgments-per-task", f"{judgments_per_task} is out of range; use 1..100")
+            Problem("judgments_per_task", f"{judgments_per_task} is out of range; use 1..100")
         )
     return problems
 
@@ -384,9 +384,11 @@ def _check_against_project(
         )
     other_split = Split.TEST if split == Split.TRAIN else Split.TRAIN
     texts = {group.prompt: group.line for group in validated.groups}
-    shared = Prompt.objects.filter(
-        project=project, batch__split=other_split, raw_text__in=list(texts)
-    ).values_list("raw_text", flat=True)
+    shared = (
+        Prompt.objects.filter(project=project, batch__split=other_split, raw_text__in=list(texts))
+        .values_list("raw_text", flat=True)
+        .distinct()
+    )
     for text in shared:
         problems.append(
             Problem(

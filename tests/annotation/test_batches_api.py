@@ -248,7 +248,7 @@ def test_a_slug_longer_than_a_project_slug_is_a_400(tmp_path: Path, admin_user: 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     [problem] = response.json()["problems"]
     assert problem == {
-        "where": "--project",
+        "where": "project",
         "message": "the slug is 65 characters long; use at most 64 characters",
     }
     assert database_state()["Project"] == 0

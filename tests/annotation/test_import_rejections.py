@@ -591,16 +591,33 @@ def test_a_prompt_already_in_the_other_split(
     )
 
 
+def test_a_prompt_in_several_batches_of_the_other_split_is_reported_once(
+    tmp_path: Path, media_root: Path, seeded: Batch
+) -> None:
+    # A second train batch repeating the seed's first prompt, with other images.
+    import_batch(
+        make_batch(tmp_path / "again", [["img/x.png", "img/y.png"]], prompt="seed prompt {n}"),
+        PROJECT,
+    )
+    folder = make_batch(tmp_path / "batch", [["img/a.png", "img/b.png"]], prompt="seed prompt {n}")
+
+    problems = rejected(folder, media_root, split="test")
+
+    assert_problems(
+        problems, [("manifest.jsonl line 1", ["already in the train split of project 'foxes'"])]
+    )
+
+
 # --- options and the upload as a whole -------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("options", "where", "phrases"),
     [
-        ({"project_slug": "not a slug!"}, "--project", ["is not a valid slug", "use letters"]),
-        ({"project_slug": "x" * 65}, "--project", ["64 characters"]),
-        ({"split": "validation"}, "--split", ["'validation' is not a split; use train or test"]),
-        ({"judgments_per_task": 0}, "--judgments-per-task", ["0 is out of range; use 1..100"]),
+        ({"project_slug": "not a slug!"}, "project", ["is not a valid slug", "use letters"]),
+        ({"project_slug": "x" * 65}, "project", ["64 characters"]),
+        ({"split": "validation"}, "split", ["'validation' is not a split; use train or test"]),
+        ({"judgments_per_task": 0}, "judgments_per_task", ["0 is out of range; use 1..100"]),
     ],
     ids=["slug-with-spaces", "slug-too-long", "split", "judgments-per-task"],
 )
