@@ -53,7 +53,9 @@ def add_user(username: str, role: str, password: str | None = None) -> NewAccoun
             username=username,
             password=password,
             role=role,
+            # Platform admins run the whole site, Django's /admin/ included.
             is_staff=role == Role.ADMIN,
+            is_superuser=role == Role.ADMIN,
         )
         token = Token.objects.create(user=user)
     return NewAccount(user=user, token=token.key, password=password, generated_password=generated)

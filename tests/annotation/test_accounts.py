@@ -7,6 +7,7 @@ from http import HTTPStatus
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -25,7 +26,7 @@ def test_add_user_prints_the_token_last_and_the_token_authenticates() -> None:
 
     lines = out.getvalue().strip().splitlines()
     user = User.objects.get(username="alice")
-    assert (user.role, user.is_staff) == (Role.RESEARCHER, False)
+    assert (user.role, user.is_staff, user.is_superuser) == (Role.RESEARCHER, False, False)
     assert user.check_password("s3cret-Pass-word")
     assert lines[-1] == Token.objects.get(user=user).key
     assert not any(line.startswith("password:") for line in lines)
@@ -43,8 +44,11 @@ def test_add_user_without_password_generates_and_prints_one() -> None:
     password = next(line.split(": ", 1)[1] for line in lines if line.startswith("password: "))
     user = User.objects.get(username="bob")
     assert user.check_password(password)
-    assert (user.role, user.is_staff) == (Role.ADMIN, True)
+    assert (user.role, user.is_staff, user.is_superuser) == (Role.ADMIN, True, True)
     assert user.is_platform_admin
+    admin_site = Client()
+    admin_site.force_login(user)
+    assert admin_site.get("/admin/annotation/batch/").status_code == HTTPStatus.OK
 
 
 def test_add_user_refuses_an_existing_name_and_changes_nothing() -> None:
@@ -72,3 +76,13 @@ def test_add_user_refuses_an_unknown_role() -> None:
         call_command("add_user", "erin", "--role", "boss")
 
     assert not User.objects.filter(username="erin").exists()
+
+
+def test_annotators_and_researchers_cannot_open_django_admin() -> None:
+    for name, role in (("ann", "annotator"), ("res", "researcher")):
+        call_command("add_user", name, "--role", role, stdout=io.StringIO())
+        client = Client()
+        client.force_login(User.objects.get(username=name))
+        response = client.get("/admin/annotation/batch/")
+        assert response.status_code == HTTPStatus.FOUND
+        assert response["Location"].startswith("/admin/login/")
