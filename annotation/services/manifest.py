@@ -92,15 +92,7 @@ def _parse_group(
         problems.append(Problem(at, f"must be a JSON object, got {type(entry).__name__}"))
         return None
     found = len(problems)
-    unknown = sorted(set(entry) - GROUP_KEYS)
-    if unknown:
-        problems.append(
-            Problem(
-                at,
-                f"has unknown key(s) {', '.join(map(repr, unknown))}; "
-                f"allowed keys are {', '.join(sorted(GROUP_KEYS))}",
-            )
-        )
+    _check_keys(entry, GROUP_KEYS, at, "", problems)
     for key in ("prompt", "images"):
         if key not in entry:
             problems.append(Problem(at, f"is missing the required key {key!r}"))
@@ -174,15 +166,7 @@ def _check_images(
         if not isinstance(item, dict):
             problems.append(Problem(at, f"{label} must be an object with 'path' and 'generator'"))
             continue
-        unknown = sorted(set(item) - IMAGE_KEYS)
-        if unknown:
-            problems.append(
-                Problem(
-                    at,
-                    f"{label} has unknown key(s) {', '.join(map(repr, unknown))}; "
-                    f"allowed keys are {', '.join(sorted(IMAGE_KEYS))}",
-                )
-            )
+        _check_keys(item, IMAGE_KEYS, at, f"{label} ", problems)
         path = item.get("path")
         if not isinstance(path, str) or not path.strip():
             problems.append(Problem(at, f"{label} is missing its 'path' (a string)"))
@@ -210,3 +194,18 @@ def _check_images(
             continue
         parsed.append(ManifestImage(path=path, generator=generator.strip()))
     return parsed
+
+
+def _check_keys(
+    entry: dict[str, object], allowed: set[str], at: str, label: str, problems: list[Problem]
+) -> None:
+    """A problem naming the unknown keys of `entry` (a typo must not be dropped silently)."""
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        problems.append(
+            Problem(
+                at,
+                f"{label}has unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"allowed keys are {', '.join(sorted(allowed))}",
+            )
+        )

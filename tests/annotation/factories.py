@@ -61,10 +61,6 @@ def write_manifest(folder: Path, lines: list[Any]) -> None:
     (folder / "manifest.jsonl").write_text(text, encoding="utf-8")
 
 
-def read_manifest(folder: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
-
-
 def zip_folder(folder: Path, target: Path) -> Path:
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
