@@ -8,6 +8,7 @@ from annotation.models import (
     Judgment,
     PairJudgment,
     Project,
+    ProjectAnnotator,
     Prompt,
     Task,
     TaskImage,
@@ -63,8 +64,8 @@ class TaskImageInline(admin.TabularInline):
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = ("id", "project", "judgments_done", "judgments_wanted", "is_gold")
-    list_filter = ("project", "is_gold")
-    raw_id_fields = ("batch", "prompt")
+    list_filter = ("project", "is_gold", "is_active")
+    raw_id_fields = ("batch", "prompt", "repeat_of", "repeat_for")
     inlines = [TaskImageInline]
     show_full_result_count = False
 
@@ -89,3 +90,11 @@ class PairJudgmentAdmin(admin.ModelAdmin):
     list_display = ("id", "task", "annotator", "winner", "loser")
     raw_id_fields = ("judgment", "task", "annotator", "winner", "loser", "project")
     show_full_result_count = False
+
+
+@admin.register(ProjectAnnotator)
+class ProjectAnnotatorAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "annotator", "calibrated_at", "is_excluded")
+    list_filter = ("project", "is_excluded")
+    search_fields = ("annotator__username",)
+    raw_id_fields = ("annotator", "excluded_by")

@@ -7,6 +7,7 @@ from annotation.models.judging import (
     Judgment,
     JudgmentFlag,
     PairJudgment,
+    ProjectAnnotator,
     Task,
     TaskImage,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "JudgmentFlag",
     "PairJudgment",
     "Project",
+    "ProjectAnnotator",
     "Prompt",
     "Role",
     "Split",

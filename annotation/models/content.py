@@ -97,6 +97,10 @@ class Prompt(models.Model):
     style = models.CharField(max_length=24, choices=Style.choices, blank=True, default="")
     source = models.CharField(max_length=64, blank=True, default="")
     is_unsafe = models.BooleanField(default=False)
+    is_held = models.BooleanField(
+        default=False,
+        help_text="Held back from annotators until an admin approves it (safety review).",
+    )
     line_number = models.PositiveIntegerField(help_text="Line of the manifest it came from.")
 
     class Meta:

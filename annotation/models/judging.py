@@ -20,6 +20,27 @@ class Task(models.Model):
     gold_ranking = ArrayField(
         models.BigIntegerField(), null=True, blank=True, help_text="Image ids, best to worst."
     )
+    is_active = models.BooleanField(
+        default=True,
+        help_text="False while the task is out of circulation: its prompt is held for a "
+        "safety review or one of its images was withdrawn.",
+    )
+    repeat_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="repeats",
+        help_text="For a repeat item: the task shown again to measure self-consistency.",
+    )
+    repeat_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="For a repeat item: the only annotator it may be served to.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -120,6 +141,11 @@ class Judgment(models.Model):
         models.CharField(max_length=32, choices=JudgmentFlag.choices), default=list, blank=True
     )
     guideline_version = models.CharField(max_length=32)
+    is_calibration = models.BooleanField(
+        default=False,
+        help_text="Made during the annotator's calibration round: kept, but not counted "
+        "in agreement, exports or the task's judgments.",
+    )
     idempotency_key = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -160,3 +186,37 @@ class PairJudgment(models.Model):
 
     def __str__(self) -> str:
         return f"image {self.winner_id} > image {self.loser_id} (judgment {self.judgment_id})"
+
+
+class ProjectAnnotator(models.Model):
+    """One annotator's standing in one project: calibration, quality flags, exclusion.
+
+    Excluding an annotator deletes nothing: their judgments stay and are left out of
+    statistics and exports while `is_excluded` is set.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotators")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_standings"
+    )
+    calibrated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the calibration round was passed."
+    )
+    quality_flags = models.JSONField(
+        default=list, blank=True, help_text="Names of the quality thresholds now failed."
+    )
+    is_excluded = models.BooleanField(default=False)
+    excluded_reason = models.CharField(max_length=500, blank=True, default="")
+    excluded_at = models.DateTimeField(null=True, blank=True)
+    excluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "annotator"], name="project_annotator_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.annotator_id} in {self.project_id}"

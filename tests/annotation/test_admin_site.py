@@ -32,6 +32,7 @@ def test_every_platform_model_is_registered() -> None:
         "judgment",
         "pairjudgment",
         "project",
+        "projectannotator",
         "prompt",
         "task",
         "user",
