@@ -33,12 +33,14 @@ $(VENV_PYTHON):
 		exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): requirements.txt requirements-dev.txt | $(VENV_PYTHON)
+$(INSTALLED): requirements.txt requirements-dev.txt requirements-compat.txt | $(VENV_PYTHON)
 	@$(VENV_PYTHON) -c '$(IS_PY311)' || { \
 		echo "error: $(VENV) was made with Python $$($(VENV_PYTHON) -c 'import platform; print(platform.python_version())'), but 3.11 is required; remove it (rm -rf $(VENV)) and run make again" >&2; \
 		exit 1; }
 	$(VENV_PYTHON) -m pip install --upgrade pip
 	$(VENV)/bin/pip install -r requirements-dev.txt
+	$(VENV)/bin/pip install --no-deps -r requirements-compat.txt
+	$(VENV_PYTHON) scripts/complete_hpsv2.py
 	touch $(INSTALLED)
 
 run: venv ## start PostgreSQL, Redis, migrate, seed the demo, run web + Celery (Ctrl-C stops all)
