@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from annotation.models import Project, Prompt, Style, Task
+from annotation.services.progress import Progress
 
 
 class ReviewError(Exception):
@@ -69,3 +70,45 @@ def edit_prompt(prompt: Prompt, cleaned_text: str, style: str) -> Prompt:
     prompt.style = style
     prompt.save(update_fields=["cleaned_text", "style"])
     return prompt
+
+
+def reclean_project(project: Project, progress: Progress | None = None) -> dict[str, int]:
+    """Clean, classify and screen every stored prompt of `project` again (e.g. new rules).
+
+    Runs in one transaction (all prompts or none are updated). A prompt newly found
+    unsafe is held and its tasks leave circulation; a prompt an admin already approved
+    stays approved. Returns counts of prompts seen, changed and newly held.
+    """
+    from annotation.services.batch_processing import CLEANING_FIELDS
+    from annotation.services.cleaning import clean_prompt
+
+    progress = progress or Progress()
+    prompts = Prompt.objects.filter(project=project).order_by("pk")
+    progress.start("cleaning prompts", prompts.count())
+    seen = changed = held = 0
+    with transaction.atomic():
+        updated = []
+        for prompt in prompts.select_for_update().iterator(chunk_size=2000):
+            result = clean_prompt(prompt.raw_text)
+            newly_unsafe = result.is_unsafe and not prompt.is_unsafe
+            before = (prompt.cleaned_text, prompt.removed_spans, prompt.style, prompt.is_unsafe)
+            prompt.cleaned_text = result.cleaned
+            prompt.removed_spans = result.removed
+            prompt.style = result.style
+            prompt.is_unsafe = result.is_unsafe
+            if newly_unsafe:
+                prompt.is_held = True
+                held += 1
+            seen += 1
+            if before != (
+                prompt.cleaned_text,
+                prompt.removed_spans,
+                prompt.style,
+                prompt.is_unsafe,
+            ):
+                changed += 1
+                updated.append(prompt)
+            progress.advance()
+        Prompt.objects.bulk_update(updated, CLEANING_FIELDS, batch_size=2000)
+        hold_tasks_of_held_prompts(Prompt.objects.filter(project=project))
+    return {"prompts": seen, "changed": changed, "newly_held": held}

@@ -88,8 +88,21 @@ _BY_VERBS = frozenset(
     ]
 )
 _SITE_TRIE = trie_pattern(lexicon.SITES)
+_TAIL_OPENINGS = (
+    "by ",
+    "in the style",
+    "in style",
+    "the style",
+    "style of",
+    "art by",
+    "artwork by",
+)
 _SEPARATORS = frozenset(",;|\n.!?")
-_NAME = re.compile(r"\s+[^,.;:|\n()\[\]{}!?]+")
+# An artist's name runs to the end of its segment, to an article that opens the subject
+# ("in the style of X a young man ..."), or to the next rule ("by X in the style of Y").
+_NAME = re.compile(
+    r"\s+(?:(?!\s(?:a|an|the|in|by|on|trending|featured)\s)[^,.;:|\n()\[\]{}!?])+", re.IGNORECASE
+)
 _ARTIST_AHEAD = re.compile(rf"\s+(?:{trie_pattern(lexicon.ARTISTS)})(?!\w)", re.IGNORECASE)
 
 # Phrases that open a rule whose extent is decided in `_keyword_rule`.
@@ -181,8 +194,20 @@ def clean_text(raw: str) -> CleanedPrompt:
         kept, runs = _kept_text(raw, spans)
     cleaned = tidy(kept)
     if not _WORDY.search(cleaned):
-        return CleanedPrompt(tidy(raw), [])
+        # The rules took everything: an artist tail swallowed the subject ("in the style
+        # of X a young man ..."). Keep the tails, drop the rest; failing that, keep all.
+        spans = [span for span in spans if not _is_tail(span)]
+        cleaned = tidy(_kept_text(raw, spans)[0])
+        if not _WORDY.search(cleaned):
+            return CleanedPrompt(tidy(raw), [])
     return CleanedPrompt(cleaned, spans)
+
+
+def _is_tail(span: RemovedSpan) -> bool:
+    head = span.text.lstrip(" ,;").lower()
+    return span.reason == REASON_ARTIST and (
+        head.startswith(_TAIL_OPENINGS) or head.split(" ", 1)[0] in _BY_VERBS
+    )
 
 
 def tidy(text: str) -> str:
@@ -347,12 +372,18 @@ def _kept_text(raw: str, spans: list[RemovedSpan]) -> tuple[str, Runs]:
     return "".join(pieces), runs
 
 
+def _blank(raw: str, start: int, end: int) -> bool:
+    return raw[start:end].isspace()
+
+
 def _spans(raw: str, runs: Runs, start: int, end: int, reason: str) -> list[RemovedSpan]:
     """Kept-text range [start, end) as raw spans, one per kept run it touches."""
     found = []
     for kept_start, raw_start, length in runs:
         low, high = max(start, kept_start), min(end, kept_start + length)
-        if low < high:
+        if low < high and not _blank(
+            raw, low + raw_start - kept_start, high + raw_start - kept_start
+        ):
             offset = raw_start - kept_start
             found.append(
                 RemovedSpan(low + offset, high + offset, raw[low + offset : high + offset], reason)

@@ -2,6 +2,8 @@
 
 Each class has a keyword list; a prompt's class is the one whose keywords it mentions
 most (longer phrases first: "digital painting" counts for concept-art, not paintings).
+A keyword in the first comma-separated segment, where the subject and its medium are
+named ("portrait of an anime girl"), counts twice.
 Ties go to the class listed first in `STYLE_KEYWORDS`; no keyword at all means "others".
 """
 
@@ -66,9 +68,12 @@ _KEYWORD = re.compile(rf"(?<!\w)(?:{trie_pattern(_CLASS_OF)})(?!\w)", re.IGNOREC
 def classify_style(raw: str) -> str:
     """One of the five `Style` values for a raw prompt."""
     counts = dict.fromkeys(_ORDER, 0)
+    first_segment_end = raw.find(",")
+    if first_segment_end < 0:
+        first_segment_end = len(raw)
     for match in _KEYWORD.finditer(raw):
         style = _CLASS_OF.get(normalise_phrase(match.group()))
         if style is not None:
-            counts[style] += 1
+            counts[style] += 2 if match.start() < first_segment_end else 1
     best = max(_ORDER, key=lambda style: counts[style])
     return best if counts[best] else Style.OTHERS
