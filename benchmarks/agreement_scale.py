@@ -81,7 +81,15 @@ def copy_rows(model: Any, rows: Iterable[dict[str, Any]]) -> int:
 
 def generate(train_tasks: int, test_tasks: int, test_annotators: int, train_annotators: int) -> Any:
     from annotation.models import (
-        Batch, Image, Judgment, PairJudgment, Project, Prompt, Task, TaskImage, User,
+        Batch,
+        Image,
+        Judgment,
+        PairJudgment,
+        Project,
+        Prompt,
+        Task,
+        TaskImage,
+        User,
     )  # fmt: skip
 
     rng = random.Random(7)
@@ -102,9 +110,16 @@ def generate(train_tasks: int, test_tasks: int, test_annotators: int, train_anno
     test_users = users[:test_annotators]
     start = datetime(2026, 1, 1, tzinfo=UTC)
 
-    prompts, images, tasks, links, judgments, pairs = [], [], [], [], [], []
+    prompts: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    judgments: list[dict[str, Any]] = []
+    pairs: list[dict[str, Any]] = []
     image_id = judgment_id = pair_id = link_id = 0
-    plan = [("test", 9, test_users) for _ in range(test_tasks)]
+    plan: list[tuple[str, int, list[int] | None]] = [
+        ("test", 9, test_users) for _ in range(test_tasks)
+    ]
     plan += [("train", 4, None) for _ in range(train_tasks)]
     for task_id, (split, size, raters) in enumerate(plan, start=1):
         batch = batches[split]
@@ -131,7 +146,8 @@ def generate(train_tasks: int, test_tasks: int, test_annotators: int, train_anno
             rng.shuffle(shown)
             judgments.append(dict(id=judgment_id, task_id=task_id, annotator_id=annotator,
                                   ranking=noisy, display_order=shown,
-                                  duration_ms=rng.randint(1500, 20000), guideline_version="hpd-v2-1",
+                                  duration_ms=rng.randint(1500, 20000),
+                                  guideline_version="hpd-v2-1",
                                   created_at=start + timedelta(minutes=judgment_id)))  # fmt: skip
             for a, winner in enumerate(noisy):
                 for loser in noisy[a + 1 :]:
@@ -194,7 +210,7 @@ def main() -> None:
                     "left_share",
                     "multi_annotator_tasks",
                 )
-            },  # fmt: skip
+            },
         }
     path = write_result("agreement_scale", result)
     print(json.dumps({k: v for k, v in result.items() if k != "full_recompute_seconds"}, indent=2))

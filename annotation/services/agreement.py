@@ -73,7 +73,7 @@ def compute_agreement(
             project=project, key=key, judgment_count=count, last_judgment_id=last
         ).first()
         if cached is not None:
-            return cached.report
+            return _with_current_flags(project, cached.report)
     started = time.perf_counter()
     report = _compute(project, split=split, batch=batch, guideline_version=guideline_version)
     seconds = time.perf_counter() - started
@@ -89,6 +89,14 @@ def compute_agreement(
                 "seconds": seconds,
             },
         )
+    return report
+
+
+def _with_current_flags(project: Project, report: dict[str, Any]) -> dict[str, Any]:
+    """Quality flags follow the thresholds as they are now, not when the report was cached."""
+    thresholds = _thresholds(project)
+    for entry in report["annotators"]:
+        entry["quality_flags"] = quality_flags(entry, thresholds)
     return report
 
 
