@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from annotation.models import Project, ProjectAnnotator, QualitySettings, User
+from annotation.services.agreement import compute_agreement
 from annotation.services.annotator_quality import refresh_quality_flags, set_excluded
 from annotation.services.gold import GoldError, make_gold_pairs
 from annotation.services.repeats import schedule_repeat_items
@@ -62,7 +63,7 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         status = 400
     else:
         status = 200
-    report = refresh_quality_flags(project)
+    report = compute_agreement(project)
     standings = {
         standing.annotator_id: standing
         for standing in ProjectAnnotator.objects.filter(project=project).select_related("annotator")

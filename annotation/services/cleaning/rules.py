@@ -143,14 +143,16 @@ _SITE_AFTER = re.compile(rf"\s+(?:{_SITE_TRIE}|\w+)(?!\w)", re.IGNORECASE)
 _NO_SECTION = re.compile(r"(?<!\S)--no\s.*?(?=\s--|$)", re.DOTALL)
 _GROUP_REASONS = {"parameters": REASON_PARAMETERS, "resolution": REASON_RENDER}
 _SEGMENT = re.compile(r"(?:[^,;|\n.!?]|[.!?](?!\s|$))+")
+_OTHER_SEPARATORS = (";", "|", "\n", ".", "!", "?")
 _SEGMENT_EDGES = " \"'“”*-.!?"
 _CONNECTOR_HEADS = ("and ", "with ", "by ", "& ")
 _CONNECTOR_TAILS = (" and", " with", " by", " &")
 _REPEATED_WORD = re.compile(r"\b([^\W\d_]{2,})\b(?:\s+\1\b)+", re.IGNORECASE)
 _CONNECTOR_ENDS = re.compile(r"^(?:(?:and|with|by|&)\s+)+|(?:\s+(?:and|with|by|&))+$")
 _DANGLING_CONNECTOR = re.compile(r"\s+(?:and|&)(?=\s*(?:[,;.]|$))", re.IGNORECASE)
-# Only runs worth changing: a space before punctuation, or two marks in a row.
-_PUNCTUATION_RUN = re.compile(r"\s+([,;:.!?])(?:\s*[,;:.!?])*|([,;:.!?])(?:\s*[,;:.!?])+")
+# Only runs worth changing: a space before punctuation, or two marks in a row; the run
+# becomes its first mark ("a , , b" -> "a, b"; "wow!!!" -> "wow!").
+_PUNCTUATION_RUN = re.compile(r"\s*([,;:.!?])(?:\s*[,;:.!?])+|\s+([,;:.!?])")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}")
 _LEADING_CONNECTOR = re.compile(r"^(?:(?:and|with|by|&)\b[\s,;:]*)+", re.IGNORECASE)
 _TRAILING_CONNECTOR = re.compile(r"(?:[\s,;:]+(?:and|with|by|of|in|on|&))+$", re.IGNORECASE)
@@ -217,21 +219,13 @@ def tidy(text: str) -> str:
     text = " ".join(text.split())
     if " and" in text or "&" in text or " AND" in text:
         text = _DANGLING_CONNECTOR.sub("", text)
-    text = _PUNCTUATION_RUN.sub(_punctuation, text)
+    text = _PUNCTUATION_RUN.sub(r"\1\2", text)
     text = text.strip(_EDGE_PUNCTUATION)
     if text[:4].lower() in ("and ", "with", "by ", "& ", "and,"):
         text = _LEADING_CONNECTOR.sub("", text).strip(_EDGE_PUNCTUATION)
     if text[-4:].lower().endswith((" and", " with", " by", " of", " in", " on", " &")):
         text = _TRAILING_CONNECTOR.sub("", text).strip(_EDGE_PUNCTUATION)
     return text
-
-
-def _punctuation(match: re.Match[str]) -> str:
-    run = match.group()
-    for char in run:
-        if char in ".!?":
-            return char
-    return match.group(1) or match.group(2)
 
 
 def _phrase_pass(text: str) -> Found:
@@ -327,21 +321,33 @@ def _segment_pass(raw: str, kept: str, runs: Runs, spans: list[RemovedSpan]) -> 
     lowered = kept.lower()
     if len(lowered) != len(kept):  # a few characters lengthen when lowered ("İ")
         lowered = kept
-    for segment in _SEGMENT.finditer(lowered):
-        key = segment.group().strip(_SEGMENT_EDGES).lower()
+    for start, end in _segments(lowered):
+        key = lowered[start:end].strip(_SEGMENT_EDGES)
         if not key:
             continue
-        if "  " in key or "-" in key or "\t" in key:
+        if "  " in key or "-" in key or "\t" in key or lowered is kept:
             key = normalise_phrase(key)
         if key.startswith(_CONNECTOR_HEADS) or key.endswith(_CONNECTOR_TAILS):
             key = _CONNECTOR_ENDS.sub("", key)
         if key in _BOOSTERS:
-            spans += _spans(raw, runs, segment.start(), segment.end(), REASON_BOOSTER)
+            spans += _spans(raw, runs, start, end, REASON_BOOSTER)
         elif key in seen:
-            spans += _spans(raw, runs, segment.start(), segment.end(), REASON_DUPLICATE)
+            spans += _spans(raw, runs, start, end, REASON_DUPLICATE)
         else:
             seen.add(key)
     return len(spans) > count
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each segment: split at , ; | newlines, and . ! ? before a space."""
+    if any(mark in text for mark in _OTHER_SEPARATORS):
+        return [match.span() for match in _SEGMENT.finditer(text)]
+    found = []
+    start = 0
+    for piece in text.split(","):
+        found.append((start, start + len(piece)))
+        start += len(piece) + 1
+    return found
 
 
 def _repeated_words(raw: str, kept: str, runs: Runs, spans: list[RemovedSpan]) -> bool:
