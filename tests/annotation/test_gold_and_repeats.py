@@ -109,3 +109,13 @@ def test_periodic_recompute_sets_flags(tmp_path: Path) -> None:
     flags = dict(ProjectAnnotator.objects.values_list("annotator__username", "quality_flags"))
     assert "too_fast" in flags["ann-0"]
     assert "too_fast" not in flags["ann-1"]
+
+
+def test_beat_runs_the_quality_tasks(settings: object) -> None:
+    from config.celery_app import app
+
+    schedule = settings.CELERY_BEAT_SCHEDULE  # type: ignore[attr-defined]
+    names = {entry["task"] for entry in schedule.values()}
+    assert {"annotation.recompute_agreement", "annotation.schedule_repeat_items"} <= names
+    app.loader.import_default_modules()
+    assert {"annotation.recompute_agreement", "annotation.schedule_repeat_items"} <= set(app.tasks)

@@ -149,10 +149,11 @@ _CONNECTOR_HEADS = ("and ", "with ", "by ", "& ")
 _CONNECTOR_TAILS = (" and", " with", " by", " &")
 _REPEATED_WORD = re.compile(r"\b([^\W\d_]{2,})\b(?:\s+\1\b)+", re.IGNORECASE)
 _CONNECTOR_ENDS = re.compile(r"^(?:(?:and|with|by|&)\s+)+|(?:\s+(?:and|with|by|&))+$")
+_DANGLING_PROBES = (" and,", " and ,", " and.", " and .", " and;", " and ;", "&,", "& ,")
 _DANGLING_CONNECTOR = re.compile(r"\s+(?:and|&)(?=\s*(?:[,;.]|$))", re.IGNORECASE)
 # Only runs worth changing: a space before punctuation, or two marks in a row; the run
 # becomes its first mark ("a , , b" -> "a, b"; "wow!!!" -> "wow!").
-_PUNCTUATION_RUN = re.compile(r"\s*([,;:.!?])(?:\s*[,;:.!?])+|\s+([,;:.!?])")
+_PUNCTUATION_RUN = re.compile(r"\s+([,;:.!?])(?:\s*[,;:.!?])*|([,;:.!?])(?:\s*[,;:.!?])+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}")
 _LEADING_CONNECTOR = re.compile(r"^(?:(?:and|with|by|&)\b[\s,;:]*)+", re.IGNORECASE)
 _TRAILING_CONNECTOR = re.compile(r"(?:[\s,;:]+(?:and|with|by|of|in|on|&))+$", re.IGNORECASE)
@@ -217,7 +218,8 @@ def tidy(text: str) -> str:
     if "(" in text or "[" in text or "{" in text:
         text = _EMPTY_BRACKETS.sub("", text)
     text = " ".join(text.split())
-    if " and" in text or "&" in text or " AND" in text:
+    lowered = text.lower()
+    if any(dangling in lowered for dangling in _DANGLING_PROBES) or lowered.endswith((" and", "&")):
         text = _DANGLING_CONNECTOR.sub("", text)
     text = _PUNCTUATION_RUN.sub(r"\1\2", text)
     text = text.strip(_EDGE_PUNCTUATION)
@@ -254,11 +256,13 @@ def _scan(padded: str, start: int, stop: int, found: Found) -> None:
                 found.append((inner_end, end, REASON_WEIGHT))
         elif kind == "phrase":
             phrase = match.group(kind).lower()
-            reason = _LEXICON_REASONS.get(phrase) or _LEXICON_REASONS.get(normalise_phrase(phrase))
+            if phrase not in _LEXICON_REASONS and phrase not in _KEYWORDS:
+                phrase = normalise_phrase(phrase)  # "award - winning" -> "award winning"
+            reason = _LEXICON_REASONS.get(phrase)
             if reason is not None:
                 found.append((begin, end, reason))
             else:
-                rule = _keyword_rule(padded, phrase, begin, end, found, stop)
+                rule = _keyword_rule(padded, _KEYWORDS.get(phrase), begin, end, found, stop)
                 if rule is not None:
                     found.append(rule)
         elif kind == "parameters" and padded.startswith("--no", begin + 1):
@@ -269,10 +273,9 @@ def _scan(padded: str, start: int, stop: int, found: Found) -> None:
 
 
 def _keyword_rule(
-    padded: str, phrase: str, begin: int, end: int, found: Found, stop: int
+    padded: str, kind: str | None, begin: int, end: int, found: Found, stop: int
 ) -> tuple[int, int, str] | None:
     """The extent of a rule opened by a keyword ("by", "style of", "negative prompt", ...)."""
-    kind = _KEYWORDS.get(normalise_phrase(phrase))
     if kind == "negative" and _NEGATIVE_COLON.match(padded, end + 1, stop + 1):
         return begin, stop, REASON_NEGATIVE
     if kind == "steps" and _STEPS_VALUE.match(padded, end + 1, stop + 1):
