@@ -47,6 +47,7 @@ for _phrases, _reason in (
     for _phrase in _phrases:
         _LEXICON_REASONS[normalise_phrase(_phrase)] = _reason
 _BOOSTERS = frozenset(normalise_phrase(phrase) for phrase in lexicon.STYLE_BOOSTERS)
+_LONGEST_BOOSTER = max(len(phrase) for phrase in _BOOSTERS)
 
 # "<noun> by <name>" names an artist: the noun stays ("oil painting by X" -> "oil painting").
 _BY_NOUNS = frozenset(
@@ -151,9 +152,10 @@ _REPEATED_WORD = re.compile(r"\b([^\W\d_]{2,})\b(?:\s+\1\b)+", re.IGNORECASE)
 _CONNECTOR_ENDS = re.compile(r"^(?:(?:and|with|by|&)\s+)+|(?:\s+(?:and|with|by|&))+$")
 _DANGLING_PROBES = (" and,", " and ,", " and.", " and .", " and;", " and ;", "&,", "& ,")
 _DANGLING_CONNECTOR = re.compile(r"\s+(?:and|&)(?=\s*(?:[,;.]|$))", re.IGNORECASE)
-# Only runs worth changing: a space before punctuation, or two marks in a row; the run
-# becomes its first mark ("a , , b" -> "a, b"; "wow!!!" -> "wow!").
-_PUNCTUATION_RUN = re.compile(r"\s+([,;:.!?])(?:\s*[,;:.!?])*|([,;:.!?])(?:\s*[,;:.!?])+")
+# Stray punctuation: spaces before a mark go, and a run of marks keeps its first
+# ("a , , b" -> "a, b"; "wow!!!" -> "wow!"). Plain deletions: no per-match Python work.
+_SPACE_BEFORE_MARK = re.compile(r"\s+(?=[,;:.!?])")
+_MARKS_AFTER_MARK = re.compile(r"(?<=[,;:.!?])(?:\s*[,;:.!?])+")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}")
 _LEADING_CONNECTOR = re.compile(r"^(?:(?:and|with|by|&)\b[\s,;:]*)+", re.IGNORECASE)
 _TRAILING_CONNECTOR = re.compile(r"(?:[\s,;:]+(?:and|with|by|of|in|on|&))+$", re.IGNORECASE)
@@ -219,9 +221,11 @@ def tidy(text: str) -> str:
         text = _EMPTY_BRACKETS.sub("", text)
     text = " ".join(text.split())
     lowered = text.lower()
-    if any(dangling in lowered for dangling in _DANGLING_PROBES) or lowered.endswith((" and", "&")):
+    if (" and" in lowered or "&" in lowered) and (
+        lowered.endswith((" and", "&")) or any(probe in lowered for probe in _DANGLING_PROBES)
+    ):
         text = _DANGLING_CONNECTOR.sub("", text)
-    text = _PUNCTUATION_RUN.sub(r"\1\2", text)
+    text = _MARKS_AFTER_MARK.sub("", _SPACE_BEFORE_MARK.sub("", text))
     text = text.strip(_EDGE_PUNCTUATION)
     if text[:4].lower() in ("and ", "with", "by ", "& ", "and,"):
         text = _LEADING_CONNECTOR.sub("", text).strip(_EDGE_PUNCTUATION)
@@ -328,13 +332,18 @@ def _segment_pass(raw: str, kept: str, runs: Runs, spans: list[RemovedSpan]) -> 
         key = lowered[start:end].strip(_SEGMENT_EDGES)
         if not key:
             continue
-        if "  " in key or "-" in key or "\t" in key or lowered is kept:
-            key = normalise_phrase(key)
-        if key.startswith(_CONNECTOR_HEADS) or key.endswith(_CONNECTOR_TAILS):
-            key = _CONNECTOR_ENDS.sub("", key)
-        if key in _BOOSTERS:
-            spans += _spans(raw, runs, start, end, REASON_BOOSTER)
-        elif key in seen:
+        if len(key) > _LONGEST_BOOSTER + 8:  # too long to be a booster: only a repeat
+            if "  " in key:
+                key = " ".join(key.split())
+        else:
+            if "  " in key or "-" in key or "\t" in key or lowered is kept:
+                key = normalise_phrase(key)
+            if key.startswith(_CONNECTOR_HEADS) or key.endswith(_CONNECTOR_TAILS):
+                key = _CONNECTOR_ENDS.sub("", key)
+            if key in _BOOSTERS:
+                spans += _spans(raw, runs, start, end, REASON_BOOSTER)
+                continue
+        if key in seen:
             spans += _spans(raw, runs, start, end, REASON_DUPLICATE)
         else:
             seen.add(key)
