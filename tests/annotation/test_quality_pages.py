@@ -166,3 +166,15 @@ def test_prompt_edit(project: Project, admin_user: User) -> None:
         },
     )
     assert evil["Location"] == reverse("prompt-review", args=["owls"])
+
+
+def test_a_project_without_judgments_shows_empty_figures(tmp_path: Path, admin_user: User) -> None:
+    import_batch(write_batch(tmp_path / "empty", groups=2), "quiet")
+    client = logged_in(admin_user)
+    page = client.get(reverse("quality-dashboard", args=["quiet"]))
+    assert page.status_code == HTTPStatus.OK
+    assert "No judgments yet." in page.content.decode()
+    report = client.get(reverse("project-agreement", args=["quiet"])).json()
+    assert report["judgments"] == 0
+    assert report["pairwise_agreement"] is None and report["krippendorff_alpha"] is None
+    assert report["human_ceiling"] is None and report["annotators"] == []
