@@ -12,6 +12,7 @@ import pytest
 
 from annotation.models import Project, ProjectAnnotator, Task, TaskImage, User
 from annotation.services.agreement import compute_agreement, inversion_score
+from annotation.services.agreement_stats import ordinal_alpha
 from annotation.services.annotator_quality import refresh_quality_flags, set_excluded
 from tests.annotation.quality_factories import (
     annotators,
@@ -195,6 +196,12 @@ def test_krippendorff_package_reproduces_the_published_example() -> None:
     assert krippendorff.alpha(reliability_data=data, level_of_measurement="interval") == (
         pytest.approx(0.849, abs=5e-4)
     )
+    # Our value-counts path (units x values, unused values dropped) gives the package's
+    # ordinal alpha for the same matrix.
+    values = np.array(data)
+    counts = np.array([[np.sum(values[:, unit] == v) for v in range(1, 6)] for unit in range(12)])
+    expected = krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal")
+    assert ordinal_alpha([counts.astype(float)]) == pytest.approx(expected, abs=1e-6)
 
 
 # --- what is left out
