@@ -178,3 +178,19 @@ def test_a_project_without_judgments_shows_empty_figures(tmp_path: Path, admin_u
     assert report["judgments"] == 0
     assert report["pairwise_agreement"] is None and report["krippendorff_alpha"] is None
     assert report["human_ceiling"] is None and report["annotators"] == []
+
+
+def test_bulk_hold_takes_tasks_out_of_circulation(project: Project, admin_user: User) -> None:
+    client = logged_in(admin_user)
+    owl = Prompt.objects.get(raw_text="an owl")
+    response = client.post(
+        reverse("prompt-bulk", args=["owls"]), {"prompt": [owl.pk], "action": "hold"}, follow=True
+    )
+    assert "Held 1 prompt(s) back from annotators." in response.content.decode()
+    owl.refresh_from_db()
+    assert owl.is_held
+    assert not Task.objects.get(prompt=owl).is_active
+    odd = client.post(
+        reverse("prompt-bulk", args=["owls"]), {"prompt": [owl.pk], "action": "x"}, follow=True
+    )
+    assert "Choose approve or hold." in odd.content.decode()
