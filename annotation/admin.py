@@ -2,14 +2,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from annotation.models import (
+    AgreementReport,
     Assignment,
     Batch,
     Image,
     Judgment,
+    LlmCleaning,
     PairJudgment,
     Project,
     ProjectAnnotator,
     Prompt,
+    QualitySettings,
     Task,
     TaskImage,
     User,
@@ -98,3 +101,21 @@ class ProjectAnnotatorAdmin(admin.ModelAdmin):
     list_filter = ("project", "is_excluded")
     search_fields = ("annotator__username",)
     raw_id_fields = ("annotator", "excluded_by")
+
+
+@admin.register(QualitySettings)
+class QualitySettingsAdmin(admin.ModelAdmin):
+    list_display = ("project", "min_agreement", "min_gold_accuracy", "repeat_rate", "updated_at")
+    search_fields = ("project__slug",)
+
+
+@admin.register(AgreementReport)
+class AgreementReportAdmin(admin.ModelAdmin):
+    list_display = ("project", "key", "judgment_count", "seconds", "computed_at")
+    search_fields = ("project__slug", "key")
+
+
+@admin.register(LlmCleaning)
+class LlmCleaningAdmin(admin.ModelAdmin):
+    list_display = ("model", "style", "cleaned_text", "created_at")
+    search_fields = ("cleaned_text", "text_sha256")

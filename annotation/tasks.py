@@ -25,3 +25,29 @@ def sweep_unprocessed_batches() -> int:
     for batch_id in batch_ids:
         process_batch.delay(batch_id)
     return len(batch_ids)
+
+
+@shared_task(name="annotation.recompute_agreement")
+def recompute_agreement(project_id: int | None = None) -> int:
+    """Refresh agreement reports and quality flags (one project, or every project)."""
+    from annotation.models import Project
+    from annotation.services.annotator_quality import refresh_quality_flags
+
+    projects = (
+        Project.objects.all() if project_id is None else Project.objects.filter(pk=project_id)
+    )
+    for project in projects:
+        refresh_quality_flags(project)
+    return len(projects)
+
+
+@shared_task(name="annotation.schedule_repeat_items")
+def schedule_repeat_items(project_id: int | None = None) -> int:
+    """Schedule repeat items for self-consistency (one project, or every project)."""
+    from annotation.models import Project
+    from annotation.services.repeats import schedule_repeat_items as schedule
+
+    projects = (
+        Project.objects.all() if project_id is None else Project.objects.filter(pk=project_id)
+    )
+    return sum(schedule(project) for project in projects)

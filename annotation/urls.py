@@ -1,10 +1,33 @@
 from django.urls import path
 
-from annotation.views import manage, media, pages
+from annotation.views import manage, media, pages, prompt_review, quality
 
 urlpatterns = [
     path("", pages.home, name="home"),
     path("projects/<slug:slug>/", pages.project_page, name="project-page"),
     path("manage/", manage.manage_home, name="manage"),
     path("media/<path:path>", media.media_file, name="media-file"),
+    path(
+        "manage/projects/<slug:slug>/quality/", quality.quality_dashboard, name="quality-dashboard"
+    ),
+    path(
+        "manage/projects/<slug:slug>/quality/annotators/<int:annotator_id>/",
+        quality.set_annotator_excluded,
+        name="annotator-exclusion",
+    ),
+    path("manage/projects/<slug:slug>/quality/gold/", quality.make_gold, name="make-gold"),
+    path(
+        "manage/projects/<slug:slug>/quality/repeats/",
+        quality.schedule_repeats,
+        name="schedule-repeats",
+    ),
+    path("manage/projects/<slug:slug>/prompts/", prompt_review.prompt_review, name="prompt-review"),
+    path(
+        "manage/projects/<slug:slug>/prompts/bulk/", prompt_review.prompt_bulk, name="prompt-bulk"
+    ),
+    path(
+        "manage/projects/<slug:slug>/prompts/<int:prompt_id>/",
+        prompt_review.prompt_edit,
+        name="prompt-edit",
+    ),
 ]

@@ -11,19 +11,23 @@ from annotation.models.judging import (
     Task,
     TaskImage,
 )
+from annotation.models.quality import AgreementReport, LlmCleaning, QualitySettings
 from annotation.models.users import Role, User
 
 __all__ = [
+    "AgreementReport",
     "Assignment",
     "AssignmentStatus",
     "Batch",
     "Image",
     "Judgment",
     "JudgmentFlag",
+    "LlmCleaning",
     "PairJudgment",
     "Project",
     "ProjectAnnotator",
     "Prompt",
+    "QualitySettings",
     "Role",
     "Split",
     "Style",

@@ -1,24 +1,29 @@
-"""What happens to a batch after its import committed."""
+"""What happens to a batch after its import committed: prompts cleaned, classified, screened."""
 
 from __future__ import annotations
-
-import re
 
 from django.db import transaction
 
 from annotation.models import Batch, Prompt
-
-_SPACES = re.compile(r"\s+")
+from annotation.services.cleaning import clean_prompt, llm
+from annotation.services.prompt_review import hold_tasks_of_held_prompts
 
 
 def process_batch(batch_id: int) -> bool:
-    """Prepare an imported batch's prompts for annotators and mark the batch ready.
+    """Clean, classify and safety-screen an imported batch's prompts; mark the batch ready.
 
     Locks the batch row (select_for_update) so two workers never process it at once.
     Idempotent: a batch already `ready` is left alone and False is returned. Prompts
-    whose cleaned text is still empty get their raw text with whitespace normalised,
-    so annotators never see an empty prompt.
+    whose cleaned text is still empty get the cleaner's text, removed spans and style;
+    unsafe prompts are held and their tasks taken out of circulation (Task.is_active)
+    until an admin approves them. With an LLM cleaner configured, its answers are fetched
+    before the lock is taken, so no network call runs inside the transaction.
     """
+    if llm.llm_configured():
+        pending_texts = Prompt.objects.filter(
+            batch_id=batch_id, batch__status=Batch.Status.IMPORTED, cleaned_text=""
+        ).values_list("raw_text", flat=True)
+        llm.prefetch(list(pending_texts))
     with transaction.atomic():
         batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
         if batch is None or batch.status == Batch.Status.READY:
@@ -26,12 +31,26 @@ def process_batch(batch_id: int) -> bool:
         pending = Prompt.objects.filter(batch=batch, cleaned_text="")
         updated = []
         for prompt in pending.only("id", "raw_text").iterator(chunk_size=2000):
-            prompt.cleaned_text = _SPACES.sub(" ", prompt.raw_text).strip()
+            apply_cleaning(prompt, allow_network=False)
             updated.append(prompt)
-        Prompt.objects.bulk_update(updated, ["cleaned_text"], batch_size=2000)
+        Prompt.objects.bulk_update(updated, CLEANING_FIELDS, batch_size=2000)
+        hold_tasks_of_held_prompts(Prompt.objects.filter(batch=batch))
         batch.status = Batch.Status.READY
         batch.save(update_fields=["status"])
     return True
+
+
+CLEANING_FIELDS = ["cleaned_text", "removed_spans", "style", "is_unsafe", "is_held"]
+
+
+def apply_cleaning(prompt: Prompt, *, allow_network: bool = True) -> None:
+    """Set a prompt's cleaning fields from its raw text (not saved). Unsafe means held."""
+    result = clean_prompt(prompt.raw_text, allow_network=allow_network)
+    prompt.cleaned_text = result.cleaned
+    prompt.removed_spans = result.removed
+    prompt.style = result.style
+    prompt.is_unsafe = result.is_unsafe
+    prompt.is_held = result.is_unsafe
 
 
 def unprocessed_batch_ids() -> list[int]:

@@ -192,3 +192,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.int("SWEEP_INTERVAL_SECONDS", default=300),
     },
 }
+
+# --- prompt cleaning (annotation/services/cleaning): an optional OpenAI-compatible LLM
+PROMPT_CLEANER_LLM_URL = env("PROMPT_CLEANER_LLM_URL", default="")
+PROMPT_CLEANER_LLM_MODEL = env("PROMPT_CLEANER_LLM_MODEL", default="gpt-4o-mini")
+PROMPT_CLEANER_LLM_API_KEY = env("PROMPT_CLEANER_LLM_API_KEY", default="")
+PROMPT_CLEANER_LLM_TIMEOUT = env.float("PROMPT_CLEANER_LLM_TIMEOUT", default=20.0)
+PROMPT_SAFETY_EXTRA_WORDS = env.list("PROMPT_SAFETY_EXTRA_WORDS", default=[])
+# --- agreement and annotator quality (annotation/services/agreement.py)
+AGREEMENT_INTERVAL_SECONDS = env.int("AGREEMENT_INTERVAL_SECONDS", default=900)
+REPEAT_INTERVAL_SECONDS = env.int("REPEAT_INTERVAL_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["recompute-agreement"] = {
+    "task": "annotation.recompute_agreement",
+    "schedule": AGREEMENT_INTERVAL_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["schedule-repeat-items"] = {
+    "task": "annotation.schedule_repeat_items",
+    "schedule": REPEAT_INTERVAL_SECONDS,
+}

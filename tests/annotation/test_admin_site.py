@@ -26,14 +26,17 @@ PLATFORM_MODELS = sorted(
 
 def test_every_platform_model_is_registered() -> None:
     assert [name for _, name in PLATFORM_MODELS] == [
+        "agreementreport",
         "assignment",
         "batch",
         "image",
         "judgment",
+        "llmcleaning",
         "pairjudgment",
         "project",
         "projectannotator",
         "prompt",
+        "qualitysettings",
         "task",
         "user",
     ]

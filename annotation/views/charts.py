@@ -1,0 +1,125 @@
+"""Small server-rendered SVG charts for the quality dashboard (no JavaScript, no CDN).
+
+Each function returns safe SVG markup; every label is escaped. Values are numbers in
+[y_min, y_max]; None values are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+WIDTH, HEIGHT = 640, 240
+LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 40
+
+
+def _x(index: float, count: float) -> float:
+    span = WIDTH - LEFT - RIGHT
+    return LEFT + (span * index / count if count else span / 2)
+
+
+def _y(value: float, low: float, high: float) -> float:
+    span = HEIGHT - TOP - BOTTOM
+    fraction = (value - low) / (high - low) if high > low else 0.5
+    return TOP + span * (1 - min(max(fraction, 0.0), 1.0))
+
+
+def _frame(
+    title: str, body: list[str], low: float, high: float, x_label: str, y_label: str
+) -> SafeString:
+    ticks = []
+    for step in range(5):
+        value = low + (high - low) * step / 4
+        y = _y(value, low, high)
+        ticks.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:.2g}</text>'
+        )
+    middle = TOP + (HEIGHT - TOP - BOTTOM) / 2
+    svg = (
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" role="img" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f"{''.join(ticks)}{''.join(body)}"
+        f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 6}" text-anchor="middle">'
+        f"{escape(x_label)}</text>"
+        f'<text x="12" y="{middle}" text-anchor="middle" transform="rotate(-90 12 {middle})">'
+        f"{escape(y_label)}</text></svg>"
+    )
+    return mark_safe(svg)
+
+
+def line_chart(
+    title: str, points: Sequence[tuple[str, float | None]], *, low: float = 0.0, high: float = 1.0,
+    y_label: str = "",
+) -> SafeString:  # fmt: skip
+    """A line over labelled points (e.g. dates), first and last label under the axis."""
+    body: list[str] = []
+    count = max(len(points) - 1, 1)
+    coords = [
+        (_x(i, count), _y(value, low, high), label, value)
+        for i, (label, value) in enumerate(points)
+        if value is not None
+    ]
+    if coords:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _l, _v in coords)
+        body.append(f'<polyline points="{path}" class="line"/>')
+        for x, y, label, value in coords:
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" class="dot">'
+                f"<title>{escape(label)}: {value:.3f}</title></circle>"
+            )
+    if points:
+        body.append(f'<text x="{LEFT}" y="{HEIGHT - BOTTOM + 16}">{escape(points[0][0])}</text>')
+        body.append(
+            f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - BOTTOM + 16}" text-anchor="end">'
+            f"{escape(points[-1][0])}</text>"
+        )
+    return _frame(title, body, low, high, "", y_label)
+
+
+def scatter_chart(
+    title: str, points: Sequence[tuple[float, float, str, bool]], *, x_label: str, y_label: str,
+    low: float = 0.0, high: float = 1.0,
+) -> SafeString:  # fmt: skip
+    """Points (x, y, label, flagged); x scaled to the largest x."""
+    body: list[str] = []
+    x_max = max((x for x, _y_, _l, _f in points), default=1.0) or 1.0
+    for x, y, label, flagged in points:
+        css = "dot flagged" if flagged else "dot"
+        body.append(
+            f'<circle cx="{_x(x, x_max):.1f}" cy="{_y(y, low, high):.1f}" r="4" class="{css}">'
+            f"<title>{escape(label)}: {x:.1f} s, {y:.3f}</title></circle>"
+        )
+    body.append(
+        f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - BOTTOM + 16}" text-anchor="end">{x_max:.1f}</text>'
+    )
+    body.append(f'<text x="{LEFT}" y="{HEIGHT - BOTTOM + 16}">0</text>')
+    return _frame(title, body, low, high, x_label, y_label)
+
+
+def bar_chart(
+    title: str, bars: Sequence[tuple[str, float | None, bool]], *, reference: float | None = None,
+    low: float = 0.0, high: float = 1.0, y_label: str = "",
+) -> SafeString:  # fmt: skip
+    """Bars (label, value, flagged), with an optional dashed reference line."""
+    body: list[str] = []
+    count = max(len(bars), 1)
+    slot = (WIDTH - LEFT - RIGHT) / count
+    for i, (label, value, flagged) in enumerate(bars):
+        if value is None:
+            continue
+        top = _y(value, low, high)
+        css = "bar flagged" if flagged else "bar"
+        body.append(
+            f'<rect x="{LEFT + i * slot + slot * 0.15:.1f}" y="{top:.1f}" width="{slot * 0.7:.1f}" '
+            f'height="{HEIGHT - BOTTOM - top:.1f}" class="{css}"><title>{escape(label)}: '
+            f"{value:.3f}</title></rect>"
+        )
+    if reference is not None:
+        y = _y(reference, low, high)
+        body.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="reference"/>'
+        )
+    return _frame(title, body, low, high, "", y_label)

@@ -1,0 +1,179 @@
+"""/manage/projects/<slug>/quality/: agreement, annotators, position bias, gold and repeats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from annotation.models import Project, ProjectAnnotator, QualitySettings, User
+from annotation.services.agreement import compute_agreement
+from annotation.services.annotator_quality import refresh_quality_flags, set_excluded
+from annotation.services.gold import GoldError, make_gold_pairs
+from annotation.services.repeats import schedule_repeat_items
+from annotation.views import charts
+from annotation.views.access import admin_required
+
+
+class QualitySettingsForm(forms.ModelForm):
+    class Meta:
+        model = QualitySettings
+        fields = [
+            "min_agreement", "min_gold_accuracy", "max_position_bias", "min_self_consistency",
+            "min_median_seconds", "min_judgments", "repeat_rate", "repeat_after_hours",
+        ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("min_agreement", "min_gold_accuracy", "min_self_consistency", "repeat_rate"):
+            value = data.get(name)
+            if value is not None and not 0 <= value <= 1:
+                self.add_error(name, "Give a share between 0 and 1 (e.g. 0.6).")
+        bias = data.get("max_position_bias")
+        if bias is not None and not 0 <= bias <= 0.5:
+            self.add_error("max_position_bias", "Give a distance from 0.5 between 0 and 0.5.")
+        for name in ("min_median_seconds", "repeat_after_hours"):
+            value = data.get(name)
+            if value is not None and value < 0:
+                self.add_error(name, "Give a number of 0 or more.")
+        return data
+
+
+class GoldForm(forms.Form):
+    count = forms.IntegerField(min_value=1, max_value=1000, initial=20)
+
+
+@admin_required
+def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    thresholds = QualitySettings.objects.filter(project=project).first() or QualitySettings(
+        project=project
+    )
+    form = QualitySettingsForm(request.POST or None, instance=thresholds)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            refresh_quality_flags(project)
+            messages.success(request, "Thresholds saved; quality flags recomputed.")
+            return redirect("quality-dashboard", slug=slug)
+        status = 400
+    else:
+        status = 200
+    report = compute_agreement(project)
+    standings = {
+        standing.annotator_id: standing
+        for standing in ProjectAnnotator.objects.filter(project=project).select_related("annotator")
+    }
+    excluded = [standing for standing in standings.values() if standing.is_excluded]
+    annotators = report["annotators"]
+    flagged = [entry for entry in annotators if entry["quality_flags"]]
+    context = {
+        "project": project,
+        "report": report,
+        "annotators": annotators,
+        "flagged": flagged,
+        "excluded": excluded,
+        "form": form,
+        "gold_form": GoldForm(),
+        "charts": _charts(report, thresholds),
+    }
+    return render(request, "annotation/quality.html", context, status=status)
+
+
+def _charts(report: dict[str, Any], thresholds: QualitySettings) -> dict[str, Any]:
+    annotators = report["annotators"]
+    over_time = [(day["date"], day["agreement"]) for day in report["over_time"]]
+    scatter = [
+        (
+            entry["median_seconds"],
+            entry["agreement"],
+            entry["annotator"],
+            bool(entry["quality_flags"]),
+        )
+        for entry in annotators
+        if entry["median_seconds"] is not None and entry["agreement"] is not None
+    ]
+    bias = [
+        (
+            entry["annotator"],
+            entry["left_share"],
+            entry["left_share"] is not None
+            and abs(entry["left_share"] - 0.5) > thresholds.max_position_bias,
+        )
+        for entry in annotators
+    ]
+    distribution = report["kendall_w_distribution"]
+    edges = distribution["bin_edges"]
+    tallest = max(distribution["counts"], default=0) or 1
+    kendall = [
+        (f"{edges[i]:.1f}-{edges[i + 1]:.1f}", count / tallest, False)
+        for i, count in enumerate(distribution["counts"])
+    ]
+    return {
+        "over_time": charts.line_chart(
+            "Agreement with the other annotators, per day", over_time, y_label="agreement"
+        ),
+        "scatter": charts.scatter_chart(
+            "Agreement against median seconds per task",
+            scatter,
+            x_label="median seconds per task",
+            y_label="agreement",
+        ),
+        "bias": charts.bar_chart(
+            "Share of judgments where the first-shown image won",
+            bias,
+            reference=0.5,
+            y_label="first shown won",
+        ),
+        "kendall": charts.bar_chart(
+            "Kendall's W per task (bars scaled to the fullest bin)", kendall, y_label="tasks"
+        ),
+    }
+
+
+@admin_required
+@require_POST
+def set_annotator_excluded(request: HttpRequest, slug: str, annotator_id: int) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    annotator = get_object_or_404(User, pk=annotator_id)
+    excluded = request.POST.get("excluded") == "1"
+    reason = request.POST.get("reason", "")
+    set_excluded(project, annotator, excluded=excluded, by=request.user, reason=reason)  # type: ignore[arg-type]
+    name = annotator.external_id or annotator.username
+    messages.success(
+        request,
+        f"{name} is now excluded from statistics and exports (nothing was deleted)."
+        if excluded
+        else f"{name} is counted again.",
+    )
+    return redirect("quality-dashboard", slug=slug)
+
+
+@admin_required
+@require_POST
+def make_gold(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    form = GoldForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give how many gold pairs to make: a number from 1 to 1000.")
+        return redirect("quality-dashboard", slug=slug)
+    try:
+        made = make_gold_pairs(project, count=form.cleaned_data["count"])
+    except GoldError as exc:
+        messages.error(request, f"No gold pairs were made: {exc}.")
+    else:
+        messages.success(request, f"Made {len(made)} gold pair task(s).")
+    return redirect("quality-dashboard", slug=slug)
+
+
+@admin_required
+@require_POST
+def schedule_repeats(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    made = schedule_repeat_items(project)
+    messages.success(request, f"Scheduled {made} repeat item(s).")
+    return redirect("quality-dashboard", slug=slug)
