@@ -1,9 +1,24 @@
 from django.urls import path
 
-from annotation.api import views
+from annotation.api import annotate_views, views
 
 urlpatterns = [
     path("projects/", views.ProjectList.as_view(), name="project-list"),
     path("projects/<slug:slug>/", views.ProjectDetail.as_view(), name="project-detail"),
     path("projects/<slug:slug>/batches/", views.ProjectBatches.as_view(), name="project-batches"),
+]
+
+# The annotator workflow (next task, submit, skip).
+urlpatterns += [
+    path("projects/<slug:slug>/next/", annotate_views.NextAssignment.as_view(), name="next"),
+    path(
+        "assignments/<int:pk>/submit/",
+        annotate_views.SubmitAssignment.as_view(),
+        name="assignment-submit",
+    ),
+    path(
+        "assignments/<int:pk>/skip/",
+        annotate_views.SkipAssignment.as_view(),
+        name="assignment-skip",
+    ),
 ]
