@@ -18,6 +18,7 @@ same slot, and neither waits for the other:
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,9 @@ from annotation.models import (
 # A task that fills between the candidate query and its recount is passed over; after
 # this many such races in one request we answer "nothing left" rather than loop on.
 MAX_CANDIDATES = 20
+# Pauses before looking again when every open task is locked by another request (the
+# locks last a few milliseconds: the time to insert one lease).
+BUSY_WAITS_S = (0.005, 0.01, 0.02, 0.05, 0.1)
 
 _CANDIDATE_SQL = """
 SELECT t.id FROM annotation_task t
@@ -61,8 +65,8 @@ WHERE t.project_id = %(project)s
   AND NOT (t.id = ANY(%(passed)s))
 ORDER BY t.judgments_done DESC, t.id
 LIMIT 1
-FOR UPDATE OF t SKIP LOCKED
 """
+_SKIP_LOCKED = " FOR UPDATE OF t SKIP LOCKED"
 
 _RECOUNT_SQL = """
 SELECT t.judgments_done + (
@@ -254,12 +258,21 @@ def _claim_task(project: Project, annotator: User, now: datetime, *, gold: bool)
         "gold": gold,
         "ready": Batch.Status.READY,
     }
+    busy_waits = 0
     with connection.cursor() as cursor:
         for _ in range(MAX_CANDIDATES):
-            cursor.execute(_CANDIDATE_SQL, {**params, "passed": passed})
+            cursor.execute(_CANDIDATE_SQL + _SKIP_LOCKED, {**params, "passed": passed})
             row = cursor.fetchone()
             if row is None:
-                return None
+                # Every open task may be locked by requests leasing it this instant: look
+                # without locking, and if one exists, give those requests a moment rather
+                # than answer "nothing left" while slots remain.
+                cursor.execute(_CANDIDATE_SQL, {**params, "passed": passed})
+                if cursor.fetchone() is None or busy_waits >= len(BUSY_WAITS_S):
+                    return None
+                time.sleep(BUSY_WAITS_S[busy_waits])
+                busy_waits += 1
+                continue
             task_id: int = row[0]
             cursor.execute(_RECOUNT_SQL, {"task": task_id, "now": now})
             taken, wanted = cursor.fetchone()
