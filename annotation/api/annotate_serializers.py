@@ -74,6 +74,9 @@ class SubmittedSerializer(serializers.Serializer):
     flags = serializers.ListField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
     calibration = CalibrationFeedbackSerializer(allow_null=True)
+    next = LeaseSerializer(
+        required=False, allow_null=True, help_text="Only with ?next=1: the next lease."
+    )
 
 
 class SkippedSerializer(serializers.Serializer):

@@ -75,11 +75,22 @@ class NextAssignment(AnnotateView):
 
 
 class SubmitAssignment(AnnotateView):
-    """Submit the caller's ranking for their assignment (exactly once)."""
+    """Submit the caller's ranking for their assignment (exactly once).
+
+    With `?next=1` the answer also carries `next`: the caller's next lease (or null).
+    """
 
     @extend_schema(
         request=SubmitSerializer,
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[
+            IDEMPOTENCY_KEY,
+            OpenApiParameter(
+                "next",
+                int,
+                OpenApiParameter.QUERY,
+                description="1: also lease the next task and return it as `next`.",
+            ),
+        ],
         responses={
             201: SubmittedSerializer,
             200: OpenApiResponse(SubmittedSerializer, description="A replay: already stored."),
@@ -113,8 +124,12 @@ class SubmitAssignment(AnnotateView):
             )
         except SubmissionError as exc:
             return _error(exc.status, str(exc))
+        answer = submitted_body(outcome)
+        if request.query_params.get("next") == "1":
+            user: User = request.user  # type: ignore[assignment]
+            answer["next"] = _next_lease_body(outcome.judgment.task.project, user)
         status = HTTPStatus.CREATED if outcome.created else HTTPStatus.OK
-        return Response(submitted_body(outcome), status=status)
+        return Response(answer, status=status)
 
 
 class SkipAssignment(AnnotateView):
@@ -144,6 +159,16 @@ class SkipAssignment(AnnotateView):
         except SubmissionError as exc:
             return _error(exc.status, str(exc))
         return Response({"assignment": assignment.pk, "status": assignment.status})
+
+
+def _next_lease_body(project: Project, user: User) -> dict[str, Any] | None:
+    """The caller's next lease, leased after the submit committed (saves the page a round
+    trip); None when nothing is left or calibration stopped them (GET next/ says why)."""
+    try:
+        lease = next_assignment(project, user)
+    except CalibrationFailed:
+        return None
+    return None if lease is None else lease_body(project, lease)
 
 
 def lease_body(project: Project, lease: Lease) -> dict[str, Any]:

@@ -540,3 +540,29 @@ def test_openapi_schema_documents_the_annotator_endpoints(admin_user: User) -> N
     assert any(p["name"] == "Idempotency-Key" for p in submit_op["parameters"])
     assert "204" in schema["paths"]["/api/v1/projects/{slug}/next/"]["get"]["responses"]
     assert "/api/v1/assignments/{id}/skip/" in schema["paths"]
+
+
+def test_submit_with_next_returns_the_next_lease() -> None:
+    project = make_project()
+    first, second = make_tasks(project, 2)
+    client = client_for(annotator("ann"))
+    lease = next_task(client).json()
+
+    response = client.post(
+        reverse("assignment-submit", args=[lease["assignment"]]) + "?next=1",
+        {"ranking": image_ids(first)},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
+    last = client.post(
+        reverse("assignment-submit", args=[response.json()["next"]["assignment"]]) + "?next=1",
+        {"ranking": image_ids(second)},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k2",
+    )
+
+    assert response.status_code == HTTPStatus.CREATED
+    upcoming = response.json()["next"]
+    assert Assignment.objects.get(pk=upcoming["assignment"]).task == second
+    assert upcoming["prompt"] == second.prompt.raw_text
+    assert last.status_code == HTTPStatus.CREATED and last.json()["next"] is None

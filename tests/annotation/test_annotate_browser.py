@@ -1,0 +1,125 @@
+"""Full journeys on /annotate/{slug}/ in a real headless Chromium, keyboard only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from annotation.models import Assignment, Judgment, PairJudgment, Role, TaskType, User
+from annotation.services.accounts import add_user
+from tests.annotation.factories import png_bytes
+from tests.annotation.workflow_factories import make_project, make_tasks
+from tests.browser_support import browser, logged_in_context  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def store_image_files(media_root: Path) -> None:
+    """Real PNG bytes behind every image row, so the page shows real images."""
+    from annotation.models import Image
+
+    for image in Image.objects.all():
+        path = media_root / image.file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png_bytes(image.pk, size=(256, 192)))
+
+
+@pytest.fixture
+def page_for(browser: Browser, live_server) -> Iterator:  # noqa: F811
+    contexts = []
+
+    def open_page(user: User) -> Page:
+        context = logged_in_context(browser, live_server.url, user)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def close_guidelines(page: Page) -> None:
+    dialog = page.locator("#guidelines")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Aesthetics and fidelity come first")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+
+
+def shown_ids(page: Page) -> list[int]:
+    return [
+        int(x)
+        for x in page.locator("#images .image-choice").evaluate_all(
+            "buttons => buttons.map(b => b.dataset.id)"
+        )
+    ]
+
+
+def test_pairwise_journey_with_the_keyboard_alone(page_for, media_root: Path) -> None:
+    project = make_project(judgments_per_task=1)
+    make_tasks(project, 2, prompt="Mona Lisa by Leonardo da Vinci riding a bike, take {n}")
+    store_image_files(media_root)
+    user = add_user("keyboard", Role.ANNOTATOR, password="correct-horse-battery-9").user
+    page = page_for(user)
+
+    page.goto(f"/annotate/{project.slug}/")
+    close_guidelines(page)
+    expect(page.locator("#task")).to_be_visible()
+    expect(page.locator("#prompt mark").first).to_have_text("Mona")
+    first = shown_ids(page)
+    page.keyboard.press("1")
+    expect(page.locator("#progress")).to_have_text("1 judged in this project")
+    expect(page.locator("#images .image-choice").first).not_to_have_attribute(
+        "data-id", str(first[0])
+    )
+    second = shown_ids(page)
+    assert not set(second) & set(first)
+    # G shows the guidelines again; Escape closes them.
+    page.keyboard.press("g")
+    expect(page.locator("#guidelines")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("ArrowRight")
+
+    expect(page.locator("#done")).to_be_visible()
+    expect(page.locator("#done")).to_contain_text("Nothing left to judge")
+    judgments = {j.display_order[0]: j for j in Judgment.objects.filter(annotator=user)}
+    assert len(judgments) == 2
+    assert judgments[first[0]].ranking == first
+    assert judgments[second[0]].ranking == [second[1], second[0]]
+    assert all(
+        j.duration_ms is not None and j.guideline_version == "hpd-v2-1" for j in judgments.values()
+    )
+    assert PairJudgment.objects.count() == 2
+
+
+def test_ranking_journey_with_the_keyboard_alone(page_for, media_root: Path) -> None:
+    project = make_project(task_type=TaskType.RANKING, images_per_task=4)
+    make_tasks(project, 1)
+    store_image_files(media_root)
+    user = add_user("ranker", Role.ANNOTATOR, password="correct-horse-battery-9").user
+    page = page_for(user)
+
+    page.goto(f"/annotate/{project.slug}/")
+    close_guidelines(page)
+    expect(page.locator("#task")).to_be_visible()
+    shown = shown_ids(page)
+    for key in ["3", "1", "Backspace", "2", "Enter", "1"]:
+        page.keyboard.press(key)
+    # Enter with an incomplete order does nothing but say so.
+    expect(page.locator("#order li")).to_have_count(3)
+    assert Judgment.objects.count() == 0
+    expect(page.locator("#images .image-choice").nth(2)).to_have_attribute(
+        "aria-label", "Image 3 of 4, ranked 1"
+    )
+    page.keyboard.press("4")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#done")).to_be_visible()
+    judgment = Judgment.objects.get(annotator=user)
+    assert judgment.ranking == [shown[2], shown[1], shown[0], shown[3]]
+    assert judgment.display_order == shown
+    assert Assignment.objects.get().status == "submitted"
+    assert PairJudgment.objects.count() == 6
