@@ -53,6 +53,10 @@ class Task(models.Model):
                 & models.Q(is_active=True),
                 name="task_open_idx",
             ),
+            # "Does the project have gold tasks?" (calibration), asked on every next task.
+            models.Index(
+                fields=["project"], condition=models.Q(is_gold=True), name="task_gold_idx"
+            ),
         ]
 
     def __str__(self) -> str:

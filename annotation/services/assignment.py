@@ -5,14 +5,16 @@ leases are fewer than `judgments_wanted`. Two annotators asking at once never ta
 same slot, and neither waits for the other:
 
 1. the annotator's ProjectAnnotator row is upserted and locked (one statement), so one
-   annotator's concurrent requests run one after another and share a single live lease;
+   annotator's concurrent requests run one after another and share a single live lease
+   (their leases are read by the next statement, whose snapshot follows the lock);
 2. a candidate task is picked with `FOR UPDATE OF task SKIP LOCKED`: a task another
    request is leasing right now is skipped, not waited for;
-3. holding that task's row lock, its live leases are counted again in a fresh statement
-   (READ COMMITTED gives each statement a new snapshot). Every lease of a task is
-   inserted under that same row lock, so the recount sees all of them: the candidate
-   query's own snapshot may predate a lease committed a moment ago, the recount cannot.
-   A task found full is passed over and the next candidate tried.
+3. holding that task's row lock, the lease is inserted by a statement that counts the
+   task's live leases afresh (READ COMMITTED gives each statement a new snapshot) and
+   inserts nothing when the task is full. Every lease of a task is inserted under that
+   same row lock, so this count sees all of them: the candidate query's own snapshot
+   may predate a lease committed a moment ago, the insert's cannot. A task found full
+   is passed over and the next candidate tried.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from annotation.models import (
     AssignmentStatus,
     Batch,
     Project,
-    Task,
     User,
 )
 
@@ -43,9 +44,22 @@ MAX_CANDIDATES = 20
 # locks last a few milliseconds: the time to insert one lease).
 BUSY_WAITS_S = (0.005, 0.01, 0.02, 0.05, 0.1)
 
-_CANDIDATE_SQL = """
-SELECT t.id FROM annotation_task t
+# The prompt and the images (upload order) come with the candidate: no second look-up.
+_TASK_CONTENT = """
+  p.raw_text,
+  ARRAY(SELECT ti.image_id FROM annotation_taskimage ti
+        WHERE ti.task_id = t.id ORDER BY ti.position),
+  ARRAY(SELECT i.file FROM annotation_taskimage ti JOIN annotation_image i ON i.id = ti.image_id
+        WHERE ti.task_id = t.id ORDER BY ti.position)
+"""
+
+_CANDIDATE_SQL = (
+    "SELECT t.id, t.judgments_wanted,"
+    + _TASK_CONTENT
+    + """
+FROM annotation_task t
 JOIN annotation_batch b ON b.id = t.batch_id
+JOIN annotation_prompt p ON p.id = t.prompt_id
 WHERE t.project_id = %(project)s
   AND t.is_gold = %(gold)s
   AND t.is_active
@@ -66,20 +80,31 @@ WHERE t.project_id = %(project)s
 ORDER BY t.judgments_done DESC, t.id
 LIMIT 1
 """
+)
 _SKIP_LOCKED = " FOR UPDATE OF t SKIP LOCKED"
 
-_RECOUNT_SQL = """
-SELECT t.judgments_done + (
-    SELECT count(*) FROM annotation_assignment a
-    WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %(now)s),
-  t.judgments_wanted
-FROM annotation_task t WHERE t.id = %(task)s
+# Inserted only if the slots, counted afresh by this statement while the task row lock is
+# held, still have room; no row back means the task filled meanwhile.
+_LEASE_IF_ROOM_SQL = """
+INSERT INTO annotation_assignment
+    (task_id, annotator_id, display_order, status, leased_at, expires_at, is_calibration)
+SELECT %(task)s, %(user)s, %(order)s, 'leased', %(now)s, %(expires)s, %(calibration)s
+WHERE %(calibration)s OR (
+    SELECT t.judgments_done + (
+        SELECT count(*) FROM annotation_assignment a
+        WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %(now)s)
+    FROM annotation_task t WHERE t.id = %(task)s) < %(wanted)s
+RETURNING id
 """
 
 # Calibration uses gold tasks without taking a slot: calibration judgments do not count.
-_CALIBRATION_SQL = """
-SELECT t.id FROM annotation_task t
+_CALIBRATION_SQL = (
+    "SELECT t.id, t.judgments_wanted,"
+    + _TASK_CONTENT
+    + """
+FROM annotation_task t
 JOIN annotation_batch b ON b.id = t.batch_id
+JOIN annotation_prompt p ON p.id = t.prompt_id
 WHERE t.project_id = %(project)s
   AND t.is_gold AND t.gold_ranking IS NOT NULL
   AND t.is_active
@@ -91,24 +116,41 @@ WHERE t.project_id = %(project)s
 ORDER BY t.id
 LIMIT 1
 """
+)
 
-_UPSERT_STANDING_SQL = """
+_STANDING_SQL = """
 INSERT INTO annotation_projectannotator
     (project_id, annotator_id, quality_flags, is_excluded, excluded_reason, created_at)
 VALUES (%(project)s, %(user)s, '[]'::jsonb, false, '', %(now)s)
 ON CONFLICT (project_id, annotator_id) DO UPDATE SET project_id = EXCLUDED.project_id
-RETURNING id, calibrated_at, quality_flags
+RETURNING calibrated_at
 """
 
-_TASK_IMAGES_SQL = """
-SELECT ti.image_id, i.file, p.raw_text
-FROM annotation_taskimage ti
-JOIN annotation_image i ON i.id = ti.image_id
-JOIN annotation_task t ON t.id = ti.task_id
-JOIN annotation_prompt p ON p.id = t.prompt_id
-WHERE ti.task_id = %(task)s
-ORDER BY ti.position
+# A separate statement on purpose: only a snapshot taken after the standing row lock was
+# granted sees the lease that a concurrent request of the same annotator just committed.
+_LEASES_SQL = """
+SELECT
+  EXISTS (SELECT 1 FROM annotation_task g
+          WHERE g.project_id = %(project)s AND g.is_gold AND g.gold_ranking IS NOT NULL),
+  ARRAY(SELECT a.id FROM annotation_assignment a
+        JOIN annotation_task t ON t.id = a.task_id
+        WHERE a.annotator_id = %(user)s AND a.status = 'leased' AND t.project_id = %(project)s
+        ORDER BY a.expires_at DESC)
 """
+
+_LIVE_LEASE_SQL = (
+    "SELECT a.id, a.task_id, a.display_order, a.status, a.leased_at, a.expires_at,"
+    " a.is_calibration, a.finished_at,"
+    + _TASK_CONTENT
+    + """
+FROM annotation_assignment a
+JOIN annotation_task t ON t.id = a.task_id
+JOIN annotation_prompt p ON p.id = t.prompt_id
+WHERE a.id = ANY(%(ids)s) AND a.expires_at > %(now)s
+ORDER BY a.expires_at DESC
+LIMIT 1
+"""
+)
 
 CALIBRATION_FAILED = "calibration_failed"
 
@@ -135,26 +177,38 @@ class Lease:
 
 @dataclass(frozen=True)
 class Standing:
-    """What next_assignment needs to know of the annotator's ProjectAnnotator row."""
+    """What next_assignment reads with the annotator's ProjectAnnotator row lock."""
+
+    calibrated_at: datetime | None
+    project_has_gold: bool
+    leased_ids: list[int]
+
+
+@dataclass(frozen=True)
+class TaskContent:
+    """A task as a lease shows it: its id, slots, prompt and images (upload order)."""
 
     id: int
-    calibrated_at: datetime | None
-    quality_flags: list[str]
+    judgments_wanted: int
+    prompt: str
+    image_ids: list[int]
+    files: list[str]
 
 
 def next_assignment(project: Project, annotator: User) -> Lease | None:
     """The annotator's live lease in `project`, or a new one; None when nothing is left.
 
     Locks: the annotator's ProjectAnnotator row (created if missing) for the whole
-    transaction, and the chosen task's row (FOR UPDATE SKIP LOCKED) while its slots are
-    recounted and the lease inserted. Guarantees: at most one live lease per annotator
-    per project (asking again returns the same one); a task is never leased to an
-    annotator who judged or held it before; submitted + live leases never exceed a
-    task's `judgments_wanted`; only active tasks of `ready` batches are served, repeat
-    items only to their annotator and only after the original was judged; started tasks
-    come before fresh ones; gold tasks are drawn at the project's gold rate; a new
-    annotator is first served the calibration round (see `calibration_due`). The display
-    order is shuffled and stored on the assignment.
+    transaction, and the chosen task's row (FOR UPDATE SKIP LOCKED) while the lease is
+    inserted. Guarantees: at most one live lease per annotator per project (asking
+    again returns the same one); a task is never leased to an annotator who judged or
+    held it before; submitted + live leases never exceed a task's `judgments_wanted`
+    (the insert itself recounts them under the task lock); only active tasks of `ready`
+    batches are served, repeat items only to their annotator and only after the
+    original was judged; started tasks come before fresh ones; gold tasks are drawn at
+    the project's gold rate; a new annotator is first served the calibration round
+    (see `calibration_due`). The display order is shuffled and stored on the
+    assignment. The annotator's expired leases are marked expired on the way.
 
     Raises CalibrationFailed when the annotator failed calibration and no gold task is
     left to try again.
@@ -162,79 +216,82 @@ def next_assignment(project: Project, annotator: User) -> Lease | None:
     now = timezone.now()
     with transaction.atomic():
         standing = _lock_standing(project, annotator, now)
-        live = _live_lease(project, annotator, now)
-        if live is not None:
-            return live
-        if calibration_due(project, annotator, standing):
-            task_id = _calibration_task(project, annotator)
-            if task_id is not None:
-                return _lease(project, annotator, task_id, now, is_calibration=True)
+        if standing.leased_ids:
+            live = _live_lease(standing.leased_ids, annotator, now)
+            if live is not None:
+                return live
+        if calibration_due(project, standing):
+            task = _calibration_task(project, annotator)
+            if task is not None:
+                return _lease(project, annotator, task, now, is_calibration=True)
             raise CalibrationFailed(
                 "You have not passed the calibration round and no calibration task is left "
                 "to retry; an admin must review your calibration judgments."
             )
         wants_gold = project.gold_rate > 0 and random.random() < project.gold_rate
         for gold in (True, False) if wants_gold else (False,):
-            task_id = _claim_task(project, annotator, now, gold=gold)
-            if task_id is not None:
-                return _lease(project, annotator, task_id, now, is_calibration=False)
+            lease = _claim_and_lease(project, annotator, now, gold=gold)
+            if lease is not None:
+                return lease
     return None
 
 
-def calibration_due(project: Project, annotator: User, standing: Standing) -> bool:
+def calibration_due(project: Project, standing: Standing) -> bool:
     """Whether the annotator must judge calibration tasks before anything else.
 
     Not when calibration is disabled (calibration_tasks = 0), already passed, or the
     project has no gold task with a gold ranking (calibration is then skipped).
     """
-    if project.calibration_tasks == 0 or standing.calibrated_at is not None:
-        return False
-    return Task.objects.filter(project=project, is_gold=True, gold_ranking__isnull=False).exists()
+    return (
+        project.calibration_tasks > 0
+        and standing.calibrated_at is None
+        and standing.project_has_gold
+    )
 
 
 def _lock_standing(project: Project, annotator: User, now: datetime) -> Standing:
+    params: dict[str, Any] = {"project": project.pk, "user": annotator.pk, "now": now}
     with connection.cursor() as cursor:
-        cursor.execute(
-            _UPSERT_STANDING_SQL, {"project": project.pk, "user": annotator.pk, "now": now}
-        )
+        cursor.execute(_STANDING_SQL, params)
+        [calibrated_at] = cursor.fetchone()
+        cursor.execute(_LEASES_SQL, params)
+        has_gold, leased = cursor.fetchone()
+    return Standing(calibrated_at=calibrated_at, project_has_gold=has_gold, leased_ids=leased)
+
+
+def _live_lease(leased_ids: list[int], annotator: User, now: datetime) -> Lease | None:
+    """The annotator's live lease among `leased_ids`; the expired ones are closed."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LIVE_LEASE_SQL, {"ids": leased_ids, "now": now})
         row = cursor.fetchone()
-    flags = row[2]
-    if isinstance(flags, str):  # psycopg2 without a jsonb adapter registered
-        import json
-
-        flags = json.loads(flags)
-    return Standing(id=row[0], calibrated_at=row[1], quality_flags=list(flags))
-
-
-def _live_lease(project: Project, annotator: User, now: datetime) -> Lease | None:
-    """The annotator's live lease in the project, if any; their expired ones are closed."""
-    leases = list(
-        Assignment.objects.filter(
-            annotator=annotator, status=AssignmentStatus.LEASED, task__project=project
-        ).order_by("-expires_at")
-    )
-    live = None
-    expired = []
-    for lease in leases:
-        if lease.expires_at > now and live is None:
-            live = lease
-        else:
-            expired.append(lease.pk)
+    expired = [pk for pk in leased_ids if row is None or pk != row[0]]
     if expired:
         Assignment.objects.filter(pk__in=expired, status=AssignmentStatus.LEASED).update(
             status=AssignmentStatus.EXPIRED, finished_at=now
         )
-    if live is None:
+    if row is None:
         return None
-    return describe(live, _task_images(live.task_id))
+    assignment = Assignment(
+        pk=row[0],
+        task_id=row[1],
+        annotator=annotator,
+        display_order=row[2],
+        status=row[3],
+        leased_at=row[4],
+        expires_at=row[5],
+        is_calibration=row[6],
+        finished_at=row[7],
+    )
+    content = TaskContent(row[1], 0, row[8], row[9], row[10])
+    return describe(assignment, content)
 
 
-def describe(assignment: Assignment, rows: list[tuple[int, str, str]]) -> Lease:
-    """The Lease of `assignment`, from its task's (image id, file, prompt) rows."""
-    files = {image_id: file for image_id, file, _ in rows}
+def describe(assignment: Assignment, content: TaskContent) -> Lease:
+    """The Lease of `assignment`: its prompt and images in its display order."""
+    files = dict(zip(content.image_ids, content.files, strict=True))
     return Lease(
         assignment=assignment,
-        prompt=rows[0][2] if rows else "",
+        prompt=content.prompt,
         images=[
             LeaseImage(image_id, f"{settings.MEDIA_URL}{files[image_id]}")
             for image_id in assignment.display_order
@@ -242,14 +299,10 @@ def describe(assignment: Assignment, rows: list[tuple[int, str, str]]) -> Lease:
     )
 
 
-def _task_images(task_id: int) -> list[tuple[int, str, str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(_TASK_IMAGES_SQL, {"task": task_id})
-        return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
-
-
-def _claim_task(project: Project, annotator: User, now: datetime, *, gold: bool) -> int | None:
-    """Lock an open task with a free slot; its row lock is held until the transaction ends."""
+def _claim_and_lease(
+    project: Project, annotator: User, now: datetime, *, gold: bool
+) -> Lease | None:
+    """Lock an open task with a free slot and lease it; its row lock is held until commit."""
     passed: list[int] = []
     params: dict[str, Any] = {
         "project": project.pk,
@@ -273,36 +326,55 @@ def _claim_task(project: Project, annotator: User, now: datetime, *, gold: bool)
                 time.sleep(BUSY_WAITS_S[busy_waits])
                 busy_waits += 1
                 continue
-            task_id: int = row[0]
-            cursor.execute(_RECOUNT_SQL, {"task": task_id, "now": now})
-            taken, wanted = cursor.fetchone()
-            if taken < wanted:
-                return task_id
-            passed.append(task_id)
+            task = TaskContent(*row)
+            lease = _lease(project, annotator, task, now, is_calibration=False)
+            if lease is not None:
+                return lease
+            passed.append(task.id)
     return None
 
 
-def _calibration_task(project: Project, annotator: User) -> int | None:
+def _calibration_task(project: Project, annotator: User) -> TaskContent | None:
     with connection.cursor() as cursor:
         cursor.execute(
             _CALIBRATION_SQL,
             {"project": project.pk, "user": annotator.pk, "ready": Batch.Status.READY},
         )
         row = cursor.fetchone()
-    return None if row is None else int(row[0])
+    return None if row is None else TaskContent(*row)
 
 
 def _lease(
-    project: Project, annotator: User, task_id: int, now: datetime, *, is_calibration: bool
-) -> Lease:
-    rows = _task_images(task_id)
-    order = [row[0] for row in rows]
+    project: Project, annotator: User, task: TaskContent, now: datetime, *, is_calibration: bool
+) -> Lease | None:
+    """Insert the lease with a shuffled display order; None if the task has no room left."""
+    order = list(task.image_ids)
     random.shuffle(order)
-    assignment = Assignment.objects.create(
-        task_id=task_id,
+    expires = now + timedelta(seconds=project.lease_seconds)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LEASE_IF_ROOM_SQL,
+            {
+                "task": task.id,
+                "user": annotator.pk,
+                "order": order,
+                "now": now,
+                "expires": expires,
+                "calibration": is_calibration,
+                "wanted": task.judgments_wanted,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment = Assignment(
+        pk=row[0],
+        task_id=task.id,
         annotator=annotator,
         display_order=order,
-        expires_at=now + timedelta(seconds=project.lease_seconds),
+        status=AssignmentStatus.LEASED,
+        leased_at=now,
+        expires_at=expires,
         is_calibration=is_calibration,
     )
-    return describe(assignment, rows)
+    return describe(assignment, task)

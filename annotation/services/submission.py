@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import combinations
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotation.models import (
@@ -14,8 +14,6 @@ from annotation.models import (
     AssignmentStatus,
     Judgment,
     JudgmentFlag,
-    PairJudgment,
-    Task,
     User,
 )
 from annotation.services.calibration import CalibrationFeedback, record_calibration
@@ -148,7 +146,7 @@ def _submit_locked(
             f"the task), got {duration_ms}."
         )
 
-    judgment = Judgment.objects.create(
+    judgment = Judgment(
         assignment=assignment,
         task=task,
         annotator=annotator,
@@ -159,27 +157,68 @@ def _submit_locked(
         guideline_version=task.project.guideline_version,
         is_calibration=assignment.is_calibration,
         idempotency_key=idempotency_key,
+        created_at=now,
     )
-    if not assignment.is_calibration:
-        PairJudgment.objects.bulk_create(
-            PairJudgment(
-                project_id=task.project_id,
-                judgment=judgment,
-                task=task,
-                annotator=annotator,
-                winner_id=winner,
-                loser_id=loser,
-            )
-            for winner, loser in combinations(ranking, 2)
-        )
-        Task.objects.filter(pk=task.pk).update(judgments_done=F("judgments_done") + 1)
-    Assignment.objects.filter(pk=assignment.pk).update(
-        status=AssignmentStatus.SUBMITTED, finished_at=now
-    )
+    judgment.pk = _store(judgment, now)
     if flagged_images:
         record_image_flags(task.project, annotator, assignment, flags, flagged_images)
     feedback = record_calibration(judgment) if assignment.is_calibration else None
     return Submitted(judgment=judgment, created=True, calibration=feedback)
+
+
+# One round trip for the whole write: the judgment, its pairs, the task's count and the
+# assignment's status (data-modifying CTEs all run, in one statement, one snapshot).
+_STORE_SQL = """
+WITH judgment AS (
+    INSERT INTO annotation_judgment
+        (assignment_id, task_id, annotator_id, ranking, display_order, duration_ms, flags,
+         guideline_version, is_calibration, idempotency_key, created_at)
+    VALUES (%(assignment)s, %(task)s, %(user)s, %(ranking)s, %(display_order)s,
+            %(duration_ms)s, %(flags)s::varchar(32)[], %(guideline)s, %(calibration)s,
+            %(key)s, %(now)s)
+    RETURNING id
+), pairs AS (
+    INSERT INTO annotation_pairjudgment
+        (project_id, judgment_id, task_id, annotator_id, winner_id, loser_id)
+    SELECT %(project)s, judgment.id, %(task)s, %(user)s, pair.winner, pair.loser
+    FROM judgment, unnest(%(winners)s::bigint[], %(losers)s::bigint[]) AS pair(winner, loser)
+), counted AS (
+    UPDATE annotation_task SET judgments_done = judgments_done + 1
+    WHERE id = %(task)s AND NOT %(calibration)s
+), finished AS (
+    UPDATE annotation_assignment SET status = 'submitted', finished_at = %(now)s
+    WHERE id = %(assignment)s
+)
+SELECT id FROM judgment
+"""
+
+
+def _store(judgment: Judgment, now: datetime) -> int:
+    """Write the judgment, its pairs (none for calibration), the task's count (not for
+    calibration) and the assignment's status; returns the judgment's id."""
+    pairs = [] if judgment.is_calibration else list(combinations(judgment.ranking, 2))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STORE_SQL,
+            {
+                "assignment": judgment.assignment_id,
+                "task": judgment.task_id,
+                "user": judgment.annotator_id,
+                "project": judgment.task.project_id,
+                "ranking": judgment.ranking,
+                "display_order": judgment.display_order,
+                "duration_ms": judgment.duration_ms,
+                "flags": judgment.flags,
+                "guideline": judgment.guideline_version,
+                "calibration": judgment.is_calibration,
+                "key": judgment.idempotency_key,
+                "now": now,
+                "winners": [winner for winner, _ in pairs],
+                "losers": [loser for _, loser in pairs],
+            },
+        )
+        judgment_id: int = cursor.fetchone()[0]
+    return judgment_id
 
 
 def skip_assignment(
