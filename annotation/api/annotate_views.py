@@ -11,7 +11,9 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,6 +48,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 class AnnotateView(APIView):
     permission_classes = [IsAuthenticated]
+    # JSON only: no content negotiation with the browsable renderer on the hot path.
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
     # Inert until ScopedRateThrottle is enabled in DEFAULT_THROTTLE_CLASSES.
     throttle_scope = "annotate"
 
