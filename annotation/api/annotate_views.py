@@ -27,7 +27,12 @@ from annotation.api.annotate_serializers import (
     SubmittedSerializer,
 )
 from annotation.models import Project, User
-from annotation.services.assignment import CalibrationFailed, Lease, next_assignment
+from annotation.services.assignment import (
+    AnnotatorExcluded,
+    CalibrationFailed,
+    Lease,
+    next_assignment,
+)
 from annotation.services.submission import (
     SubmissionError,
     Submitted,
@@ -72,7 +77,7 @@ class NextAssignment(AnnotateView):
         user: User = request.user  # type: ignore[assignment]
         try:
             lease = next_assignment(project, user)
-        except CalibrationFailed as exc:
+        except (CalibrationFailed, AnnotatorExcluded) as exc:
             return Response({"detail": str(exc)}, status=HTTPStatus.FORBIDDEN)
         if lease is None:
             return Response(status=HTTPStatus.NO_CONTENT)
@@ -171,7 +176,7 @@ def _next_lease_body(project: Project, user: User) -> dict[str, Any] | None:
     trip); None when nothing is left or calibration stopped them (GET next/ says why)."""
     try:
         lease = next_assignment(project, user)
-    except CalibrationFailed:
+    except (CalibrationFailed, AnnotatorExcluded):
         return None
     return None if lease is None else lease_body(project, lease)
 

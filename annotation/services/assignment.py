@@ -123,7 +123,7 @@ INSERT INTO annotation_projectannotator
     (project_id, annotator_id, quality_flags, is_excluded, excluded_reason, created_at)
 VALUES (%(project)s, %(user)s, '[]'::jsonb, false, '', %(now)s)
 ON CONFLICT (project_id, annotator_id) DO UPDATE SET project_id = EXCLUDED.project_id
-RETURNING calibrated_at
+RETURNING calibrated_at, is_excluded, excluded_reason
 """
 
 # A separate statement on purpose: only a snapshot taken after the standing row lock was
@@ -157,6 +157,10 @@ CALIBRATION_FAILED = "calibration_failed"
 
 class CalibrationFailed(Exception):
     """The annotator did not pass calibration and no unseen gold task is left to retry."""
+
+
+class AnnotatorExcluded(Exception):
+    """An admin excluded the annotator from the project: no more tasks for them there."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,8 @@ def next_assignment(project: Project, annotator: User) -> Lease | None:
     assignment. The annotator's expired leases are marked expired on the way.
 
     Raises CalibrationFailed when the annotator failed calibration and no gold task is
-    left to try again.
+    left to try again, and AnnotatorExcluded when an admin excluded them from the
+    project (their judgments would not count, so they would only use up slots).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -253,7 +258,13 @@ def _lock_standing(project: Project, annotator: User, now: datetime) -> Standing
     params: dict[str, Any] = {"project": project.pk, "user": annotator.pk, "now": now}
     with connection.cursor() as cursor:
         cursor.execute(_STANDING_SQL, params)
-        [calibrated_at] = cursor.fetchone()
+        calibrated_at, is_excluded, reason = cursor.fetchone()
+        if is_excluded:
+            raise AnnotatorExcluded(
+                f"You are excluded from annotating project {project.slug!r}"
+                + (f" ({reason})" if reason else "")
+                + "; ask an admin if you think this is a mistake."
+            )
         cursor.execute(_LEASES_SQL, params)
         has_gold, leased = cursor.fetchone()
     return Standing(calibrated_at=calibrated_at, project_has_gold=has_gold, leased_ids=leased)

@@ -566,3 +566,27 @@ def test_submit_with_next_returns_the_next_lease() -> None:
     assert Assignment.objects.get(pk=upcoming["assignment"]).task == second
     assert upcoming["prompt"] == second.prompt.raw_text
     assert last.status_code == HTTPStatus.CREATED and last.json()["next"] is None
+
+
+def test_an_excluded_annotator_gets_no_task_and_is_told_why() -> None:
+    project = make_project()
+    make_tasks(project, 1)
+    user = annotator("gone")
+    ProjectAnnotator.objects.create(
+        project=project, annotator=user, is_excluded=True, excluded_reason="random clicking"
+    )
+
+    response = next_task(client_for(user))
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert "excluded" in response.json()["detail"]
+    assert "random clicking" in response.json()["detail"]
+    assert Assignment.objects.count() == 0
+
+
+def test_a_partial_gold_ranking_only_constrains_its_own_images() -> None:
+    from annotation.services.calibration import matches_gold
+
+    assert matches_gold([5, 1, 9, 2], [1, 2])
+    assert not matches_gold([2, 5, 1, 9], [1, 2])
+    assert matches_gold([3, 4], [3, 4]) and not matches_gold([4, 3], [3, 4])

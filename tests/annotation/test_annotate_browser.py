@@ -123,3 +123,56 @@ def test_ranking_journey_with_the_keyboard_alone(page_for, media_root: Path) -> 
     assert judgment.display_order == shown
     assert Assignment.objects.get().status == "submitted"
     assert PairJudgment.objects.count() == 6
+
+
+def test_calibration_feedback_skip_and_flag_with_the_keyboard(page_for, media_root: Path) -> None:
+    project = make_project(
+        calibration_tasks=1, calibration_pass_rate=1.0, flag_withdraw_threshold=1
+    )
+    [gold] = make_tasks(project, 1, gold=True)
+    make_tasks(project, 3)
+    store_image_files(media_root)
+    user = add_user("newcomer", Role.ANNOTATOR, password="correct-horse-battery-9").user
+    page = page_for(user)
+
+    page.goto(f"/annotate/{project.slug}/")
+    close_guidelines(page)
+    expect(page.locator("#calibration-note")).to_be_visible()
+    shown = shown_ids(page)
+    # Choose the image the gold ranking puts first: feedback says "Correct".
+    page.keyboard.press("1" if shown[0] == (gold.gold_ranking or [])[0] else "2")
+    expect(page.locator("#feedback")).to_be_visible()
+    expect(page.locator("#feedback-title")).to_have_text("Correct")
+    expect(page.locator("#feedback-text")).to_contain_text("You passed calibration")
+    page.keyboard.press("Enter")
+    expect(page.locator("#calibration-note")).to_be_hidden()
+    expect(page.locator("#task")).to_be_visible()
+
+    skipped = shown_ids(page)
+    page.keyboard.press("s")
+    expect(page.locator("#images .image-choice").first).not_to_have_attribute(
+        "data-id", str(skipped[0])
+    )
+    flagged = shown_ids(page)
+    page.keyboard.press("f")
+    expect(page.locator("#flag-dialog")).to_be_visible()
+    page.keyboard.press("Space")  # ticks "Image 1", which has the focus
+    for _ in range(3):  # Image 2, the kind of problem, the "Flag and skip" button
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#flag-dialog")).to_be_hidden()
+    expect(page.locator("#images .image-choice").first).not_to_have_attribute(
+        "data-id", str(flagged[0])
+    )
+    page.keyboard.press("2")
+
+    expect(page.locator("#done")).to_be_visible()
+    statuses = dict(Assignment.objects.filter(annotator=user).values_list("task_id", "status"))
+    assert sorted(statuses.values()) == ["skipped", "skipped", "submitted", "submitted"]
+    assert Judgment.objects.filter(annotator=user, is_calibration=True).count() == 1
+    assert Judgment.objects.filter(annotator=user, is_calibration=False).count() == 1
+    from annotation.models import Image, ImageFlag
+
+    flag = ImageFlag.objects.get()
+    assert (flag.image_id, flag.kind, flag.annotator) == (flagged[0], "broken_image", user)
+    assert Image.objects.get(pk=flagged[0]).is_withdrawn
