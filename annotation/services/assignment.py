@@ -36,6 +36,7 @@ from annotation.models import (
     Project,
     User,
 )
+from annotation.services.prepared import execute_prepared
 
 # A task that fills between the candidate query and its recount is passed over; after
 # this many such races in one request we answer "nothing left" rather than loop on.
@@ -76,7 +77,7 @@ WHERE t.project_id = %(project)s
         SELECT count(*) FROM annotation_assignment a
         WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %(now)s
       ) < t.judgments_wanted
-  AND NOT (t.id = ANY(%(passed)s))
+  AND NOT (t.id = ANY(%(passed)s::bigint[]))
 ORDER BY t.judgments_done DESC, t.id
 LIMIT 1
 """
@@ -88,12 +89,13 @@ _SKIP_LOCKED = " FOR UPDATE OF t SKIP LOCKED"
 _LEASE_IF_ROOM_SQL = """
 INSERT INTO annotation_assignment
     (task_id, annotator_id, display_order, status, leased_at, expires_at, is_calibration)
-SELECT %(task)s, %(user)s, %(order)s, 'leased', %(now)s, %(expires)s, %(calibration)s
-WHERE %(calibration)s OR (
+SELECT %(task)s::bigint, %(user)s::bigint, %(order)s::bigint[], 'leased',
+       %(now)s::timestamptz, %(expires)s::timestamptz, %(calibration)s::boolean
+WHERE %(calibration)s::boolean OR (
     SELECT t.judgments_done + (
         SELECT count(*) FROM annotation_assignment a
         WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %(now)s)
-    FROM annotation_task t WHERE t.id = %(task)s) < %(wanted)s
+    FROM annotation_task t WHERE t.id = %(task)s) < %(wanted)s::integer
 RETURNING id
 """
 
@@ -121,7 +123,7 @@ LIMIT 1
 _STANDING_SQL = """
 INSERT INTO annotation_projectannotator
     (project_id, annotator_id, quality_flags, is_excluded, excluded_reason, created_at)
-VALUES (%(project)s, %(user)s, '[]'::jsonb, false, '', %(now)s)
+VALUES (%(project)s::bigint, %(user)s::bigint, '[]'::jsonb, false, '', %(now)s::timestamptz)
 ON CONFLICT (project_id, annotator_id) DO UPDATE SET project_id = EXCLUDED.project_id
 RETURNING calibrated_at, is_excluded, excluded_reason
 """
@@ -146,7 +148,7 @@ _LIVE_LEASE_SQL = (
 FROM annotation_assignment a
 JOIN annotation_task t ON t.id = a.task_id
 JOIN annotation_prompt p ON p.id = t.prompt_id
-WHERE a.id = ANY(%(ids)s) AND a.expires_at > %(now)s
+WHERE a.id = ANY(%(ids)s::bigint[]) AND a.expires_at > %(now)s
 ORDER BY a.expires_at DESC
 LIMIT 1
 """
@@ -257,7 +259,7 @@ def calibration_due(project: Project, standing: Standing) -> bool:
 def _lock_standing(project: Project, annotator: User, now: datetime) -> Standing:
     params: dict[str, Any] = {"project": project.pk, "user": annotator.pk, "now": now}
     with connection.cursor() as cursor:
-        cursor.execute(_STANDING_SQL, params)
+        execute_prepared(cursor, "hpd_standing", _STANDING_SQL, params)
         calibrated_at, is_excluded, reason = cursor.fetchone()
         if is_excluded:
             raise AnnotatorExcluded(
@@ -265,7 +267,7 @@ def _lock_standing(project: Project, annotator: User, now: datetime) -> Standing
                 + (f" ({reason})" if reason else "")
                 + "; ask an admin if you think this is a mistake."
             )
-        cursor.execute(_LEASES_SQL, params)
+        execute_prepared(cursor, "hpd_leases", _LEASES_SQL, params)
         has_gold, leased = cursor.fetchone()
     return Standing(calibrated_at=calibrated_at, project_has_gold=has_gold, leased_ids=leased)
 
@@ -325,7 +327,9 @@ def _claim_and_lease(
     busy_waits = 0
     with connection.cursor() as cursor:
         for _ in range(MAX_CANDIDATES):
-            cursor.execute(_CANDIDATE_SQL + _SKIP_LOCKED, {**params, "passed": passed})
+            execute_prepared(
+                cursor, "hpd_candidate", _CANDIDATE_SQL + _SKIP_LOCKED, {**params, "passed": passed}
+            )
             row = cursor.fetchone()
             if row is None:
                 # Every open task may be locked by requests leasing it this instant: look
@@ -363,7 +367,9 @@ def _lease(
     random.shuffle(order)
     expires = now + timedelta(seconds=project.lease_seconds)
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
+            "hpd_lease",
             _LEASE_IF_ROOM_SQL,
             {
                 "task": task.id,

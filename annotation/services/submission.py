@@ -18,6 +18,7 @@ from annotation.models import (
 )
 from annotation.services.calibration import CalibrationFeedback, record_calibration
 from annotation.services.image_flags import record_image_flags
+from annotation.services.prepared import execute_prepared
 
 IMAGE_FLAGS = {JudgmentFlag.BROKEN_IMAGE.value, JudgmentFlag.UNSAFE.value}
 MAX_DURATION_MS = 24 * 3600 * 1000
@@ -180,11 +181,12 @@ WITH judgment AS (
 ), pairs AS (
     INSERT INTO annotation_pairjudgment
         (project_id, judgment_id, task_id, annotator_id, winner_id, loser_id)
-    SELECT %(project)s, judgment.id, %(task)s, %(user)s, pair.winner, pair.loser
+    SELECT %(project)s::bigint, judgment.id, %(task)s::bigint, %(user)s::bigint,
+           pair.winner, pair.loser
     FROM judgment, unnest(%(winners)s::bigint[], %(losers)s::bigint[]) AS pair(winner, loser)
 ), counted AS (
     UPDATE annotation_task SET judgments_done = judgments_done + 1
-    WHERE id = %(task)s AND NOT %(calibration)s
+    WHERE id = %(task)s AND NOT %(calibration)s::boolean
 ), finished AS (
     UPDATE annotation_assignment SET status = 'submitted', finished_at = %(now)s
     WHERE id = %(assignment)s
@@ -198,7 +200,9 @@ def _store(judgment: Judgment, now: datetime) -> int:
     calibration) and the assignment's status; returns the judgment's id."""
     pairs = [] if judgment.is_calibration else list(combinations(judgment.ranking, 2))
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
+            "hpd_store_judgment",
             _STORE_SQL,
             {
                 "assignment": judgment.assignment_id,
