@@ -7,6 +7,7 @@ from datetime import datetime
 from itertools import combinations
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from annotation.models import (
@@ -14,6 +15,8 @@ from annotation.models import (
     AssignmentStatus,
     Judgment,
     JudgmentFlag,
+    Project,
+    Task,
     User,
 )
 from annotation.services.calibration import CalibrationFeedback, record_calibration
@@ -259,15 +262,40 @@ def skip_assignment(
     return assignment
 
 
+def _columns(alias: str, model: type[Model]) -> tuple[list[str], str]:
+    fields = [field.attname for field in model._meta.concrete_fields]
+    columns = ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+    return fields, columns
+
+
+_ASSIGNMENT_FIELDS, _ASSIGNMENT_COLUMNS = _columns("a", Assignment)
+_TASK_FIELDS, _TASK_COLUMNS = _columns("t", Task)
+_PROJECT_FIELDS, _PROJECT_COLUMNS = _columns("p", Project)
+# The assignment locked, with its task and project read in the same statement.
+_LOCK_ASSIGNMENT_SQL = f"""
+SELECT {_ASSIGNMENT_COLUMNS}, {_TASK_COLUMNS}, {_PROJECT_COLUMNS}
+FROM annotation_assignment a
+JOIN annotation_task t ON t.id = a.task_id
+JOIN annotation_project p ON p.id = t.project_id
+WHERE a.id = %(assignment)s::bigint
+FOR UPDATE OF a
+"""
+
+
 def _locked_own_assignment(assignment_id: int, annotator: User) -> Assignment:
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("task__project")
-        .filter(pk=assignment_id)
-        .first()
-    )
-    if assignment is None:
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor, "hpd_lock_assignment", _LOCK_ASSIGNMENT_SQL, {"assignment": assignment_id}
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise AssignmentNotFound(f"There is no assignment {assignment_id}.")
+    split_task = len(_ASSIGNMENT_FIELDS)
+    split_project = split_task + len(_TASK_FIELDS)
+    assignment = Assignment.from_db(connection.alias, _ASSIGNMENT_FIELDS, row[:split_task])
+    task = Task.from_db(connection.alias, _TASK_FIELDS, row[split_task:split_project])
+    task.project = Project.from_db(connection.alias, _PROJECT_FIELDS, row[split_project:])
+    assignment.task = task
     if assignment.annotator_id != annotator.pk:
         raise NotYourAssignment(
             f"Assignment {assignment_id} belongs to another annotator; you can only submit "
