@@ -48,7 +48,12 @@ def percentile(values: list[float], q: float) -> float:
 # --- the load client (its own process)
 
 
-def run_client(base_url: str, slug: str, tokens: list[str], seconds: float, out: Path) -> None:
+def run_client(
+    base_url: str, slug: str, tokens: list[str], seconds: float, rate: float, out: Path
+) -> None:
+    """Each thread is one annotator; with `rate` > 0 the annotators together start
+    `rate` judgments per second (each paced at len(tokens)/rate s per judgment, the rest
+    of the cycle spent "looking at the images"), else they go as fast as they can."""
     import urllib3
 
     stop_at = time.monotonic() + seconds
@@ -66,7 +71,15 @@ def run_client(base_url: str, slug: str, tokens: list[str], seconds: float, out:
         mine_submit: list[float] = []
         mine_errors: list[str] = []
         mine_created: list[int] = []
+        cycle = len(tokens) / rate if rate > 0 else 0.0
+        # Spread the annotators' starts over one cycle so the load is even.
+        next_start = time.monotonic() + cycle * (tokens.index(token) / len(tokens))
         while time.monotonic() < stop_at:
+            if cycle:
+                pause = next_start - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                next_start += cycle
             started = time.perf_counter()
             response = http.request(
                 "GET", f"{base_url}/api/v1/projects/{slug}/next/", headers=headers
@@ -303,12 +316,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--tasks", type=int, default=6000)
     parser.add_argument("--judgments-per-task", type=int, default=3)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="judgments/s the annotators together aim at (0: as fast as they can)",
+    )
     parser.add_argument("--label", default="", help="a note stored with the result")
     parser.add_argument("--client", nargs=4, metavar=("URL", "SLUG", "TOKENS", "OUT"))
     args = parser.parse_args()
     if args.client:
         url, slug, tokens_file, out = args.client
-        run_client(url, slug, json.loads(Path(tokens_file).read_text()), args.seconds, Path(out))
+        tokens = json.loads(Path(tokens_file).read_text())
+        run_client(url, slug, tokens, args.seconds, args.rate, Path(out))
         return
 
     # Production-like: no debug (which would keep every query in memory).
@@ -358,6 +378,8 @@ def main() -> None:
                         __file__,
                         "--seconds",
                         str(args.seconds),
+                        "--rate",
+                        str(args.rate),
                         "--client",
                         f"http://127.0.0.1:{port}",
                         slug,
@@ -381,6 +403,7 @@ def main() -> None:
     result = {
         "label": args.label,
         "annotators": args.annotators,
+        "offered_rate": args.rate or "as fast as possible",
         "gunicorn": {"workers": args.workers, "threads": args.threads},
         "seconds": round(client["elapsed_s"], 2),
         "judgments": judgments,
@@ -401,7 +424,8 @@ def main() -> None:
         "targets": {"judgments_per_s": TARGET_JUDGMENTS_PER_S, "p99_ms": TARGET_P99_MS},
         "load_average_after": os.getloadavg(),
     }
-    path = write_result("annotate_load", result)
+    name = "annotate_load" if not args.rate else f"annotate_load_rate{args.rate:g}"
+    path = write_result(name, result)
     print(json.dumps({k: v for k, v in result.items() if k != "error_samples"}, indent=2))
     if client["errors"]:
         print("first errors:", *client["errors"][:5], sep="\n  ")
