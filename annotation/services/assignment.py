@@ -34,9 +34,10 @@ from annotation.models import (
     AssignmentStatus,
     Batch,
     Project,
+    ProjectAnnotator,
     User,
 )
-from annotation.services.prepared import execute_prepared
+from annotation.services.prepared import execute_prepared, insert_columns, insert_params
 
 # A task that fills between the candidate query and its recount is passed over; after
 # this many such races in one request we answer "nothing left" rather than loop on.
@@ -86,16 +87,15 @@ _SKIP_LOCKED = " FOR UPDATE OF t SKIP LOCKED"
 
 # Inserted only if the slots, counted afresh by this statement while the task row lock is
 # held, still have room; no row back means the task filled meanwhile.
-_LEASE_IF_ROOM_SQL = """
-INSERT INTO annotation_assignment
-    (task_id, annotator_id, display_order, status, leased_at, expires_at, is_calibration)
-SELECT %(task)s::bigint, %(user)s::bigint, %(order)s::bigint[], 'leased',
-       %(now)s::timestamptz, %(expires)s::timestamptz, %(calibration)s::boolean
-WHERE %(calibration)s::boolean OR (
+_ASSIGNMENT_COLUMNS, _ASSIGNMENT_VALUES = insert_columns(Assignment)
+_LEASE_IF_ROOM_SQL = f"""
+INSERT INTO annotation_assignment ({_ASSIGNMENT_COLUMNS})
+SELECT {_ASSIGNMENT_VALUES}
+WHERE %(is_calibration)s::boolean OR (
     SELECT t.judgments_done + (
         SELECT count(*) FROM annotation_assignment a
-        WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %(now)s)
-    FROM annotation_task t WHERE t.id = %(task)s) < %(wanted)s::integer
+        WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %(leased_at)s)
+    FROM annotation_task t WHERE t.id = %(task_id)s) < %(wanted)s::integer
 RETURNING id
 """
 
@@ -120,10 +120,10 @@ LIMIT 1
 """
 )
 
-_STANDING_SQL = """
-INSERT INTO annotation_projectannotator
-    (project_id, annotator_id, quality_flags, is_excluded, excluded_reason, created_at)
-VALUES (%(project)s::bigint, %(user)s::bigint, '[]'::jsonb, false, '', %(now)s::timestamptz)
+_STANDING_COLUMNS, _STANDING_VALUES = insert_columns(ProjectAnnotator)
+_STANDING_SQL = f"""
+INSERT INTO annotation_projectannotator ({_STANDING_COLUMNS})
+VALUES ({_STANDING_VALUES})
 ON CONFLICT (project_id, annotator_id) DO UPDATE SET project_id = EXCLUDED.project_id
 RETURNING calibrated_at, is_excluded, excluded_reason
 """
@@ -257,9 +257,10 @@ def calibration_due(project: Project, standing: Standing) -> bool:
 
 
 def _lock_standing(project: Project, annotator: User, now: datetime) -> Standing:
-    params: dict[str, Any] = {"project": project.pk, "user": annotator.pk, "now": now}
+    params: dict[str, Any] = {"project": project.pk, "user": annotator.pk}
+    new_standing = ProjectAnnotator(project_id=project.pk, annotator_id=annotator.pk)
     with connection.cursor() as cursor:
-        execute_prepared(cursor, "hpd_standing", _STANDING_SQL, params)
+        execute_prepared(cursor, "hpd_standing", _STANDING_SQL, insert_params(new_standing))
         calibrated_at, is_excluded, reason = cursor.fetchone()
         if is_excluded:
             raise AnnotatorExcluded(
@@ -365,33 +366,22 @@ def _lease(
     """Insert the lease with a shuffled display order; None if the task has no room left."""
     order = list(task.image_ids)
     random.shuffle(order)
-    expires = now + timedelta(seconds=project.lease_seconds)
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "hpd_lease",
-            _LEASE_IF_ROOM_SQL,
-            {
-                "task": task.id,
-                "user": annotator.pk,
-                "order": order,
-                "now": now,
-                "expires": expires,
-                "calibration": is_calibration,
-                "wanted": task.judgments_wanted,
-            },
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
     assignment = Assignment(
-        pk=row[0],
         task_id=task.id,
         annotator=annotator,
         display_order=order,
         status=AssignmentStatus.LEASED,
-        leased_at=now,
-        expires_at=expires,
+        expires_at=now + timedelta(seconds=project.lease_seconds),
         is_calibration=is_calibration,
     )
+    params = insert_params(assignment)
+    assignment.leased_at = params["leased_at"]
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor, "hpd_lease", _LEASE_IF_ROOM_SQL, {**params, "wanted": task.judgments_wanted}
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment.pk = row[0]
     return describe(assignment, task)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Model
 
 _NAMED = re.compile(r"%\((\w+)\)s")
 # Per raw psycopg2 connection: the names prepared on it. Weak, so a closed connection
@@ -51,3 +52,24 @@ def execute_prepared(cursor: CursorWrapper, name: str, sql: str, params: dict[st
         names.add(name)
     placeholders = ", ".join(["%s"] * len(order))
     cursor.execute(f"EXECUTE {name}({placeholders})", [params[key] for key in order])
+
+
+def insert_columns(model: type[Model]) -> tuple[str, str]:
+    """`(col, ...)` and `%(attname)s::type, ...` for every concrete field but the key.
+
+    Built from the model, so a field added later (with a Python default) is written too:
+    the raw INSERTs of the hot path never fall behind the model.
+    """
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    values = ", ".join(f"%({field.attname})s::{field.db_type(connection)}" for field in fields)
+    return columns, values
+
+
+def insert_params(instance: Model) -> dict[str, Any]:
+    """The database values of `instance`'s fields, named as insert_columns names them."""
+    return {
+        field.attname: field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key
+    }

@@ -21,7 +21,7 @@ from annotation.models import (
 )
 from annotation.services.calibration import CalibrationFeedback, record_calibration
 from annotation.services.image_flags import record_image_flags
-from annotation.services.prepared import execute_prepared
+from annotation.services.prepared import execute_prepared, insert_columns, insert_params
 
 IMAGE_FLAGS = {JudgmentFlag.BROKEN_IMAGE.value, JudgmentFlag.UNSAFE.value}
 MAX_DURATION_MS = 24 * 3600 * 1000
@@ -172,27 +172,24 @@ def _submit_locked(
 
 # One round trip for the whole write: the judgment, its pairs, the task's count and the
 # assignment's status (data-modifying CTEs all run, in one statement, one snapshot).
-_STORE_SQL = """
+_JUDGMENT_COLUMNS, _JUDGMENT_VALUES = insert_columns(Judgment)
+_STORE_SQL = f"""
 WITH judgment AS (
-    INSERT INTO annotation_judgment
-        (assignment_id, task_id, annotator_id, ranking, display_order, duration_ms, flags,
-         guideline_version, is_calibration, idempotency_key, created_at)
-    VALUES (%(assignment)s, %(task)s, %(user)s, %(ranking)s, %(display_order)s,
-            %(duration_ms)s, %(flags)s::varchar(32)[], %(guideline)s, %(calibration)s,
-            %(key)s, %(now)s)
+    INSERT INTO annotation_judgment ({_JUDGMENT_COLUMNS})
+    VALUES ({_JUDGMENT_VALUES})
     RETURNING id
 ), pairs AS (
     INSERT INTO annotation_pairjudgment
         (project_id, judgment_id, task_id, annotator_id, winner_id, loser_id)
-    SELECT %(project)s::bigint, judgment.id, %(task)s::bigint, %(user)s::bigint,
+    SELECT %(project)s::bigint, judgment.id, %(task_id)s, %(annotator_id)s,
            pair.winner, pair.loser
     FROM judgment, unnest(%(winners)s::bigint[], %(losers)s::bigint[]) AS pair(winner, loser)
 ), counted AS (
     UPDATE annotation_task SET judgments_done = judgments_done + 1
-    WHERE id = %(task)s AND NOT %(calibration)s::boolean
+    WHERE id = %(task_id)s AND NOT %(is_calibration)s
 ), finished AS (
-    UPDATE annotation_assignment SET status = 'submitted', finished_at = %(now)s
-    WHERE id = %(assignment)s
+    UPDATE annotation_assignment SET status = 'submitted', finished_at = %(created_at)s
+    WHERE id = %(assignment_id)s
 )
 SELECT id FROM judgment
 """
@@ -208,18 +205,8 @@ def _store(judgment: Judgment, now: datetime) -> int:
             "hpd_store_judgment",
             _STORE_SQL,
             {
-                "assignment": judgment.assignment_id,
-                "task": judgment.task_id,
-                "user": judgment.annotator_id,
+                **insert_params(judgment),
                 "project": judgment.task.project_id,
-                "ranking": judgment.ranking,
-                "display_order": judgment.display_order,
-                "duration_ms": judgment.duration_ms,
-                "flags": judgment.flags,
-                "guideline": judgment.guideline_version,
-                "calibration": judgment.is_calibration,
-                "key": judgment.idempotency_key,
-                "now": now,
                 "winners": [winner for winner, _ in pairs],
                 "losers": [loser for _, loser in pairs],
             },
