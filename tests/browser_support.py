@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,7 +51,3 @@ def logged_in_context(browser: Browser, base_url: str, user: User) -> BrowserCon
     context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}])
     return context
-
-
-def has_chromium() -> bool:
-    return CHROMIUM.exists() or shutil.which("chromium") is not None
