@@ -176,3 +176,25 @@ def test_calibration_feedback_skip_and_flag_with_the_keyboard(page_for, media_ro
     flag = ImageFlag.objects.get()
     assert (flag.image_id, flag.kind, flag.annotator) == (flagged[0], "broken_image", user)
     assert Image.objects.get(pk=flagged[0]).is_withdrawn
+
+
+def test_ranking_with_the_mouse_clicks_and_drag_and_drop(page_for, media_root: Path) -> None:
+    project = make_project(task_type=TaskType.RANKING, images_per_task=3)
+    make_tasks(project, 1)
+    store_image_files(media_root)
+    user = add_user("mouse", Role.ANNOTATOR, password="correct-horse-battery-9").user
+    page = page_for(user)
+
+    page.goto(f"/annotate/{project.slug}/")
+    page.get_by_role("button", name="Start judging").click()
+    shown = shown_ids(page)
+    for n in range(3):
+        page.locator("#images .image-choice").nth(n).click()
+    expect(page.locator("#order li")).to_have_text(["Image 1", "Image 2", "Image 3"])
+    # Drag the last one onto the first: it moves to the top.
+    page.locator("#order li").nth(2).drag_to(page.locator("#order li").nth(0))
+    expect(page.locator("#order li")).to_have_text(["Image 3", "Image 1", "Image 2"])
+    page.get_by_role("button", name="Submit (Enter)").click()
+
+    expect(page.locator("#done")).to_be_visible()
+    assert Judgment.objects.get(annotator=user).ranking == [shown[2], shown[0], shown[1]]
