@@ -69,6 +69,10 @@ def test_pairwise_journey_with_the_keyboard_alone(page_for, media_root: Path) ->
     close_guidelines(page)
     expect(page.locator("#task")).to_be_visible()
     expect(page.locator("#prompt mark").first).to_have_text("Mona")
+    # The images really load (served by the platform to the logged-in annotator).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#images img')].every(i => i.naturalWidth === 256)"
+    )
     first = shown_ids(page)
     page.keyboard.press("1")
     expect(page.locator("#progress")).to_have_text("1 judged in this project")
