@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from annotation.services import batch_processing
+from annotation.services import assignment, batch_processing
 
 
 @shared_task(
@@ -25,3 +25,9 @@ def sweep_unprocessed_batches() -> int:
     for batch_id in batch_ids:
         process_batch.delay(batch_id)
     return len(batch_ids)
+
+
+@shared_task(name="annotation.expire_leases")
+def expire_leases() -> int:
+    """Mark leases past their deadline expired (their slots are already free)."""
+    return assignment.expire_leases()

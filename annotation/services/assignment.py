@@ -385,3 +385,17 @@ def _lease(
         return None
     assignment.pk = row[0]
     return describe(assignment, task)
+
+
+def expire_leases() -> int:
+    """Mark every lease past its deadline expired; returns how many.
+
+    Their slots are free already (only live leases count); this keeps the statuses true
+    for annotators who never came back. A submit holding an assignment's row lock is
+    waited for, and a lease it submitted no longer matches (PostgreSQL re-checks the
+    condition on the new row version).
+    """
+    now = timezone.now()
+    return Assignment.objects.filter(status=AssignmentStatus.LEASED, expires_at__lte=now).update(
+        status=AssignmentStatus.EXPIRED, finished_at=now
+    )

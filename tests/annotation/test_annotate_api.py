@@ -590,3 +590,19 @@ def test_a_partial_gold_ranking_only_constrains_its_own_images() -> None:
     assert matches_gold([5, 1, 9, 2], [1, 2])
     assert not matches_gold([2, 5, 1, 9], [1, 2])
     assert matches_gold([3, 4], [3, 4]) and not matches_gold([4, 3], [3, 4])
+
+
+def test_expire_leases_closes_only_leases_past_their_deadline() -> None:
+    from annotation.tasks import expire_leases
+
+    project = make_project(judgments_per_task=3)
+    make_tasks(project, 1)
+    late, live = client_for(annotator("late")), client_for(annotator("live"))
+    stale = next_task(late).json()["assignment"]
+    fresh = next_task(live).json()["assignment"]
+    Assignment.objects.filter(pk=stale).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert expire_leases() == 1
+
+    assert Assignment.objects.get(pk=stale).status == AssignmentStatus.EXPIRED
+    assert Assignment.objects.get(pk=fresh).status == AssignmentStatus.LEASED
