@@ -191,6 +191,7 @@ def test_ranking_with_the_mouse_clicks_and_drag_and_drop(page_for, media_root: P
 
     page.goto(f"/annotate/{project.slug}/")
     page.get_by_role("button", name="Start judging").click()
+    expect(page.locator("#images .image-choice")).to_have_count(3)
     shown = shown_ids(page)
     for n in range(3):
         page.locator("#images .image-choice").nth(n).click()
