@@ -107,9 +107,12 @@
       const isName = /^[("'“‘]*[A-Z][\p{L}\p{N}'’.-]*/u.test(word) &&
         !(index === 0 && !/^[A-Z]{2,}/.test(word) && !(words[2] && /^[A-Z]/.test(words[2])));
       if (isName) {
+        // Trailing punctuation stays outside the highlight.
+        const parts = word.match(/^(.*?)([.,;:!?)"”’]*)$/u);
         const mark = document.createElement("mark");
-        mark.textContent = word;
+        mark.textContent = parts[1];
         fragment.appendChild(mark);
+        if (parts[2]) fragment.appendChild(document.createTextNode(parts[2]));
       } else {
         fragment.appendChild(document.createTextNode(word));
       }

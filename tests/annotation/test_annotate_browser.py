@@ -60,7 +60,7 @@ def shown_ids(page: Page) -> list[int]:
 
 def test_pairwise_journey_with_the_keyboard_alone(page_for, media_root: Path) -> None:
     project = make_project(judgments_per_task=1)
-    make_tasks(project, 2, prompt="Mona Lisa by Leonardo da Vinci riding a bike, take {n}")
+    make_tasks(project, 2, prompt="Mona Lisa by Leonardo da Vinci riding in Paris, take {n}")
     store_image_files(media_root)
     user = add_user("keyboard", Role.ANNOTATOR, password="correct-horse-battery-9").user
     page = page_for(user)
@@ -68,7 +68,9 @@ def test_pairwise_journey_with_the_keyboard_alone(page_for, media_root: Path) ->
     page.goto(f"/annotate/{project.slug}/")
     close_guidelines(page)
     expect(page.locator("#task")).to_be_visible()
-    expect(page.locator("#prompt mark").first).to_have_text("Mona")
+    expect(page.locator("#prompt mark")).to_have_text(
+        ["Mona", "Lisa", "Leonardo", "Vinci", "Paris"]
+    )
     # The images really load (served by the platform to the logged-in annotator).
     page.wait_for_function(
         "() => [...document.querySelectorAll('#images img')].every(i => i.naturalWidth === 256)"
