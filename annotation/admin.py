@@ -5,6 +5,7 @@ from annotation.models import (
     Assignment,
     Batch,
     Image,
+    ImageFlag,
     Judgment,
     PairJudgment,
     Project,
@@ -98,3 +99,10 @@ class ProjectAnnotatorAdmin(admin.ModelAdmin):
     list_filter = ("project", "is_excluded")
     search_fields = ("annotator__username",)
     raw_id_fields = ("annotator", "excluded_by")
+
+
+@admin.register(ImageFlag)
+class ImageFlagAdmin(admin.ModelAdmin):
+    list_display = ("id", "image", "kind", "annotator", "is_cleared", "created_at")
+    list_filter = ("kind", "is_cleared")
+    raw_id_fields = ("image", "annotator", "assignment")
