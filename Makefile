@@ -16,7 +16,10 @@ PYTEST_ARGS ?=
 LINT_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://lint@localhost/hpd} \
 	REDIS_URL=$${REDIS_URL:-redis://localhost:6379/0}
 
-.PHONY: help venv run test lint clean-data
+.PHONY: help venv run test lint clean-data chromium
+
+# The browser tests drive Debian's chromium package (headless) through Playwright.
+CHROMIUM ?= /usr/bin/chromium
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' \
@@ -46,7 +49,17 @@ $(INSTALLED): requirements.txt requirements-dev.txt requirements-compat.txt | $(
 run: venv ## start PostgreSQL, Redis, migrate, seed the demo, run web + Celery (Ctrl-C stops all)
 	$(VENV_PYTHON) scripts/stack.py run
 
-test: venv ## start PostgreSQL and Redis, run ruff, mypy, Django checks and pytest
+chromium: ## install Debian's chromium for the browser tests when it is missing (as root)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update && apt-get install -y chromium; \
+		else \
+			echo "error: $(CHROMIUM) is missing; the browser tests need it. Install it with: sudo apt-get install -y chromium (or run make as root)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+test: venv chromium ## start PostgreSQL and Redis, run ruff, mypy, Django checks and pytest
 	$(VENV_PYTHON) scripts/stack.py test $(PYTEST_ARGS)
 
 lint: venv ## ruff check, ruff format --check, mypy (no servers needed)

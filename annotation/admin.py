@@ -6,6 +6,7 @@ from annotation.models import (
     Assignment,
     Batch,
     Image,
+    ImageFlag,
     Judgment,
     LlmCleaning,
     PairJudgment,
@@ -119,3 +120,10 @@ class AgreementReportAdmin(admin.ModelAdmin):
 class LlmCleaningAdmin(admin.ModelAdmin):
     list_display = ("model", "style", "cleaned_text", "created_at")
     search_fields = ("cleaned_text", "text_sha256")
+
+
+@admin.register(ImageFlag)
+class ImageFlagAdmin(admin.ModelAdmin):
+    list_display = ("id", "image", "kind", "annotator", "is_cleared", "created_at")
+    list_filter = ("kind", "is_cleared")
+    raw_id_fields = ("image", "annotator", "assignment")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from annotation.services import batch_processing
+from annotation.services import assignment, batch_processing
 
 
 @shared_task(
@@ -51,3 +51,9 @@ def schedule_repeat_items(project_id: int | None = None) -> int:
         Project.objects.all() if project_id is None else Project.objects.filter(pk=project_id)
     )
     return sum(schedule(project) for project in projects)
+
+
+@shared_task(name="annotation.expire_leases")
+def expire_leases() -> int:
+    """Mark leases past their deadline expired (their slots are already free)."""
+    return assignment.expire_leases()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation.api import quality, views
+from annotation.api import annotate_views, quality, views
 
 urlpatterns = [
     path("projects/", views.ProjectList.as_view(), name="project-list"),
@@ -10,5 +10,20 @@ urlpatterns = [
         "projects/<slug:slug>/agreement/",
         quality.ProjectAgreement.as_view(),
         name="project-agreement",
+    ),
+]
+
+# The annotator workflow (next task, submit, skip).
+urlpatterns += [
+    path("projects/<slug:slug>/next/", annotate_views.NextAssignment.as_view(), name="next"),
+    path(
+        "assignments/<int:pk>/submit/",
+        annotate_views.SubmitAssignment.as_view(),
+        name="assignment-submit",
+    ),
+    path(
+        "assignments/<int:pk>/skip/",
+        annotate_views.SkipAssignment.as_view(),
+        name="assignment-skip",
     ),
 ]

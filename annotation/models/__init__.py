@@ -1,6 +1,7 @@
 """The nouns of the human side (DESIGN.md, "Data model")."""
 
 from annotation.models.content import Batch, Image, Project, Prompt, Split, Style, TaskType
+from annotation.models.flags import ImageFlag, ImageFlagKind
 from annotation.models.judging import (
     Assignment,
     AssignmentStatus,
@@ -20,6 +21,8 @@ __all__ = [
     "AssignmentStatus",
     "Batch",
     "Image",
+    "ImageFlag",
+    "ImageFlagKind",
     "Judgment",
     "JudgmentFlag",
     "LlmCleaning",

@@ -40,6 +40,18 @@ class Project(models.Model):
     guideline_version = models.CharField(max_length=32)
     gold_rate = models.FloatField(default=0.0, help_text="Share of served tasks that are gold.")
     lease_seconds = models.PositiveIntegerField(default=600)
+    calibration_tasks = models.PositiveSmallIntegerField(
+        default=5,
+        help_text="Gold tasks a new annotator judges, with feedback, before their judgments "
+        "count (0 disables calibration; skipped when the project has no gold tasks).",
+    )
+    calibration_pass_rate = models.FloatField(
+        default=0.8, help_text="Share of calibration judgments that must match the gold order."
+    )
+    flag_withdraw_threshold = models.PositiveSmallIntegerField(
+        default=2,
+        help_text="Annotators who must flag an image broken or unsafe before it is withdrawn.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -45,11 +45,17 @@ class Task(models.Model):
 
     class Meta:
         indexes = [
-            # The next-task query: open tasks of a project, started ones first.
+            # The next-task query (services/assignment.py): open, active tasks of a
+            # project, gold or not, started ones first.
             models.Index(
-                fields=["project", "-judgments_done", "id"],
-                condition=models.Q(judgments_done__lt=models.F("judgments_wanted")),
+                fields=["project", "is_gold", "-judgments_done", "id"],
+                condition=models.Q(judgments_done__lt=models.F("judgments_wanted"))
+                & models.Q(is_active=True),
                 name="task_open_idx",
+            ),
+            # "Does the project have gold tasks?" (calibration), asked on every next task.
+            models.Index(
+                fields=["project"], condition=models.Q(is_gold=True), name="task_gold_idx"
             ),
         ]
 
@@ -96,6 +102,9 @@ class Assignment(models.Model):
     leased_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    is_calibration = models.BooleanField(
+        default=False, help_text="Served in the annotator's calibration round (a gold task)."
+    )
 
     class Meta:
         constraints = [

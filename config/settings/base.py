@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "annotation.sweep_unprocessed_batches",
         "schedule": env.int("SWEEP_INTERVAL_SECONDS", default=300),
     },
+    "expire-leases": {"task": "annotation.expire_leases", "schedule": 300},
 }
 
 # --- prompt cleaning (annotation/services/cleaning): an optional OpenAI-compatible LLM

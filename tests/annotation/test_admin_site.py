@@ -30,6 +30,7 @@ def test_every_platform_model_is_registered() -> None:
         "assignment",
         "batch",
         "image",
+        "imageflag",
         "judgment",
         "llmcleaning",
         "pairjudgment",

@@ -1,0 +1,36 @@
+"""/annotate/{slug}/: the annotator's page. The work itself goes through the API."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import select_template
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from annotation.models import Judgment, Project
+
+DEFAULT_GUIDELINES = "annotation/guidelines/hpd-v2-1.html"
+
+
+@login_required
+@ensure_csrf_cookie
+def annotate(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    guidelines = select_template(
+        [f"annotation/guidelines/{project.guideline_version}.html", DEFAULT_GUIDELINES]
+    )
+    done = Judgment.objects.filter(
+        annotator_id=request.user.pk, task__project=project, is_calibration=False
+    ).count()
+    return render(
+        request,
+        "annotation/annotate.html",
+        {
+            "project": project,
+            "guidelines_template": guidelines.template.name,
+            "done": done,
+            "next_url": reverse("next", args=[project.slug]),
+            "submit_url": reverse("assignment-submit", args=[0]),
+            "skip_url": reverse("assignment-skip", args=[0]),
+        },
+    )

@@ -1,0 +1,23 @@
+"""/manage/flags/: images withdrawn after annotators flagged them, for an admin to review."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from annotation.services.image_flags import restore_image, withdrawn_images
+from annotation.views.access import admin_required
+
+
+@admin_required
+def flagged_images(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        raw = request.POST.get("image", "")
+        if not raw.isdigit():
+            messages.error(request, "Choose an image to restore (its id was missing).")
+        else:
+            tasks = restore_image(int(raw))
+            messages.success(
+                request, f"Image {raw} is back in circulation; {tasks} task(s) reactivated."
+            )
+        return redirect("flagged-images")
+    return render(request, "annotation/flagged_images.html", {"images": withdrawn_images()})

@@ -1,0 +1,92 @@
+"""Projects with ready tasks for the annotator workflow tests, built in the database."""
+
+from __future__ import annotations
+
+import hashlib
+from itertools import count
+
+from annotation.models import Batch, Image, Project, Prompt, Task, TaskImage, TaskType
+
+_serial = count(1)
+
+
+def make_project(
+    slug: str = "foxes",
+    *,
+    task_type: str = TaskType.PAIRWISE,
+    images_per_task: int = 2,
+    judgments_per_task: int = 1,
+    lease_seconds: int = 600,
+    gold_rate: float = 0.0,
+    calibration_tasks: int = 0,
+    calibration_pass_rate: float = 0.8,
+    flag_withdraw_threshold: int = 2,
+) -> Project:
+    return Project.objects.create(
+        slug=slug,
+        name=slug.title(),
+        task_type=task_type,
+        images_per_task=images_per_task,
+        judgments_per_task=judgments_per_task,
+        guideline_version="hpd-v2-1",
+        gold_rate=gold_rate,
+        lease_seconds=lease_seconds,
+        calibration_tasks=calibration_tasks,
+        calibration_pass_rate=calibration_pass_rate,
+        flag_withdraw_threshold=flag_withdraw_threshold,
+    )
+
+
+def make_tasks(
+    project: Project,
+    n: int,
+    *,
+    images: int | None = None,
+    wanted: int | None = None,
+    status: str = Batch.Status.READY,
+    gold: bool = False,
+    prompt: str = "a portrait of Ada Lovelace in Paris, number {n}",
+) -> list[Task]:
+    """`n` tasks of `images` images each in a new batch (ready unless told otherwise).
+
+    Gold tasks get the upload order as their gold ranking.
+    """
+    per_task = images or project.images_per_task
+    k = wanted or project.judgments_per_task
+    batch = Batch.objects.create(
+        project=project, status=status, judgments_per_task=k, source_name="factory"
+    )
+    tasks = []
+    for i in range(n):
+        serial = next(_serial)
+        row = Prompt.objects.create(
+            project=project, batch=batch, raw_text=prompt.format(n=serial), line_number=i + 1
+        )
+        task = Task.objects.create(
+            project=project, batch=batch, prompt=row, judgments_wanted=k, is_gold=gold
+        )
+        ids = []
+        for position in range(per_task):
+            sha = hashlib.sha256(f"{serial}-{position}".encode()).hexdigest()
+            image = Image.objects.create(
+                project=project,
+                prompt=row,
+                sha256=sha,
+                file=f"images/{sha[:2]}/{sha[2:4]}/{sha}.png",
+                original_name=f"{serial}-{position}.png",
+                format="PNG",
+                width=32,
+                height=24,
+                byte_size=100,
+            )
+            TaskImage.objects.create(task=task, image=image, position=position)
+            ids.append(image.pk)
+        if gold:
+            task.gold_ranking = ids
+            task.save(update_fields=["gold_ranking"])
+        tasks.append(task)
+    return tasks
+
+
+def image_ids(task: Task) -> list[int]:
+    return list(task.task_images.order_by("position").values_list("image_id", flat=True))
