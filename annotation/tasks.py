@@ -25,3 +25,18 @@ def sweep_unprocessed_batches() -> int:
     for batch_id in batch_ids:
         process_batch.delay(batch_id)
     return len(batch_ids)
+
+
+@shared_task(
+    name="annotation.export_snapshot",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def export_snapshot_task(snapshot_id: int) -> str | None:
+    """Write a queued export snapshot. Idempotent: a done snapshot is left as it is, and
+    a redelivery while it runs returns at once."""
+    from annotation.services.export import export_snapshot
+
+    snapshot = export_snapshot(snapshot_id)
+    return snapshot.status if snapshot is not None else None

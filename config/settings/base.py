@@ -105,6 +105,8 @@ STORAGES = {
 # Uploaded images, stored content-addressed by sha256 (see annotation/services/media.py).
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
+# Dataset snapshots (annotation/services/export/): one folder per snapshot.
+EXPORT_ROOT = Path(env("EXPORT_ROOT", default=str(BASE_DIR / ".data" / "exports")))
 
 # Request bodies: batch uploads are streamed to a temporary file, never held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)

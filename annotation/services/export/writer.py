@@ -1,0 +1,153 @@
+"""write_export: one pass over the kept judgments writes every file of a snapshot."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from annotation.models import Project
+from annotation.services.export.datasheet import render_datasheet
+from annotation.services.export.hpd_files import HpdWriter
+from annotation.services.export.manifest import FileRecord, HashingWriter, write_manifest
+from annotation.services.export.params import ExportParams, pseudonym, snapshot_salt
+from annotation.services.export.query import (
+    MIN_ANNOTATORS,
+    image_names_are_unique,
+    removal_counts,
+    stream_task_groups,
+)
+from annotation.services.export.rich_files import RichWriter
+from annotation.services.progress import Progress
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    checksum: str
+    counts: dict[str, Any]
+
+
+def _agreement_for(project: Project, params: ExportParams) -> Mapping[str, Any] | None:
+    """The agreement figures of the exported judgments for DATASHEET.md, or None.
+
+    This is where `annotation.services.agreement.compute_agreement(project, split=...,
+    batch=...)` is called once that service exists; until then the datasheet says
+    "not computed".
+    """
+    return None
+
+
+def _mean_scores_for(project: Project, params: ExportParams) -> Mapping[str, float] | None:
+    """Generator -> mean HPS score of the active scorer model, or None.
+
+    This is where the scoring app's stored image scores of the active ModelVersion are
+    averaged per generator once they exist; until then the datasheet says "not computed".
+    """
+    return None
+
+
+def write_export(
+    project: Project, params: ExportParams, root: Path, progress: Progress | None = None
+) -> ExportResult:
+    """Write a snapshot's files into the existing empty folder `root`.
+
+    Reads in one REPEATABLE READ, read-only transaction when called outside a transaction
+    (every file sees the same data), through a server-side cursor: memory holds one
+    cursor chunk, one task, one parquet row group and the set of exported image ids.
+    Deterministic: the same parameters on unchanged data give byte-identical files.
+    """
+    progress = progress or Progress()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _write(project, params, root, progress)
+
+
+def _write(project: Project, params: ExportParams, root: Path, progress: Progress) -> ExportResult:
+    removed = removal_counts(project, params)
+    kept = removed.pop("kept", 0)
+    progress.start("exporting judgments", kept)
+    splits = ("test", "train") if params.split == "all" else (params.split,)
+    record = FileRecord()
+    salt = snapshot_salt(project.slug, params)
+    hpd = HpdWriter(
+        root, splits, Path(settings.MEDIA_ROOT), image_names_are_unique(project), record
+    )
+    rich = RichWriter(root, record)
+    per_split: dict[str, dict[str, Any]] = {
+        split: {"tasks": 0, "judgments": 0, "pairs": 0, "prompts": set(), "images": set()}
+        for split in splits
+    }
+    styles: dict[str, dict[str, int]] = {split: defaultdict(int) for split in splits}
+    generators: dict[str, dict[str, int]] = {split: defaultdict(int) for split in splits}
+    too_few = 0
+    pseudonyms: dict[int, str] = {}
+    for group in stream_task_groups(project, params):
+        if group.split == "test" and len(group.judgments) < params.min_annotators:
+            too_few += len(group.judgments)
+            progress.advance(len(group.judgments))
+            continue
+        names = []
+        for judgment in group.judgments:
+            if judgment.annotator_id not in pseudonyms:
+                pseudonyms[judgment.annotator_id] = pseudonym(salt, judgment.annotator_id)
+            names.append(pseudonyms[judgment.annotator_id])
+        user_hashes = [
+            judgment.external_id or name
+            for judgment, name in zip(group.judgments, names, strict=True)
+        ]
+        train_pairs = hpd.write_group(group, user_hashes)
+        rich.write_group(group, names, [hpd.image_path(image) for image in group.images])
+        stats = per_split[group.split]
+        stats["tasks"] += 1
+        stats["judgments"] += len(group.judgments)
+        n = len(group.images)
+        stats["pairs"] += train_pairs or len(group.judgments) * n * (n - 1) // 2
+        if group.prompt_id not in stats["prompts"]:
+            stats["prompts"].add(group.prompt_id)
+            styles[group.split][group.style] += 1
+        for image in group.images:
+            if image.id not in stats["images"]:
+                stats["images"].add(image.id)
+                generators[group.split][image.generator] += 1
+        progress.advance(len(group.judgments))
+    hpd.close()
+    rich.close()
+    if params.min_annotators > 1:
+        removed[MIN_ANNOTATORS] = too_few
+    counts: dict[str, Any] = {
+        "splits": {
+            split: {
+                "tasks": stats["tasks"],
+                "judgments": stats["judgments"],
+                "pairs": stats["pairs"],
+                "prompts": len(stats["prompts"]),
+                "images": len(stats["images"]),
+            }
+            for split, stats in per_split.items()
+        },
+        "styles": {split: dict(sorted(v.items())) for split, v in styles.items()},
+        "generators": {split: dict(sorted(v.items())) for split, v in generators.items()},
+        "removed": removed,
+        "kept_judgments": kept - too_few,
+        "annotators": len(pseudonyms),
+    }
+    with HashingWriter(root, "DATASHEET.md", record) as sheet:
+        sheet.write(
+            render_datasheet(
+                project.slug,
+                params,
+                counts,
+                _agreement_for(project, params),
+                _mean_scores_for(project, params),
+            )
+        )
+    checksum = write_manifest(root, record)
+    return ExportResult(checksum=checksum, counts=counts)
