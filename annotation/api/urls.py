@@ -1,9 +1,18 @@
 from django.urls import path
 
-from annotation.api import views
+from annotation.api import export_views, views
 
 urlpatterns = [
     path("projects/", views.ProjectList.as_view(), name="project-list"),
     path("projects/<slug:slug>/", views.ProjectDetail.as_view(), name="project-detail"),
     path("projects/<slug:slug>/batches/", views.ProjectBatches.as_view(), name="project-batches"),
+    path(
+        "projects/<slug:slug>/exports/",
+        export_views.ProjectExports.as_view(),
+        name="project-exports",
+    ),
+    path("exports/<int:pk>/", export_views.ExportDetail.as_view(), name="export-detail"),
+    path(
+        "exports/<int:pk>/download/", export_views.ExportDownload.as_view(), name="export-download"
+    ),
 ]
