@@ -49,12 +49,7 @@ def test_official_loaders_read_our_train_and_test_files(tmp_path: Path) -> None:
     assert len(train) == 3 * 6  # 3 groups of 4 images, one annotator: C(4,2) pairs each
     assert len(test) == 2
 
-    # Both batches use img/0000-0.png etc.: the export names images by content instead.
-    uploaded = {
-        hashlib.sha256(f.read_bytes()).hexdigest() + ".png": f
-        for folder in (judged.train_folder, judged.test_folder)
-        for f in folder.rglob("*.png")
-    }
+    # Each split's images keep their uploaded names (unique within the split).
     hpd_train = data.HPDDataset(str(out / "train.json"), str(out / "train"), to_tensor, lambda t: t)
     assert len(hpd_train) == len(train)
     for index, entry in enumerate(train):
@@ -63,7 +58,7 @@ def test_official_loaders_read_our_train_and_test_files(tmp_path: Path) -> None:
         assert caption == entry["prompt"]
         assert label == entry["human_preference"]
         for tensor, name in zip(images, entry["file_path"], strict=True):
-            assert torch.equal(tensor, pixels(uploaded[name]))
+            assert torch.equal(tensor, pixels(judged.train_folder / name))
 
     ranking = data.RankingDataset(str(out / "test.json"), str(out / "test"), to_tensor, lambda t: t)
     assert len(ranking) == 2
@@ -73,7 +68,7 @@ def test_official_loaders_read_our_train_and_test_files(tmp_path: Path) -> None:
         assert rank == entry["rank"]
         assert len(entry["raw_annotations"]) == 3
         for tensor, name in zip(images, entry["image_path"], strict=True):
-            assert torch.equal(tensor, pixels(uploaded[name]))
+            assert torch.equal(tensor, pixels(judged.test_folder / name))
 
 
 def test_train_pairs_and_test_ranks_follow_the_judgments(tmp_path: Path) -> None:
@@ -83,7 +78,7 @@ def test_train_pairs_and_test_ranks_follow_the_judgments(tmp_path: Path) -> None
 
     train_task = Task.objects.get(batch=judged.train_batch)
     judgment = Judgment.objects.get(task=train_task)
-    names = {row.image_id: row.image.sha256 + ".png" for row in train_task.task_images.all()}
+    names = {row.image_id: row.image.original_name for row in train_task.task_images.all()}
     best, worst = judgment.ranking[0], judgment.ranking[-1]
     pairs = json.loads((out / "train.json").read_text())
     (entry,) = [p for p in pairs if set(p["file_path"]) == {names[best], names[worst]}]
@@ -113,9 +108,18 @@ def test_full_record_and_manifest(tmp_path: Path) -> None:
     assert len(lines) == Judgment.objects.count() == 3 + 2 * 3
     first = lines[0]
     assert set(first) >= {
-        "prompt", "prompt_cleaned", "style", "images", "display_order", "ranking",
-        "duration_ms", "flags", "guideline_version", "annotator", "created_at",
-    }  # fmt: skip
+        "prompt",
+        "prompt_cleaned",
+        "style",
+        "images",
+        "display_order",
+        "ranking",
+        "duration_ms",
+        "flags",
+        "guideline_version",
+        "annotator",
+        "created_at",
+    }
     assert len(first["ranking"]) == 4 and all(len(sha) == 64 for sha in first["ranking"])
     table = pq.read_table(out / "pairs.parquet")
     assert table.num_rows == 9 * 6
@@ -167,9 +171,13 @@ def test_always_left_out_and_filters_with_their_counts(tmp_path: Path) -> None:
     train_task = Task.objects.filter(batch=judged.train_batch).order_by("pk").last()
     assert train_task is not None
     repeat = Task.objects.create(
-        project=project, batch=judged.train_batch, prompt=train_task.prompt,
-        judgments_wanted=1, repeat_of=train_task, repeat_for=flagged,
-    )  # fmt: skip
+        project=project,
+        batch=judged.train_batch,
+        prompt=train_task.prompt,
+        judgments_wanted=1,
+        repeat_of=train_task,
+        repeat_for=flagged,
+    )
     for position, image_id in enumerate(image_ids(train_task)):
         repeat.task_images.create(image_id=image_id, position=position)
     judge(repeat, flagged, image_ids(train_task))
@@ -242,3 +250,28 @@ def test_missing_image_file_fails_with_a_reason_and_leaves_no_files(
     assert failed is not None and failed.status == ExportSnapshot.Status.FAILED
     assert "missing from MEDIA_ROOT" in failed.error and image.sha256 in failed.error
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_images_whose_names_clash_within_a_split_are_named_by_content(tmp_path: Path) -> None:
+    from annotation.services.importing import import_batch
+    from tests.annotation.factories import write_batch
+
+    judged = judged_project(tmp_path / "in", train_groups=1, test_groups=1, annotators=1)
+    # A second train batch reusing the names img/0000-0.png, ... of the first.
+    summary = import_batch(
+        write_batch(
+            tmp_path / "again", groups=1, images_per_group=4, seed=77, prompt="a third prompt {n}"
+        ),
+        judged.project.slug,
+    )
+    task = Task.objects.get(batch_id=summary.batch)
+    judge(task, judged.annotators[0], image_ids(task))
+    run_export(judged.project, tmp_path / "out")
+    train = json.loads((tmp_path / "out" / "train.json").read_text())
+    names = {name for entry in train for name in entry["file_path"]}
+    assert len(names) == 8 and all(len(Path(name).stem) == 64 for name in names)
+    test = json.loads((tmp_path / "out" / "test.json").read_text())
+    assert all(name.startswith("img/") for name in test[0]["image_path"])
+    for name in names:
+        data = (tmp_path / "out" / "train" / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == Path(name).stem

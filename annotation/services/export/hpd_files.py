@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -43,12 +44,25 @@ class JsonListWriter:
         self.first = True
 
     def add(self, item: dict[str, Any]) -> None:
-        self.out.write(("\n" if self.first else ",\n") + json.dumps(item, ensure_ascii=False))
+        self.add_json(json.dumps(item, ensure_ascii=False))
+
+    def add_json(self, text: str) -> None:
+        """Add an element already encoded as JSON."""
+        self.out.write(("\n" if self.first else ",\n") + text)
         self.first = False
 
     def close(self) -> None:
         self.out.write("\n]\n")
         self.out.close()
+
+
+def _dumps(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+# Image files placed per thread-pool round; linking is file-system bound, not CPU bound.
+LINK_ROUND = 4000
+LINK_THREADS = 4
 
 
 class HpdWriter:
@@ -63,29 +77,31 @@ class HpdWriter:
         root: Path,
         splits: tuple[str, ...],
         media_root: Path,
-        keep_names: bool,
+        keep_names: set[str],
         record: FileRecord,
     ):
-        self.root = root
-        self.media_root = media_root
+        self.root = str(root)
+        self.media_root = str(media_root)
         self.keep_names = keep_names
         self.record = record
         self.lists = {split: JsonListWriter(root, f"{split}.json", record) for split in splits}
         self.linked: dict[str, set[int]] = {split: set() for split in splits}
-        self.folders: set[Path] = set()
+        self.folders: set[str] = set()
         self.can_link = True
+        self.pending: list[tuple[str, str, TaskImageRow]] = []
+        self.futures: list[Future[str | None]] = []
+        self.pool = ThreadPoolExecutor(max_workers=LINK_THREADS, thread_name_prefix="export")
         for split in splits:
             (root / split).mkdir()
 
-    def image_path(self, image: TaskImageRow) -> str:
+    def image_path(self, split: str, image: TaskImageRow) -> str:
         """The image's path inside its split folder, as train.json / test.json name it."""
-        if self.keep_names:
+        if split in self.keep_names:
             return image.original_name
         return image.sha256 + PurePosixPath(image.file).suffix
 
-    def write_group(self, group: TaskGroup, user_hashes: list[str]) -> int:
-        """Write one task's entries; return the number of train pairs written."""
-        paths = [self.image_path(image) for image in group.images]
+    def write_group(self, group: TaskGroup, user_hashes: list[str], paths: list[str]) -> int:
+        """Write one task's entries (`paths`: its images' paths); return the train pairs."""
         self._link_images(group, paths)
         raw = [ranks_by_position(group, judgment) for judgment in group.judgments]
         if group.split == "test":
@@ -101,18 +117,16 @@ class HpdWriter:
                 }
             )
             return 0
+        # Encoded by hand (the same bytes json.dumps gives): train.json is the largest file.
+        head = '{"prompt": ' + _dumps(group.prompt) + ', "file_path": ['
+        quoted = [_dumps(path) for path in paths]
+        add = self.lists["train"].add_json
         pairs = 0
-        train = self.lists["train"]
         for ranks in raw:
             for a in range(len(paths)):
                 for b in range(a + 1, len(paths)):
-                    train.add(
-                        {
-                            "prompt": group.prompt,
-                            "file_path": [paths[a], paths[b]],
-                            "human_preference": [1, 0] if ranks[a] < ranks[b] else [0, 1],
-                        }
-                    )
+                    preference = "[1, 0]" if ranks[a] < ranks[b] else "[0, 1]"
+                    add(f'{head}{quoted[a]}, {quoted[b]}], "human_preference": {preference}}}')
                     pairs += 1
         return pairs
 
@@ -123,28 +137,69 @@ class HpdWriter:
                 continue
             seen.add(image.id)
             relative = f"{group.split}/{path}"
-            target = self.root / relative
-            if target.parent not in self.folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self.folders.add(target.parent)
-            source = self.media_root / image.file
-            try:
-                if self.can_link:
-                    try:
-                        os.link(source, target)
-                    except OSError:
-                        if not source.exists():
-                            raise
-                        self.can_link = False
-                if not self.can_link:
-                    shutil.copyfile(source, target)
-            except FileNotFoundError:
-                raise ExportFailed(
-                    f"image {image.sha256} ({image.original_name}) is missing from MEDIA_ROOT "
-                    f"({source}); restore the file and export again"
-                ) from None
+            target = os.path.join(self.root, relative)
+            folder = os.path.dirname(target)
+            if folder not in self.folders:
+                os.makedirs(folder, exist_ok=True)
+                self.folders.add(folder)
+            self.pending.append((os.path.join(self.media_root, image.file), target, image))
             self.record.add(relative, image.byte_size, image.sha256)
+        if len(self.pending) >= LINK_ROUND:
+            self._place_pending()
+
+    def _place_pending(self, wait: bool = False) -> None:
+        """Hand the pending files to the link threads; they run while the main thread
+        goes on encoding JSON. Errors surface at the next call, or at close (`wait`)."""
+        pending, self.pending = self.pending, []
+        share = -(-len(pending) // LINK_THREADS) or 1
+        for start in range(0, len(pending), share):
+            self.futures.append(self.pool.submit(self._place_all, pending[start : start + share]))
+        still: list[Future[str | None]] = []
+        for future in self.futures:
+            if wait or future.done():
+                error = future.result()
+                if error:
+                    raise ExportFailed(error)
+            else:
+                still.append(future)
+        self.futures = still
+
+    def _place_all(self, jobs: list[tuple[str, str, TaskImageRow]]) -> str | None:
+        for job in jobs:
+            error = self._place(job)
+            if error:
+                return error
+        return None
+
+    def _place(self, job: tuple[str, str, TaskImageRow]) -> str | None:
+        source, target, image = job
+        try:
+            if self.can_link:
+                try:
+                    os.link(source, target)
+                    return None
+                except FileNotFoundError:
+                    raise
+                except OSError:
+                    self.can_link = False  # another file system: copy from now on
+            shutil.copyfile(source, target)
+        except FileNotFoundError:
+            return (
+                f"image {image.sha256} ({image.original_name}) is missing from MEDIA_ROOT "
+                f"({source}); restore the file and export again"
+            )
+        return None
+
+    def abort(self) -> None:
+        """Stop after a failure; the caller removes the partial folder."""
+        self.pool.shutdown(cancel_futures=True)
+        for writer in self.lists.values():
+            writer.out.handle.close()
 
     def close(self) -> None:
+        try:
+            self._place_pending(wait=True)
+        finally:
+            self.pool.shutdown()
         for writer in self.lists.values():
             writer.close()

@@ -31,23 +31,39 @@ class FileRecord:
 
 
 class HashingWriter:
-    """A UTF-8 text file that records its size and sha256 in a FileRecord when closed."""
+    """A UTF-8 text file that records its size and sha256 in a FileRecord when closed.
+
+    Text is gathered and written in blocks of about BLOCK characters.
+    """
+
+    BLOCK = 1 << 18
 
     def __init__(self, root: Path, path: str, record: FileRecord):
         self.path = path
         self.record = record
         self.digest = hashlib.sha256()
         self.size = 0
+        self.parts: list[str] = []
+        self.gathered = 0
         self.handle = open(root / path, "wb")  # noqa: SIM115 - closed in close()
 
     def write(self, text: str) -> None:
-        data = text.encode("utf-8")
+        self.parts.append(text)
+        self.gathered += len(text)
+        if self.gathered >= self.BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        data = "".join(self.parts).encode("utf-8")
+        self.parts = []
+        self.gathered = 0
         self.digest.update(data)
         self.size += len(data)
         self.handle.write(data)
 
     def close(self) -> None:
         if not self.handle.closed:
+            self._flush()
             self.handle.close()
             self.record.add(self.path, self.size, self.digest.hexdigest())
 
@@ -64,11 +80,18 @@ class HashingWriter:
 
 
 def write_manifest(root: Path, record: FileRecord) -> str:
-    """Write manifest.json (files sorted by path) and return its sha256: the checksum."""
-    entries = [
-        {"path": path, "sha256": sha, "size": size}
-        for path, (size, sha) in sorted(record.files.items())
-    ]
-    data = (json.dumps({"files": entries}, indent=1, sort_keys=True) + "\n").encode("utf-8")
-    (root / MANIFEST_NAME).write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
+    """Write manifest.json (files sorted by path), one entry at a time, and return its
+    sha256: the snapshot's checksum."""
+    out = HashingWriter(root, MANIFEST_NAME, FileRecord())
+    out.write('{\n "files": [')
+    for index, path in enumerate(sorted(record.files)):
+        size, sha = record.files[path]
+        # The same text json.dumps gives, written by hand: one line per file.
+        out.write(
+            ("\n  " if index == 0 else ",\n  ")
+            + f'{{"path": {json.dumps(path, ensure_ascii=False)}, "sha256": "{sha}", '
+            f'"size": {size}}}'
+        )
+    out.write("\n ]\n}\n")
+    out.close()
+    return out.digest.hexdigest()

@@ -117,19 +117,20 @@ def removal_counts(project: Project, params: ExportParams) -> dict[str, int]:
     return {key: int(value) for key, value in sorted(found.items())}
 
 
-def image_names_are_unique(project: Project) -> bool:
-    """True when every image of the project has its own safe relative original name,
-    so exports can keep the names the images were uploaded (or released) under."""
+def splits_keeping_names(project: Project) -> set[str]:
+    """The splits whose images each have their own safe relative original name, so the
+    export keeps the names they were uploaded (or released) under; the images of other
+    splits are named by their sha256."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*) = count(DISTINCT original_name) AND coalesce(bool_and("
-            "original_name <> '' AND original_name NOT LIKE '/%%' AND original_name NOT LIKE "
-            "'%%..%%' AND position(E'\\\\' in original_name) = 0), true) "
-            f"FROM {T['image']} WHERE project_id = %s",
+            "SELECT b.split, count(*) = count(DISTINCT i.original_name) AND coalesce(bool_and("
+            "i.original_name <> '' AND i.original_name NOT LIKE '/%%' AND i.original_name "
+            "NOT LIKE '%%..%%' AND position(E'\\\\' in i.original_name) = 0), true) "
+            f"FROM {T['image']} i JOIN {T['prompt']} p ON p.id = i.prompt_id "
+            f"JOIN {T['batch']} b ON b.id = p.batch_id WHERE i.project_id = %s GROUP BY b.split",
             [project.pk],
         )
-        row = cursor.fetchone()
-    return bool(row and row[0])
+        return {split for split, unique in cursor.fetchall() if unique}
 
 
 @dataclass(frozen=True)

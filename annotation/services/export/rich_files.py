@@ -4,6 +4,7 @@ pairs.parquet (one row per derived winner/loser pair)."""
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,28 +46,31 @@ class RichWriter:
 
     def write_group(self, group: TaskGroup, pseudonyms: list[str], paths: list[str]) -> None:
         by_id = {image.id: image for image in group.images}
-        path_of = {image.id: path for image, path in zip(group.images, paths, strict=True)}
+        full_path = {
+            image.id: f"{group.split}/{path}"
+            for image, path in zip(group.images, paths, strict=True)
+        }
+        columns = self.columns
         for judgment, annotator in zip(group.judgments, pseudonyms, strict=True):
             self.annotations.write(_annotation_line(group, judgment, annotator, by_id) + "\n")
             ranking = judgment.ranking
-            columns = self.columns
-            for a in range(len(ranking)):
-                winner = by_id[ranking[a]]
-                for b in range(a + 1, len(ranking)):
-                    loser = by_id[ranking[b]]
-                    columns["split"].append(group.split)
-                    columns["task"].append(group.task_id)
-                    columns["judgment"].append(judgment.id)
-                    columns["annotator"].append(annotator)
-                    columns["prompt"].append(group.prompt)
-                    columns["style"].append(group.style)
-                    columns["winner_sha256"].append(winner.sha256)
-                    columns["loser_sha256"].append(loser.sha256)
-                    columns["winner_generator"].append(winner.generator)
-                    columns["loser_generator"].append(loser.generator)
-                    columns["winner_path"].append(f"{group.split}/{path_of[winner.id]}")
-                    columns["loser_path"].append(f"{group.split}/{path_of[loser.id]}")
-        if len(self.columns["split"]) >= ROW_GROUP:
+            order = _pair_order(len(ranking))
+            winners = [ranking[a] for a, _ in order]
+            losers = [ranking[b] for _, b in order]
+            count = len(order)
+            columns["split"] += [group.split] * count
+            columns["task"] += [group.task_id] * count
+            columns["judgment"] += [judgment.id] * count
+            columns["annotator"] += [annotator] * count
+            columns["prompt"] += [group.prompt] * count
+            columns["style"] += [group.style] * count
+            columns["winner_sha256"] += [by_id[i].sha256 for i in winners]
+            columns["loser_sha256"] += [by_id[i].sha256 for i in losers]
+            columns["winner_generator"] += [by_id[i].generator for i in winners]
+            columns["loser_generator"] += [by_id[i].generator for i in losers]
+            columns["winner_path"] += [full_path[i] for i in winners]
+            columns["loser_path"] += [full_path[i] for i in losers]
+        if len(columns["split"]) >= ROW_GROUP:
             self._flush()
 
     def _flush(self) -> None:
@@ -74,11 +78,22 @@ class RichWriter:
             self.parquet.write_table(pa.table(self.columns, schema=PAIR_SCHEMA))
             self.columns = {name: [] for name in PAIR_SCHEMA.names}
 
+    def abort(self) -> None:
+        """Stop after a failure; the caller removes the partial folder."""
+        self.parquet.close()
+        self.annotations.handle.close()
+
     def close(self) -> None:
         self._flush()
         self.parquet.close()
         self.annotations.close()
         self.record.add_file(self.root, "pairs.parquet")
+
+
+@cache
+def _pair_order(size: int) -> list[tuple[int, int]]:
+    """Ranking positions (winner, loser) of every pair of a ranking of `size` images."""
+    return [(a, b) for a in range(size) for b in range(a + 1, size)]
 
 
 def _annotation_line(

@@ -18,8 +18,8 @@ from annotation.services.export.manifest import FileRecord, HashingWriter, write
 from annotation.services.export.params import ExportParams, pseudonym, snapshot_salt
 from annotation.services.export.query import (
     MIN_ANNOTATORS,
-    image_names_are_unique,
     removal_counts,
+    splits_keeping_names,
     stream_task_groups,
 )
 from annotation.services.export.rich_files import RichWriter
@@ -77,49 +77,52 @@ def _write(project: Project, params: ExportParams, root: Path, progress: Progres
     splits = ("test", "train") if params.split == "all" else (params.split,)
     record = FileRecord()
     salt = snapshot_salt(project.slug, params)
-    hpd = HpdWriter(
-        root, splits, Path(settings.MEDIA_ROOT), image_names_are_unique(project), record
-    )
+    hpd = HpdWriter(root, splits, Path(settings.MEDIA_ROOT), splits_keeping_names(project), record)
     rich = RichWriter(root, record)
     per_split: dict[str, dict[str, Any]] = {
-        split: {"tasks": 0, "judgments": 0, "pairs": 0, "prompts": set(), "images": set()}
-        for split in splits
+        split: {"tasks": 0, "judgments": 0, "pairs": 0, "prompts": set()} for split in splits
     }
     styles: dict[str, dict[str, int]] = {split: defaultdict(int) for split in splits}
     generators: dict[str, dict[str, int]] = {split: defaultdict(int) for split in splits}
     too_few = 0
     pseudonyms: dict[int, str] = {}
-    for group in stream_task_groups(project, params):
-        if group.split == "test" and len(group.judgments) < params.min_annotators:
-            too_few += len(group.judgments)
+    try:
+        for group in stream_task_groups(project, params):
+            if group.split == "test" and len(group.judgments) < params.min_annotators:
+                too_few += len(group.judgments)
+                progress.advance(len(group.judgments))
+                continue
+            names = []
+            for judgment in group.judgments:
+                if judgment.annotator_id not in pseudonyms:
+                    pseudonyms[judgment.annotator_id] = pseudonym(salt, judgment.annotator_id)
+                names.append(pseudonyms[judgment.annotator_id])
+            user_hashes = [
+                judgment.external_id or name
+                for judgment, name in zip(group.judgments, names, strict=True)
+            ]
+            linked = hpd.linked[group.split]
+            for image in group.images:
+                if image.id not in linked:
+                    generators[group.split][image.generator] += 1
+            paths = [hpd.image_path(group.split, image) for image in group.images]
+            train_pairs = hpd.write_group(group, user_hashes, paths)
+            rich.write_group(group, names, paths)
+            stats = per_split[group.split]
+            stats["tasks"] += 1
+            stats["judgments"] += len(group.judgments)
+            n = len(group.images)
+            stats["pairs"] += train_pairs or len(group.judgments) * n * (n - 1) // 2
+            if group.prompt_id not in stats["prompts"]:
+                stats["prompts"].add(group.prompt_id)
+                styles[group.split][group.style] += 1
             progress.advance(len(group.judgments))
-            continue
-        names = []
-        for judgment in group.judgments:
-            if judgment.annotator_id not in pseudonyms:
-                pseudonyms[judgment.annotator_id] = pseudonym(salt, judgment.annotator_id)
-            names.append(pseudonyms[judgment.annotator_id])
-        user_hashes = [
-            judgment.external_id or name
-            for judgment, name in zip(group.judgments, names, strict=True)
-        ]
-        train_pairs = hpd.write_group(group, user_hashes)
-        rich.write_group(group, names, [hpd.image_path(image) for image in group.images])
-        stats = per_split[group.split]
-        stats["tasks"] += 1
-        stats["judgments"] += len(group.judgments)
-        n = len(group.images)
-        stats["pairs"] += train_pairs or len(group.judgments) * n * (n - 1) // 2
-        if group.prompt_id not in stats["prompts"]:
-            stats["prompts"].add(group.prompt_id)
-            styles[group.split][group.style] += 1
-        for image in group.images:
-            if image.id not in stats["images"]:
-                stats["images"].add(image.id)
-                generators[group.split][image.generator] += 1
-        progress.advance(len(group.judgments))
-    hpd.close()
-    rich.close()
+        hpd.close()
+        rich.close()
+    except BaseException:
+        hpd.abort()
+        rich.abort()
+        raise
     if params.min_annotators > 1:
         removed[MIN_ANNOTATORS] = too_few
     counts: dict[str, Any] = {
@@ -129,7 +132,7 @@ def _write(project: Project, params: ExportParams, root: Path, progress: Progres
                 "judgments": stats["judgments"],
                 "pairs": stats["pairs"],
                 "prompts": len(stats["prompts"]),
-                "images": len(stats["images"]),
+                "images": len(hpd.linked[split]),
             }
             for split, stats in per_split.items()
         },
