@@ -132,3 +132,29 @@ class ExportSnapshotSerializer(serializers.ModelSerializer):
         if snapshot.status != ExportSnapshot.Status.DONE:
             return None
         return reverse("export-download", kwargs={"pk": snapshot.pk})
+
+
+class GeneratorStrengthSerializer(serializers.Serializer):
+    generator = serializers.CharField()
+    strength = serializers.FloatField(help_text="Bradley-Terry log-strength (mean 0).")
+    low = serializers.FloatField(help_text="Bootstrap 2.5th percentile.")
+    high = serializers.FloatField(help_text="Bootstrap 97.5th percentile.")
+    comparisons = serializers.IntegerField()
+    win_rate = serializers.FloatField(allow_null=True)
+
+
+class StrengthTableSerializer(serializers.Serializer):
+    comparisons = serializers.IntegerField()
+    generators = GeneratorStrengthSerializer(many=True)
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    bootstrap_samples = serializers.IntegerField()
+    overall = StrengthTableSerializer()
+    styles = serializers.DictField(child=StrengthTableSerializer())
+    mean_scores = serializers.DictField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="Generator -> mean HPS score of the active model; null without one.",
+    )

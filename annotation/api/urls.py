@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation.api import export_views, views
+from annotation.api import export_views, leaderboard_views, views
 
 urlpatterns = [
     path("projects/", views.ProjectList.as_view(), name="project-list"),
@@ -10,6 +10,11 @@ urlpatterns = [
         "projects/<slug:slug>/exports/",
         export_views.ProjectExports.as_view(),
         name="project-exports",
+    ),
+    path(
+        "projects/<slug:slug>/leaderboard/",
+        leaderboard_views.ProjectLeaderboard.as_view(),
+        name="project-leaderboard",
     ),
     path("exports/<int:pk>/", export_views.ExportDetail.as_view(), name="export-detail"),
     path(
