@@ -27,15 +27,11 @@ def sweep_unprocessed_batches() -> int:
     return len(batch_ids)
 
 
-@shared_task(
-    name="annotation.export_snapshot",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-)
+@shared_task(name="annotation.export_snapshot")
 def export_snapshot_task(snapshot_id: int) -> str | None:
     """Write a queued export snapshot. Idempotent: a done snapshot is left as it is, and
-    a redelivery while it runs returns at once."""
+    a redelivery while it runs returns at once. A failure is recorded on the snapshot
+    (status failed, error), never retried behind the user's back."""
     from annotation.services.export import export_snapshot
 
     snapshot = export_snapshot(snapshot_id)

@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import io
 import multiprocessing
+import os
 import random
 import resource
 import shutil
@@ -201,8 +202,16 @@ def run_child(db_name: str, media_root: str, snapshot_id: int, results: Any) -> 
     snapshot = export_snapshot(snapshot_id)
     seconds = time.perf_counter() - started
     assert snapshot is not None and snapshot.status == "done", snapshot and snapshot.error
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    results.put({"seconds": seconds, "peak_rss_mib": peak_mib, "counts": snapshot.counts})
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    results.put(
+        {
+            "seconds": seconds,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime,  # this process, all its threads
+            "peak_rss_mib": usage.ru_maxrss / 1024,
+            "load_average": os.getloadavg()[0],
+            "counts": snapshot.counts,
+        }
+    )
 
 
 def main() -> None:
@@ -241,7 +250,8 @@ def main() -> None:
             child.join()
             runs.append(result)
             print(
-                f"  export {repeat + 1}: {result['seconds']:6.2f} s, "
+                f"  export {repeat + 1}: {result['seconds']:6.2f} s "
+                f"({result['cpu_seconds']:.1f} s CPU, load {result['load_average']:.1f}), "
                 f"peak RSS {result['peak_rss_mib']:7.1f} MiB",
                 flush=True,
             )
@@ -256,7 +266,9 @@ def main() -> None:
         "target_peak_rss_mib": 1024,
         "median_seconds": round(median([run["seconds"] for run in runs]), 2),
         "median_peak_rss_mib": round(median([run["peak_rss_mib"] for run in runs]), 1),
+        "median_cpu_seconds": round(median([run["cpu_seconds"] for run in runs]), 2),
         "all_seconds": [round(run["seconds"], 2) for run in runs],
+        "load_averages": [round(run["load_average"], 1) for run in runs],
         "all_peak_rss_mib": [round(run["peak_rss_mib"], 1) for run in runs],
     }
     path = write_result("export_scale", result)

@@ -275,3 +275,27 @@ def test_images_whose_names_clash_within_a_split_are_named_by_content(tmp_path: 
     for name in names:
         data = (tmp_path / "out" / "train" / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == Path(name).stem
+
+
+def test_a_snapshot_another_worker_runs_is_left_to_it(tmp_path: Path) -> None:
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from annotation.services.export.snapshots import EXPORT_LOCK_CLASS
+    from annotation.tasks import export_snapshot_task
+
+    judged = judged_project(tmp_path / "in", train_groups=1, test_groups=1, annotators=1)
+    snapshot = create_export(judged.project, {}, out=tmp_path / "out", enqueue=False)
+    other_worker = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other_worker.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [EXPORT_LOCK_CLASS, snapshot.pk])
+        assert export_snapshot_task(snapshot.pk) is None  # a redelivery: nothing done
+        snapshot.refresh_from_db()
+        assert snapshot.status == ExportSnapshot.Status.QUEUED
+        assert not (tmp_path / "out").exists()
+        with other_worker.cursor() as cursor:  # the other worker is done with it
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [EXPORT_LOCK_CLASS, snapshot.pk])
+    finally:
+        other_worker.close()
+    assert export_snapshot_task(snapshot.pk) == ExportSnapshot.Status.DONE
+    assert export_snapshot_task(snapshot.pk) == ExportSnapshot.Status.DONE  # idempotent

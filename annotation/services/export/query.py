@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -133,8 +133,7 @@ def splits_keeping_names(project: Project) -> set[str]:
         return {split for split, unique in cursor.fetchall() if unique}
 
 
-@dataclass(frozen=True)
-class TaskImageRow:
+class TaskImageRow(NamedTuple):
     id: int
     sha256: str
     original_name: str
@@ -143,8 +142,7 @@ class TaskImageRow:
     byte_size: int
 
 
-@dataclass(frozen=True)
-class JudgmentRow:
+class JudgmentRow(NamedTuple):
     id: int
     annotator_id: int
     external_id: str
@@ -221,25 +219,27 @@ def stream_task_groups(project: Project, params: ExportParams) -> Iterator[TaskG
                         prompt_cleaned=row[6],
                         style=row[7],
                         source=row[8],
-                        images=[
-                            TaskImageRow(*fields)
-                            for fields in zip(
-                                row[9], row[10], row[11], row[12], row[13], row[14], strict=True
+                        images=list(
+                            map(
+                                TaskImageRow._make,
+                                zip(
+                                    row[9], row[10], row[11], row[12], row[13], row[14], strict=True
+                                ),
                             )
-                        ],
+                        ),
                         judgments=[],
                     )
                 current.judgments.append(
                     JudgmentRow(
-                        id=row[15],
-                        annotator_id=row[16],
-                        external_id=row[17],
-                        ranking=list(row[18]),
-                        display_order=list(row[19] or []),
-                        duration_ms=row[20],
-                        flags=list(row[21] or []),
-                        guideline_version=row[22],
-                        created_at=row[23],
+                        row[15],
+                        row[16],
+                        row[17],
+                        row[18],
+                        row[19] or [],
+                        row[20],
+                        row[21] or [],
+                        row[22],
+                        row[23],
                     )
                 )
     if current is not None:
