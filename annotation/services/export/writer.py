@@ -58,7 +58,8 @@ def write_export(
 
     Reads in one REPEATABLE READ, read-only transaction when called outside a transaction
     (every file sees the same data), through a server-side cursor: memory holds one
-    cursor chunk, one task, one parquet row group and the set of exported image ids.
+    cursor chunk, one task and one parquet row group, plus one small entry per exported
+    image (its id, and its path, size and sha256 for manifest.json): about 1 KB per image.
     Deterministic: the same parameters on unchanged data give byte-identical files.
     """
     progress = progress or Progress()
