@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin
 from annotation.models import (
     Assignment,
     Batch,
+    ExportSnapshot,
     Image,
     Judgment,
     PairJudgment,
@@ -98,3 +99,13 @@ class ProjectAnnotatorAdmin(admin.ModelAdmin):
     list_filter = ("project", "is_excluded")
     search_fields = ("annotator__username",)
     raw_id_fields = ("annotator", "excluded_by")
+
+
+@admin.register(ExportSnapshot)
+class ExportSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "status", "progress", "checksum", "created_by", "created_at")
+    list_filter = ("status", "project")
+    search_fields = ("checksum",)
+    raw_id_fields = ("created_by",)
+    # A snapshot is immutable: its files and checksum are never edited here.
+    readonly_fields = ("parameters", "status", "progress", "counts", "checksum", "path", "error")

@@ -28,6 +28,7 @@ def test_every_platform_model_is_registered() -> None:
     assert [name for _, name in PLATFORM_MODELS] == [
         "assignment",
         "batch",
+        "exportsnapshot",
         "image",
         "judgment",
         "pairjudgment",

@@ -124,6 +124,15 @@ def test_full_record_and_manifest(tmp_path: Path) -> None:
     table = pq.read_table(out / "pairs.parquet")
     assert table.num_rows == 9 * 6
     assert set(table.column("split").to_pylist()) == {"train", "test"}
+    row = table.slice(0, 1).to_pylist()[0]
+    assert row["winner_sha256"] == first["ranking"][0] and row["judgment"] == first["judgment"]
+    assert row["loser_sha256"] == first["ranking"][1] and row["prompt"] == (
+        first["prompt_cleaned"] or first["prompt"]
+    )
+    winner_bytes = (out / row["winner_path"]).read_bytes()
+    assert hashlib.sha256(winner_bytes).hexdigest() == row["winner_sha256"]
+    generators = {image["sha256"]: image["generator"] for image in first["images"]}
+    assert row["winner_generator"] == generators[row["winner_sha256"]]
 
     manifest = json.loads((out / "manifest.json").read_text())
     listed = {entry["path"]: entry for entry in manifest["files"]}

@@ -34,6 +34,29 @@ PAIR_SCHEMA = pa.schema(
 ROW_GROUP = 100_000
 
 
+class _Strings:
+    """String values of the current row group, kept once each and referred to by code:
+    repeated values (a judgment's prompt, an image's sha256) cost an int per row, and
+    the column is expanded in C when the row group is written."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def code(self, value: str) -> int:
+        code = self.index.get(value)
+        if code is None:
+            code = self.index[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+    def column(self, codes: list[int]) -> pa.Array:
+        dictionary = pa.array(self.values, pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), dictionary).cast(
+            pa.string()
+        )
+
+
 class RichWriter:
     def __init__(self, root: Path, record: FileRecord):
         self.root = root
@@ -42,14 +65,23 @@ class RichWriter:
         self.parquet = pq.ParquetWriter(
             str(root / "pairs.parquet"), PAIR_SCHEMA, compression="zstd"
         )
-        self.columns: dict[str, list[Any]] = {name: [] for name in PAIR_SCHEMA.names}
+        self._reset()
+
+    def _reset(self) -> None:
+        self.columns: dict[str, list[int]] = {name: [] for name in PAIR_SCHEMA.names}
+        self.text = _Strings()  # split, annotator, prompt, style, sha256, generator, path
+        self.rows = 0
 
     def write_group(self, group: TaskGroup, pseudonyms: list[str], paths: list[str]) -> None:
         by_id = {image.id: image for image in group.images}
+        code = self.text.code
+        sha = {image.id: code(image.sha256) for image in group.images}
+        generator = {image.id: code(image.generator) for image in group.images}
         full_path = {
-            image.id: f"{group.split}/{path}"
+            image.id: code(f"{group.split}/{path}")
             for image, path in zip(group.images, paths, strict=True)
         }
+        split, prompt, style = code(group.split), code(group.prompt), code(group.style)
         columns = self.columns
         for judgment, annotator in zip(group.judgments, pseudonyms, strict=True):
             self.annotations.write(_annotation_line(group, judgment, annotator, by_id) + "\n")
@@ -58,25 +90,32 @@ class RichWriter:
             winners = [ranking[a] for a, _ in order]
             losers = [ranking[b] for _, b in order]
             count = len(order)
-            columns["split"] += [group.split] * count
+            columns["split"] += [split] * count
             columns["task"] += [group.task_id] * count
             columns["judgment"] += [judgment.id] * count
-            columns["annotator"] += [annotator] * count
-            columns["prompt"] += [group.prompt] * count
-            columns["style"] += [group.style] * count
-            columns["winner_sha256"] += [by_id[i].sha256 for i in winners]
-            columns["loser_sha256"] += [by_id[i].sha256 for i in losers]
-            columns["winner_generator"] += [by_id[i].generator for i in winners]
-            columns["loser_generator"] += [by_id[i].generator for i in losers]
+            columns["annotator"] += [code(annotator)] * count
+            columns["prompt"] += [prompt] * count
+            columns["style"] += [style] * count
+            columns["winner_sha256"] += [sha[i] for i in winners]
+            columns["loser_sha256"] += [sha[i] for i in losers]
+            columns["winner_generator"] += [generator[i] for i in winners]
+            columns["loser_generator"] += [generator[i] for i in losers]
             columns["winner_path"] += [full_path[i] for i in winners]
             columns["loser_path"] += [full_path[i] for i in losers]
-        if len(columns["split"]) >= ROW_GROUP:
+            self.rows += count
+        if self.rows >= ROW_GROUP:
             self._flush()
 
     def _flush(self) -> None:
-        if self.columns["split"]:
-            self.parquet.write_table(pa.table(self.columns, schema=PAIR_SCHEMA))
-            self.columns = {name: [] for name in PAIR_SCHEMA.names}
+        if self.rows:
+            arrays = [
+                pa.array(self.columns[field.name], pa.int64())
+                if field.type == pa.int64()
+                else self.text.column(self.columns[field.name])
+                for field in PAIR_SCHEMA
+            ]
+            self.parquet.write_table(pa.Table.from_arrays(arrays, schema=PAIR_SCHEMA))
+            self._reset()
 
     def abort(self) -> None:
         """Stop after a failure; the caller removes the partial folder."""
