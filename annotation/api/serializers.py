@@ -82,6 +82,10 @@ class ImportSummarySerializer(serializers.Serializer):
     images = serializers.IntegerField()
     tasks = serializers.IntegerField()
     seconds = serializers.FloatField()
+    # Only for an HPD v2 release folder, which brings judgments and may hold both splits.
+    batches = serializers.ListField(child=serializers.IntegerField(), required=False)
+    judgments = serializers.IntegerField(required=False)
+    annotators = serializers.IntegerField(required=False)
 
 
 class ExportRequestSerializer(serializers.Serializer):

@@ -19,11 +19,12 @@ BOOTSTRAP_SAMPLES = 200
 ALPHA = 0.01
 
 
-def _mean_scores_for(project: Project) -> Mapping[str, float] | None:
+def mean_scores_for(project: Project) -> Mapping[str, float] | None:
     """Generator -> mean HPS score of the active scorer model, or None.
 
-    This is where the scoring app's stored image scores of the active ModelVersion are
-    averaged per generator once they exist; until then the leaderboard shows none.
+    The one place where the scoring app's stored image scores of the active
+    ModelVersion are to be averaged per generator (for the leaderboard and the export
+    datasheet). Until they exist it returns None, shown as "not computed".
     """
     return None
 
@@ -104,7 +105,7 @@ def generator_leaderboard(project: Project, samples: int = BOOTSTRAP_SAMPLES) ->
     for counts in by_style.values():
         for pair, n in counts.items():
             overall[pair] += n
-    mean_scores = _mean_scores_for(project)
+    mean_scores = mean_scores_for(project)
     table = fit_strengths(overall, samples)
     if mean_scores is not None:
         for row in table["generators"]:

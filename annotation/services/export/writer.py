@@ -23,6 +23,7 @@ from annotation.services.export.query import (
     stream_task_groups,
 )
 from annotation.services.export.rich_files import RichWriter
+from annotation.services.leaderboard import mean_scores_for
 from annotation.services.progress import Progress
 
 
@@ -38,15 +39,6 @@ def _agreement_for(project: Project, params: ExportParams) -> Mapping[str, Any] 
     This is where `annotation.services.agreement.compute_agreement(project, split=...,
     batch=...)` is called once that service exists; until then the datasheet says
     "not computed".
-    """
-    return None
-
-
-def _mean_scores_for(project: Project, params: ExportParams) -> Mapping[str, float] | None:
-    """Generator -> mean HPS score of the active scorer model, or None.
-
-    This is where the scoring app's stored image scores of the active ModelVersion are
-    averaged per generator once they exist; until then the datasheet says "not computed".
     """
     return None
 
@@ -150,7 +142,7 @@ def _write(project: Project, params: ExportParams, root: Path, progress: Progres
                 params,
                 counts,
                 _agreement_for(project, params),
-                _mean_scores_for(project, params),
+                mean_scores_for(project),
             )
         )
     checksum = write_manifest(root, record)
