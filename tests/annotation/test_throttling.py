@@ -73,3 +73,25 @@ def test_redis_outage_fails_open_and_logs_once(
     outages = [r for r in caplog.records if "throttling is off" in r.getMessage()]
     assert len(outages) == 1
     throttling._outage.clear()
+
+
+def test_annotate_scope_limits_views_that_name_it(low_rates: None, annotator_user: User) -> None:
+    from rest_framework.request import Request
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory, force_authenticate
+    from rest_framework.views import APIView
+
+    class AnnotateProbe(APIView):
+        throttle_scope = "annotate"
+
+        def get(self, request: Request) -> Response:
+            return Response({"ok": True})
+
+    caches["throttle"].delete(f"throttle_annotate_{annotator_user.pk}")
+    view = AnnotateProbe.as_view()
+    statuses = []
+    for _ in range(2):
+        request = APIRequestFactory().get("/probe/")
+        force_authenticate(request, annotator_user)
+        statuses.append(view(request).status_code)
+    assert statuses == [HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]  # 1/min for "annotate"
