@@ -5,6 +5,7 @@ from annotation.models import (
     AgreementReport,
     Assignment,
     Batch,
+    ExportSnapshot,
     Image,
     ImageFlag,
     Judgment,
@@ -127,3 +128,13 @@ class ImageFlagAdmin(admin.ModelAdmin):
     list_display = ("id", "image", "kind", "annotator", "is_cleared", "created_at")
     list_filter = ("kind", "is_cleared")
     raw_id_fields = ("image", "annotator", "assignment")
+
+
+@admin.register(ExportSnapshot)
+class ExportSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "status", "progress", "checksum", "created_by", "created_at")
+    list_filter = ("status", "project")
+    search_fields = ("checksum",)
+    raw_id_fields = ("created_by",)
+    # A snapshot is immutable: its files and checksum are never edited here.
+    readonly_fields = ("parameters", "status", "progress", "counts", "checksum", "path", "error")

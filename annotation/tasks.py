@@ -57,3 +57,14 @@ def schedule_repeat_items(project_id: int | None = None) -> int:
 def expire_leases() -> int:
     """Mark leases past their deadline expired (their slots are already free)."""
     return assignment.expire_leases()
+
+
+@shared_task(name="annotation.export_snapshot")
+def export_snapshot_task(snapshot_id: int) -> str | None:
+    """Write a queued export snapshot. Idempotent: a done snapshot is left as it is, and
+    a redelivery while it runs returns at once. A failure is recorded on the snapshot
+    (status failed, error), never retried behind the user's back."""
+    from annotation.services.export import export_snapshot
+
+    snapshot = export_snapshot(snapshot_id)
+    return snapshot.status if snapshot is not None else None

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from annotation.views import annotate, flag_review, manage, media, pages, prompt_review, quality
+from annotation.views import (
+    annotate,
+    datasets,
+    flag_review,
+    manage,
+    media,
+    pages,
+    prompt_review,
+    quality,
+)
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -8,6 +17,8 @@ urlpatterns = [
     path("manage/", manage.manage_home, name="manage"),
     path("annotate/<slug:slug>/", annotate.annotate, name="annotate"),
     path("manage/flags/", flag_review.flagged_images, name="flagged-images"),
+    path("datasets/", datasets.datasets_home, name="datasets"),
+    path("datasets/<slug:slug>/exports/", datasets.start_export, name="datasets-export"),
     path("media/<path:path>", media.media_file, name="media-file"),
     path(
         "manage/projects/<slug:slug>/quality/", quality.quality_dashboard, name="quality-dashboard"

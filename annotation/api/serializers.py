@@ -1,6 +1,7 @@
+from django.urls import reverse
 from rest_framework import serializers
 
-from annotation.models import Batch, Project, Split, User
+from annotation.models import Batch, ExportSnapshot, Project, Split, User
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -81,3 +82,83 @@ class ImportSummarySerializer(serializers.Serializer):
     images = serializers.IntegerField()
     tasks = serializers.IntegerField()
     seconds = serializers.FloatField()
+    # Only for an HPD v2 release folder, which brings judgments and may hold both splits.
+    batches = serializers.ListField(child=serializers.IntegerField(), required=False)
+    judgments = serializers.IntegerField(required=False)
+    annotators = serializers.IntegerField(required=False)
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    """The filters of an export. Calibration judgments, excluded annotators' judgments and
+    repeat tasks are always left out."""
+
+    split = serializers.ChoiceField(choices=["all", "train", "test"], default="all")
+    batches = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list
+    )
+    created_from = serializers.DateField(required=False, allow_null=True, default=None)
+    created_to = serializers.DateField(required=False, allow_null=True, default=None)
+    exclude_flagged_annotators = serializers.BooleanField(required=False, default=False)
+    exclude_gold = serializers.BooleanField(required=False, default=False)
+    min_annotators = serializers.IntegerField(
+        min_value=1, max_value=1000, required=False, default=1
+    )
+
+
+class ExportSnapshotSerializer(serializers.ModelSerializer):
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportSnapshot
+        fields = [
+            "id",
+            "project",
+            "parameters",
+            "status",
+            "progress",
+            "counts",
+            "checksum",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, snapshot: ExportSnapshot) -> str | None:
+        if snapshot.status != ExportSnapshot.Status.DONE:
+            return None
+        return reverse("export-download", kwargs={"pk": snapshot.pk})
+
+
+class GeneratorStrengthSerializer(serializers.Serializer):
+    generator = serializers.CharField()
+    strength = serializers.FloatField(help_text="Bradley-Terry log-strength (mean 0).")
+    low = serializers.FloatField(help_text="Bootstrap 2.5th percentile.")
+    high = serializers.FloatField(help_text="Bootstrap 97.5th percentile.")
+    comparisons = serializers.IntegerField()
+    win_rate = serializers.FloatField(allow_null=True)
+
+
+class StrengthTableSerializer(serializers.Serializer):
+    comparisons = serializers.IntegerField()
+    generators = GeneratorStrengthSerializer(many=True)
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    bootstrap_samples = serializers.IntegerField()
+    overall = StrengthTableSerializer()
+    styles = serializers.DictField(child=StrengthTableSerializer())
+    mean_scores = serializers.DictField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="Generator -> mean HPS score of the active model; null without one.",
+    )

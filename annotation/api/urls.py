@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation.api import annotate_views, quality, views
+from annotation.api import annotate_views, export_views, leaderboard_views, quality, views
 
 urlpatterns = [
     path("projects/", views.ProjectList.as_view(), name="project-list"),
@@ -10,6 +10,20 @@ urlpatterns = [
         "projects/<slug:slug>/agreement/",
         quality.ProjectAgreement.as_view(),
         name="project-agreement",
+    ),
+    path(
+        "projects/<slug:slug>/exports/",
+        export_views.ProjectExports.as_view(),
+        name="project-exports",
+    ),
+    path(
+        "projects/<slug:slug>/leaderboard/",
+        leaderboard_views.ProjectLeaderboard.as_view(),
+        name="project-leaderboard",
+    ),
+    path("exports/<int:pk>/", export_views.ExportDetail.as_view(), name="export-detail"),
+    path(
+        "exports/<int:pk>/download/", export_views.ExportDownload.as_view(), name="export-download"
     ),
 ]
 

@@ -1,6 +1,7 @@
 """The nouns of the human side (DESIGN.md, "Data model")."""
 
 from annotation.models.content import Batch, Image, Project, Prompt, Split, Style, TaskType
+from annotation.models.exports import ExportSnapshot
 from annotation.models.flags import ImageFlag, ImageFlagKind
 from annotation.models.judging import (
     Assignment,
@@ -20,6 +21,7 @@ __all__ = [
     "Assignment",
     "AssignmentStatus",
     "Batch",
+    "ExportSnapshot",
     "Image",
     "ImageFlag",
     "ImageFlagKind",

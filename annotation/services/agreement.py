@@ -60,11 +60,13 @@ def compute_agreement(
     batch: int | None = None,
     guideline_version: str | None = None,
     use_cache: bool = True,
+    store: bool = True,
 ) -> dict[str, Any]:
     """The agreement report of `project` (a Project or its slug), optionally filtered.
 
     Reads only (the cache row aside); takes no lock. With `use_cache`, a report computed
-    from the same judgments is returned as it was stored.
+    from the same judgments is returned as it was stored; with `store`, a fresh report is
+    stored for later calls (pass False inside a read-only transaction).
     """
     if isinstance(project, str):
         project = Project.objects.get(slug=project)
@@ -83,6 +85,8 @@ def compute_agreement(
     report = _compute(project, split=split, batch=batch, guideline_version=guideline_version)
     seconds = time.perf_counter() - started
     report["seconds"] = round(seconds, 3)
+    if not store:
+        return report
     with transaction.atomic():
         AgreementReport.objects.update_or_create(
             project=project,

@@ -78,7 +78,9 @@ def import_batch(
     uploaded_by: User | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import a prompt/image batch (a .zip or a folder with `manifest.jsonl`).
+    """Import a prompt/image batch (a .zip or a folder with `manifest.jsonl`), or an
+    HPD v2 release folder (`train.json` and/or `test.json` with `train/`, `test/`; its
+    files decide the split, see hpd_import.py).
 
     Validates everything first and reports every problem at once (BatchRejected, each
     problem naming the file and manifest line). Then, in one transaction holding an
@@ -101,14 +103,28 @@ def import_batch(
     source = open_batch_source(path, _source_limits())
     writer = MediaWriter(Path(settings.MEDIA_ROOT))
     try:
-        validated = _validate(source, progress)
-        # Files are removed on any failure, including one at COMMIT.
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
-            summary = _ingest(
-                validated, project_slug, split, judgments_per_task, uploaded_by, writer, progress
-            )
+        hpd_prefix = None
+        if _find_manifest_prefix(source) is None:
+            from annotation.services.hpd_layout import find_hpd_prefix
+
+            hpd_prefix = find_hpd_prefix(source)
+        if hpd_prefix is not None:
+            summary = _import_hpd(source, hpd_prefix, project_slug, uploaded_by, writer, progress)
+        else:
+            validated = _validate(source, progress)
+            # Files are removed on any failure, including one at COMMIT.
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+                summary = _ingest(
+                    validated,
+                    project_slug,
+                    split,
+                    judgments_per_task,
+                    uploaded_by,
+                    writer,
+                    progress,
+                )
     except IntegrityError as exc:
         writer.rollback()
         raise BatchRejected(
@@ -121,6 +137,24 @@ def import_batch(
         source.close()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _import_hpd(
+    source: BatchSource,
+    prefix: str,
+    slug: str,
+    uploaded_by: User | None,
+    writer: MediaWriter,
+    progress: Progress,
+) -> ImportSummary:
+    """An HPD v2 release folder (train.json / test.json): its files decide the splits."""
+    from annotation.services.hpd_import import ingest_hpd, validate_hpd
+
+    validated = validate_hpd(source, prefix, progress)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+        return ingest_hpd(validated, slug, uploaded_by, writer, progress)
 
 
 def _check_options(slug: str, split: str, judgments_per_task: int | None) -> list[Problem]:
@@ -177,14 +211,11 @@ def _validate(source: BatchSource, progress: Progress) -> _ValidatedBatch:
         raise BatchRejected(problems)
     prefix = _find_manifest_prefix(source)
     if prefix is None:
-        hint = ""
-        if {"train.json", "test.json"} & {m.rsplit("/", 1)[-1] for m in source.members}:
-            hint = " (this looks like an HPD v2 release folder; it needs a manifest.jsonl)"
         problems.append(
             Problem(
                 source.name,
-                f"has no {MANIFEST_NAME} at its top{hint}; add one JSON line "
-                "per prompt group (format in the README)",
+                f"has no {MANIFEST_NAME} at its top; add one JSON line per prompt group "
+                "(format in the README), or an HPD v2 folder's train.json / test.json",
             )
         )
         raise BatchRejected(problems)

@@ -105,6 +105,8 @@ STORAGES = {
 # Uploaded images, stored content-addressed by sha256 (see annotation/services/media.py).
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
+# Dataset snapshots (annotation/services/export/): one folder per snapshot.
+EXPORT_ROOT = Path(env("EXPORT_ROOT", default=str(BASE_DIR / ".data" / "exports")))
 
 # Request bodies: batch uploads are streamed to a temporary file, never held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
@@ -138,6 +140,17 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # Counted in Redis (the "throttle" cache), shared by all workers; fail open.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "annotation.api.throttling.AnonThrottle",
+        "annotation.api.throttling.UserThrottle",
+        "annotation.api.throttling.ScopedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="60/min"),
+        "user": env("API_THROTTLE_USER", default="1200/min"),
+        "annotate": env("API_THROTTLE_ANNOTATE", default="240/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HPD annotation platform API",
@@ -153,6 +166,17 @@ SPECTACULAR_SETTINGS = {
 # --- Celery (namespace CELERY_ in config/celery_app.py)
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
+# API throttle counts (annotation/api/throttling.py): short timeouts, so a Redis outage
+# costs a request milliseconds before throttling fails open.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "throttle",
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    },
+}
 # No result backend: every task records its outcome in the database (a batch's status, a
 # snapshot, a training run), and a Redis outage then costs a web request at most the short
 # publish retry below, never a wait on a backend that keeps reconnecting.

@@ -29,6 +29,7 @@ def test_every_platform_model_is_registered() -> None:
         "agreementreport",
         "assignment",
         "batch",
+        "exportsnapshot",
         "image",
         "imageflag",
         "judgment",

@@ -1,0 +1,25 @@
+"""The generator leaderboard endpoint. Thin: it calls the leaderboard service."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.api.permissions import CanReadDatasets
+from annotation.api.serializers import LeaderboardSerializer
+from annotation.models import Project
+from annotation.services.leaderboard import generator_leaderboard
+
+
+class ProjectLeaderboard(APIView):
+    """Bradley-Terry strengths per generator with bootstrap 95% intervals."""
+
+    permission_classes = [CanReadDatasets]
+
+    @extend_schema(responses={200: LeaderboardSerializer, 404: OpenApiResponse()})
+    def get(self, request: Request, slug: str) -> Response:
+        project = get_object_or_404(Project, slug=slug)
+        return Response(generator_leaderboard(project))

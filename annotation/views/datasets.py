@@ -1,0 +1,82 @@
+"""/datasets/: researchers' page: export snapshots (start one, follow, download) and the
+generator leaderboard."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from annotation.models import ExportSnapshot, Project
+from annotation.services.export import ExportParamsError, create_export
+from annotation.services.leaderboard import generator_leaderboard
+from annotation.views.access import dataset_reader_required
+from annotation.views.strength_chart import strength_chart
+
+
+class ExportForm(forms.Form):
+    split = forms.ChoiceField(choices=[("all", "All"), ("train", "Train"), ("test", "Test")])
+    created_from = forms.DateField(required=False, help_text="Judgments made on or after.")
+    created_to = forms.DateField(required=False, help_text="Judgments made on or before.")
+    exclude_flagged_annotators = forms.BooleanField(required=False)
+    exclude_gold = forms.BooleanField(required=False)
+    min_annotators = forms.IntegerField(
+        min_value=1, max_value=1000, initial=1, help_text="Smallest test group kept."
+    )
+
+
+@dataset_reader_required
+def datasets_home(request: HttpRequest) -> HttpResponse:
+    projects = list(Project.objects.order_by("slug"))
+    chosen = request.GET.get("project") or (projects[0].slug if projects else None)
+    return _render(request, projects, chosen, ExportForm(), [])
+
+
+@dataset_reader_required
+def start_export(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    if request.method != "POST":
+        return redirect(f"/datasets/?project={project.slug}")
+    form = ExportForm(request.POST)
+    problems: list[str] = []
+    if form.is_valid():
+        try:
+            snapshot = create_export(project, form.cleaned_data, created_by=request.user)  # type: ignore[arg-type]
+        except ExportParamsError as exc:
+            problems = exc.problems
+        else:
+            messages.success(request, f"Export {snapshot.pk} started; it appears below.")
+            return redirect(f"/datasets/?project={project.slug}")
+    else:
+        problems = [
+            f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+        ]
+    projects = list(Project.objects.order_by("slug"))
+    return _render(request, projects, project.slug, form, problems, status=400)
+
+
+def _render(
+    request: HttpRequest,
+    projects: list[Project],
+    chosen: str | None,
+    form: ExportForm,
+    problems: list[str],
+    status: int = 200,
+) -> HttpResponse:
+    project = next((p for p in projects if p.slug == chosen), None)
+    context: dict[str, object] = {
+        "projects": projects,
+        "project": project,
+        "form": form,
+        "problems": problems,
+    }
+    if project is not None:
+        board = generator_leaderboard(project)
+        context["snapshots"] = ExportSnapshot.objects.filter(project=project).select_related(
+            "created_by"
+        )[:50]
+        context["leaderboard"] = board
+        context["chart"] = strength_chart(board["overall"])
+        context["style_tables"] = sorted(board["styles"].items())
+    return render(request, "annotation/datasets.html", context, status=status)
