@@ -9,7 +9,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -33,6 +33,7 @@ from annotation.services.assignment import (
     Lease,
     next_assignment,
 )
+from annotation.services.prepared import fetch_instance
 from annotation.services.submission import (
     SubmissionError,
     Submitted,
@@ -49,6 +50,17 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     required=True,
     description="A fresh value (a UUID) per assignment; a retry sends the same one.",
 )
+
+
+_PROJECT_BY_SLUG = "SELECT {columns} FROM annotation_project m WHERE m.slug = %(slug)s"
+
+
+def project_by_slug(slug: str) -> Project:
+    """The project named in the URL (one prepared statement), or 404."""
+    project = fetch_instance(Project, "project_by_slug", _PROJECT_BY_SLUG, {"slug": slug})
+    if not isinstance(project, Project):
+        raise Http404(f"No project {slug!r}.")
+    return project
 
 
 class AnnotateView(APIView):
@@ -73,7 +85,7 @@ class NextAssignment(AnnotateView):
         },
     )
     def get(self, request: Request, slug: str) -> Response:
-        project = get_object_or_404(Project, slug=slug)
+        project = project_by_slug(slug)
         user: User = request.user  # type: ignore[assignment]
         try:
             lease = next_assignment(project, user)

@@ -1,17 +1,24 @@
-"""API throttles on a Redis cache shared by every gunicorn worker, failing open.
+"""API throttles counted in Redis, shared by every gunicorn worker, failing open.
 
-Counts live in the `throttle` cache (Redis on REDIS_URL), so the limits hold across
-workers and machines. When Redis cannot be reached, requests are allowed and the
-outage is logged once (until Redis answers again): annotators keep working.
+Each limit is a fixed-window counter on the key `throttle:<scope>:<who>:<window>`: one
+INCR per throttle and request (and an EXPIRE for a window's first), whatever the rate
+(DRF's own throttles keep and re-pickle the whole request history on every request).
+The limits hold across workers and machines (API_THROTTLE_REDIS_URL, by default REDIS_URL).
+
+When Redis cannot be reached, requests are allowed and the outage is logged once; Redis
+is not asked again for OUTAGE_RETRY_S, so an outage costs requests nothing, and the first
+answer after it is logged too. Annotators keep working through a Redis outage.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
-from django.core.cache import BaseCache, caches
+import redis
+from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import (
     AnonRateThrottle,
@@ -22,42 +29,114 @@ from rest_framework.throttling import (
 
 logger = logging.getLogger(__name__)
 
-_outage = threading.Event()
+OUTAGE_RETRY_S = 5.0
+KEY_PREFIX = "throttle"
+
+_clients: dict[str, redis.Redis] = {}
+_lock = threading.Lock()
 
 
-class _FailOpen(SimpleRateThrottle):
-    """Use the shared `throttle` cache; allow the request when it is unreachable."""
+class _Outage:
+    """Whether Redis is known to be down, and until when it is left alone."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.cache: BaseCache = caches["throttle"]
+        self.down = False
+        self.retry_at = 0.0
 
-    def allow_request(self, request: Request, view: Any) -> bool:
-        try:
-            allowed = super().allow_request(request, view)
-        except Exception as exc:
-            if not _outage.is_set():
-                _outage.set()
+    def skipping(self) -> bool:
+        return self.down and time.monotonic() < self.retry_at
+
+    def failed(self, exc: Exception) -> None:
+        with _lock:
+            if not self.down:
                 logger.warning(
-                    "API throttling is off: its Redis cache is unreachable (%s); "
+                    "API throttling is off: its Redis is unreachable (%s); "
                     "requests are allowed until it answers again",
                     exc,
                 )
+            self.down = True
+            self.retry_at = time.monotonic() + OUTAGE_RETRY_S
+
+    def answered(self) -> None:
+        if self.down:
+            with _lock:
+                if self.down:
+                    self.down = False
+                    logger.warning("API throttling is back on: its Redis answers again")
+
+    def clear(self) -> None:
+        self.down, self.retry_at = False, 0.0
+
+
+outage = _Outage()
+
+
+def redis_client() -> redis.Redis:
+    """One client (connection pool) per URL, shared by the threads of a process."""
+    url: str = settings.API_THROTTLE_REDIS_URL
+    client = _clients.get(url)
+    if client is None:
+        with _lock:
+            client = _clients.setdefault(
+                url,
+                redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25),
+            )
+    return client
+
+
+class _FixedWindow(SimpleRateThrottle):
+    """`num_requests` per `duration` seconds, counted per fixed window in Redis."""
+
+    wait_s: float = 0.0
+    num_requests: int
+    duration: int
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if getattr(self, "rate", None) is None:
             return True
-        used_cache = getattr(self, "key", None) is not None
-        if used_cache and _outage.is_set():
-            _outage.clear()
-            logger.warning("API throttling is back on: its Redis cache answers again")
-        return bool(allowed)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None or outage.skipping():
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        key = f"{KEY_PREFIX}:{self.key}:{window}"
+        try:
+            client = redis_client()
+            count = int(client.incr(key))
+            if count == 1:
+                # The window's first request sets its lifetime; the key names its window,
+                # so a lost EXPIRE would only leave a stale key, never a wrong count.
+                client.expire(key, self.duration + 1)
+        except redis.RedisError as exc:
+            outage.failed(exc)
+            return True
+        outage.answered()
+        self.wait_s = (window + 1) * self.duration - now
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        return max(self.wait_s, 0.0)
 
 
-class AnonThrottle(_FailOpen, AnonRateThrottle):
+class AnonThrottle(_FixedWindow, AnonRateThrottle):
     """Anonymous requests, per client IP (API_THROTTLE_ANON)."""
 
 
-class UserThrottle(_FailOpen, UserRateThrottle):
+class UserThrottle(_FixedWindow, UserRateThrottle):
     """Authenticated requests, per user (API_THROTTLE_USER)."""
 
 
-class ScopedThrottle(_FailOpen, ScopedRateThrottle):
+class ScopedThrottle(_FixedWindow, ScopedRateThrottle):
     """Views naming a `throttle_scope`, e.g. "annotate" (API_THROTTLE_ANNOTATE)."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        # As ScopedRateThrottle does: the rate is the view's scope's, known only now.
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        num_requests, duration = self.parse_rate(self.rate)
+        if num_requests is None or duration is None:
+            return True
+        self.num_requests, self.duration = num_requests, duration
+        return super().allow_request(request, view)

@@ -73,3 +73,20 @@ def insert_params(instance: Model) -> dict[str, Any]:
         for field in instance._meta.concrete_fields
         if not field.primary_key
     }
+
+
+def fetch_instance(model: type[Model], name: str, sql: str, params: dict[str, Any]) -> Model | None:
+    """The one `model` row that the prepared statement `name` selects, or None.
+
+    `sql` selects `{columns}` (filled in with every concrete column of `model`, in field
+    order) from `model`'s table aliased `m`; the row becomes an instance as the ORM would
+    load it, without compiling an ORM query.
+    """
+    fields = model._meta.concrete_fields
+    text = sql.format(columns=", ".join(f'm."{field.column}"' for field in fields))
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, name, text, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return model.from_db(connection.alias, [field.attname for field in fields], row)

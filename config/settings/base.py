@@ -132,7 +132,7 @@ GUIDELINE_VERSION = env("GUIDELINE_VERSION", default="hpd-v2-1")
 # --- REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "annotation.api.authentication.PreparedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -140,7 +140,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
-    # Counted in Redis (the "throttle" cache), shared by all workers; fail open.
+    # Counted in Redis (API_THROTTLE_REDIS_URL), shared by all workers; fail open.
     "DEFAULT_THROTTLE_CLASSES": [
         "annotation.api.throttling.AnonThrottle",
         "annotation.api.throttling.UserThrottle",
@@ -166,17 +166,9 @@ SPECTACULAR_SETTINGS = {
 # --- Celery (namespace CELERY_ in config/celery_app.py)
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
-# API throttle counts (annotation/api/throttling.py): short timeouts, so a Redis outage
-# costs a request milliseconds before throttling fails open.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "throttle",
-        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
-    },
-}
+# API throttle counters (annotation/api/throttling.py): fixed windows in this Redis.
+API_THROTTLE_REDIS_URL = env("API_THROTTLE_REDIS_URL", default=REDIS_URL)
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # No result backend: every task records its outcome in the database (a batch's status, a
 # snapshot, a training run), and a Redis outage then costs a web request at most the short
 # publish retry below, never a wait on a backend that keeps reconnecting.
