@@ -1,0 +1,20 @@
+"""The HPS scorer's torch-only core: load a model and checkpoint, score images, metrics.
+
+Nothing here imports Django: it runs from a notebook, `python -m scoring`, or a worker.
+"""
+
+from scoring.core.images import BrokenImageError, ImageSource, source_name
+from scoring.core.loading import HpsModel, ModelLoadError, load_model
+from scoring.core.scorer import BrokenImage, Scorer, ScoreResult
+
+__all__ = [
+    "BrokenImage",
+    "BrokenImageError",
+    "HpsModel",
+    "ImageSource",
+    "ModelLoadError",
+    "ScoreResult",
+    "Scorer",
+    "load_model",
+    "source_name",
+]
