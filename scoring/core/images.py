@@ -32,7 +32,7 @@ class BrokenImageError(ValueError):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(
             f"{name}: cannot be decoded ({reason}); fix or remove the file, "
-            "or pass skip_broken to score the others"
+            "or skip broken images (--skip-broken, skip_broken=True) to score the others"
         )
         self.name = name
         self.reason = reason

@@ -11,6 +11,7 @@ a checkpoint for another architecture is an error, never a model with random wei
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -60,6 +61,26 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return config
 
 
+def _instantiate(config: dict[str, Any], source: str) -> torch.nn.Module:
+    """A CLIP (or custom-text CLIP) with random weights; never fetches pretrained towers."""
+    config = copy.deepcopy(config)
+    text_cfg = config.get("text_cfg", {})
+    vision_cfg = config.get("vision_cfg", {})
+    if "hf_model_name" in text_cfg:
+        text_cfg["hf_model_pretrained"] = False
+    if "timm_model_name" in vision_cfg:
+        vision_cfg["timm_model_pretrained"] = False
+    custom_text = bool(config.pop("custom_text", False)) or "hf_model_name" in text_cfg
+    model_class = open_clip.CustomTextCLIP if custom_text else open_clip.CLIP
+    try:
+        network: torch.nn.Module = model_class(**config)
+    except (TypeError, ValueError, KeyError, AssertionError) as exc:
+        raise ModelLoadError(
+            f"{source}: invalid model config ({type(exc).__name__}: {exc})"
+        ) from exc
+    return network
+
+
 def _build_network(architecture: str) -> tuple[torch.nn.Module, str]:
     """The randomly initialised network for an architecture name or config file."""
     if architecture.endswith(".json") or os.sep in architecture:
@@ -69,23 +90,14 @@ def _build_network(architecture: str) -> tuple[torch.nn.Module, str]:
                 f"{architecture}: model-config file not found; give an existing JSON file "
                 "or an open_clip architecture name such as ViT-H-14"
             )
-        config = _read_config_file(path)
-        custom_text = bool(config.pop("custom_text", False)) or "hf_model_name" in config.get(
-            "text_cfg", {}
-        )
-        model_class = open_clip.CustomTextCLIP if custom_text else open_clip.CLIP
-        try:
-            network: torch.nn.Module = model_class(**config)
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ModelLoadError(f"{architecture}: invalid model config ({exc})") from exc
-        return network, path.stem
-    if architecture not in open_clip.list_models():
+        return _instantiate(_read_config_file(path), architecture), path.stem
+    config = open_clip.get_model_config(architecture)
+    if config is None:
         raise ModelLoadError(
             f"unknown architecture {architecture!r}: give an open_clip model name "
             "(ViT-H-14 for HPS v2) or the path of a model-config JSON file"
         )
-    network = open_clip.create_model(architecture, pretrained=None, load_weights=False)
-    return network, architecture
+    return _instantiate(config, architecture), architecture
 
 
 def _read_state_dict(checkpoint: Path) -> dict[str, torch.Tensor]:
