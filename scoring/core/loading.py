@@ -14,7 +14,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,41 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return config
 
 
+_INIT_FUNCTIONS = (
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "ones_",
+    "zeros_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "orthogonal_",
+)
+
+
+@contextmanager
+def _weights_left_uninitialised() -> Iterator[None]:
+    """Make torch.nn.init a no-op while a network is built whose every persistent tensor
+    is then overwritten by a strictly checked state dict: random initialisation of a
+    ViT-H-14 costs seconds and its values would be thrown away. Buffers computed in
+    constructors (the causal attention mask) are unaffected."""
+    saved = {name: getattr(torch.nn.init, name) for name in _INIT_FUNCTIONS}
+
+    def keep(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return tensor
+
+    try:
+        for name in _INIT_FUNCTIONS:
+            setattr(torch.nn.init, name, keep)
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(torch.nn.init, name, function)
+
+
 def _instantiate(config: dict[str, Any], source: str) -> torch.nn.Module:
     """A CLIP (or custom-text CLIP) with random weights; never fetches pretrained towers."""
     config = copy.deepcopy(config)
@@ -81,8 +117,14 @@ def _instantiate(config: dict[str, Any], source: str) -> torch.nn.Module:
     return network
 
 
-def _build_network(architecture: str) -> tuple[torch.nn.Module, str]:
-    """The randomly initialised network for an architecture name or config file."""
+def _build_network(architecture: str, *, initialise: bool = True) -> tuple[torch.nn.Module, str]:
+    """The network for an architecture name or config file, randomly initialised unless
+    `initialise` is False (its weights are then arbitrary until a state dict is loaded)."""
+    with nullcontext() if initialise else _weights_left_uninitialised():
+        return _build_network_now(architecture)
+
+
+def _build_network_now(architecture: str) -> tuple[torch.nn.Module, str]:
     if architecture.endswith(".json") or os.sep in architecture:
         path = Path(architecture)
         if not path.is_file():
@@ -112,7 +154,7 @@ def _read_state_dict(checkpoint: Path) -> dict[str, torch.Tensor]:
 
             loaded: Any = load_file(checkpoint, device="cpu")
         else:
-            loaded = torch.load(checkpoint, map_location="cpu", weights_only=True)
+            loaded = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # torch raises many types for a bad file; all mean the same
         raise ModelLoadError(
             f"{checkpoint}: not a readable torch checkpoint ({type(exc).__name__}: {exc})"
@@ -214,14 +256,15 @@ def load_model(
             "give exactly one source of weights: a checkpoint file, or a pretrained tag "
             "(random weights only when asked for explicitly)"
         )
-    network, name = _build_network(architecture)
+    target = torch.device(device)
+    with target:  # built where it will run: random initialisation on a GPU is fast
+        network, name = _build_network(architecture, initialise=random_weights)
     if checkpoint is not None:
         path = Path(os.fspath(checkpoint))
         _check_and_load(network, _read_state_dict(path), str(path), name)
     elif pretrained is not None:
         path = _cached_pretrained_file(architecture, pretrained)
         _check_and_load(network, _read_state_dict(path), f"{architecture} {pretrained}", name)
-    target = torch.device(device)
     network = network.to(target).eval().requires_grad_(False)
     visual: Any = getattr(network, "visual", None)
     size = getattr(visual, "image_size", 224)
