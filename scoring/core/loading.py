@@ -50,16 +50,22 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelLoadError(f"{path}: is not a readable model-config JSON file ({exc})") from exc
+    return _validated_config(config, str(path))
+
+
+def _validated_config(config: Any, source: str) -> dict[str, Any]:
     if isinstance(config, dict) and isinstance(config.get("model_cfg"), dict):
         config = config["model_cfg"]
+    if not isinstance(config, dict):
+        config = {}
     missing = [key for key in ("embed_dim", "vision_cfg", "text_cfg") if key not in config]
-    if not isinstance(config, dict) or missing:
+    if missing:
         raise ModelLoadError(
-            f"{path}: a model config needs embed_dim, vision_cfg and text_cfg "
-            f"(missing: {', '.join(missing) or 'all; it is not an object'}); copy one of "
+            f"{source}: a model config needs embed_dim, vision_cfg and text_cfg "
+            f"(missing: {', '.join(missing)}); copy one of "
             "open_clip's model_configs/*.json as a starting point"
         )
-    return config
+    return dict(config)
 
 
 _INIT_FUNCTIONS = (
@@ -117,10 +123,19 @@ def _instantiate(config: dict[str, Any], source: str) -> torch.nn.Module:
     return network
 
 
-def _build_network(architecture: str, *, initialise: bool = True) -> tuple[torch.nn.Module, str]:
-    """The network for an architecture name or config file, randomly initialised unless
-    `initialise` is False (its weights are then arbitrary until a state dict is loaded)."""
+def _build_network(
+    architecture: str,
+    *,
+    initialise: bool = True,
+    model_config: Mapping[str, Any] | None = None,
+) -> tuple[torch.nn.Module, str]:
+    """The network for an architecture name or config file (or `model_config`, a config
+    given as a dict, named `architecture`), randomly initialised unless `initialise` is
+    False (its weights are then arbitrary until a state dict is loaded)."""
     with nullcontext() if initialise else _weights_left_uninitialised():
+        if model_config is not None:
+            config = _validated_config(dict(model_config), architecture)
+            return _instantiate(config, architecture), architecture
         return _build_network_now(architecture)
 
 
@@ -243,10 +258,13 @@ def load_model(
     pretrained: str | None = None,
     random_weights: bool = False,
     device: str | torch.device = "cpu",
+    model_config: Mapping[str, Any] | None = None,
 ) -> HpsModel:
     """Build `architecture` and load its weights; exactly one weight source is required.
 
     `random_weights=True` is the only way to get an untrained model (benchmarks, tests).
+    `model_config`, when given, is the architecture's config itself (as stored in the
+    model registry); `architecture` is then only its name.
     Raises ModelLoadError with the reason on a missing file, an unknown architecture, or
     a checkpoint whose keys or shapes do not match.
     """
@@ -258,7 +276,9 @@ def load_model(
         )
     target = torch.device(device)
     with target:  # built where it will run: random initialisation on a GPU is fast
-        network, name = _build_network(architecture, initialise=random_weights)
+        network, name = _build_network(
+            architecture, initialise=random_weights, model_config=model_config
+        )
     if checkpoint is not None:
         path = Path(os.fspath(checkpoint))
         _check_and_load(network, _read_state_dict(path), str(path), name)
@@ -271,7 +291,7 @@ def load_model(
     image_size = int(size[0] if isinstance(size, tuple | list) else size)
     mean = tuple(getattr(visual, "image_mean", None) or OPENAI_MEAN)
     std = tuple(getattr(visual, "image_std", None) or OPENAI_STD)
-    tokenizer = _tokenizer_for(architecture, network)
+    tokenizer = _tokenizer_for(architecture if model_config is None else "", network)
     return HpsModel(
         model=network,
         tokenizer=tokenizer,
