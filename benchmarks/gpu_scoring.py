@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -207,9 +208,7 @@ def main() -> int:
             record(
                 "ours bf16 eager",
                 batch,
-                rate(
-                    lambda p=pixels: scorer.score_pixels(p, text), batch, device, seconds, min_steps
-                ),
+                rate(partial(scorer.score_pixels, pixels, text), batch, device, seconds, min_steps),
             )
             del pixels
         if options.compile:
@@ -224,7 +223,7 @@ def main() -> int:
                     "ours bf16 compiled",
                     batch,
                     rate(
-                        lambda p=pixels: compiled.score_pixels(p, text),
+                        partial(compiled.score_pixels, pixels, text),
                         batch,
                         device,
                         seconds,

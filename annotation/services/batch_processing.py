@@ -17,7 +17,8 @@ def process_batch(batch_id: int) -> bool:
     Locks the batch row (select_for_update) so two workers never process it at once.
     Idempotent: a batch already `ready` is left alone and False is returned. Prompts
     whose cleaned text is still empty get their raw text with whitespace normalised,
-    so annotators never see an empty prompt.
+    so annotators never see an empty prompt. After the commit, scoring of its images
+    with the active model is queued (scoring.score_batch_images, `gpu` queue).
     """
     with transaction.atomic():
         batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
@@ -31,7 +32,14 @@ def process_batch(batch_id: int) -> bool:
         Prompt.objects.bulk_update(updated, ["cleaned_text"], batch_size=2000)
         batch.status = Batch.Status.READY
         batch.save(update_fields=["status"])
+        transaction.on_commit(lambda: _enqueue_scoring(batch_id))
     return True
+
+
+def _enqueue_scoring(batch_id: int) -> None:
+    from scoring.services import enqueue_batch_scoring  # keeps torch out of this import
+
+    enqueue_batch_scoring(batch_id)
 
 
 def unprocessed_batch_ids() -> list[int]:
