@@ -15,15 +15,29 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Avg
 from django.utils import timezone
 
-from annotation.models import Image, Project, Prompt
+from annotation.models import Image, Prompt
 from scoring.core import BrokenImageError, ImageSource, ModelLoadError, Scorer, load_model
 from scoring.models import ImageScore, ModelVersion
+from scoring.queries import active_model_version, mean_score_by_generator
 from scoring.runtime import scorer_for
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "NoActiveModel",
+    "ScoringError",
+    "activate",
+    "active_model_version",
+    "mean_score_by_generator",
+    "register_model_version",
+    "retire",
+    "score_images_for_batch",
+    "score_prompt_images",
+    "score_stored_images",
+    "score_uploaded_bytes",
+]
 
 
 class ScoringError(ValueError):
@@ -141,10 +155,6 @@ def retire(version_id: int) -> ModelVersion:
             version.retired_at = timezone.now()
             version.save(update_fields=["status", "retired_at"])
     return version
-
-
-def active_model_version() -> ModelVersion | None:
-    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
 
 
 def model_version_named(name: str | None) -> ModelVersion:
@@ -270,33 +280,30 @@ def score_stored_images(
     return dict(zip([image.pk for image in images], scores, strict=True))
 
 
-def score_uploaded_images(
-    prompt: str, images: Sequence[ImageSource], version: ModelVersion
+def score_uploaded_bytes(
+    prompt: str, uploads: Sequence[tuple[str, bytes]], version: ModelVersion
 ) -> list[float]:
-    """Scores of images sent with a request (nothing stored). Raises ScoringError naming
-    the first image that cannot be decoded."""
+    """Scores of image files sent with a request, as (name, bytes); nothing is stored.
+    Raises ScoringError naming the first file that cannot be decoded."""
+    import io
+
+    from PIL import Image as PILImage
+
+    images: list[ImageSource] = []
+    for name, content in uploads:
+        try:
+            image = PILImage.open(io.BytesIO(content))
+        except (OSError, ValueError, PILImage.DecompressionBombError) as exc:
+            raise ScoringError(
+                f"{name}: is not an image we can decode ({exc}); send a PNG, JPEG or WebP"
+            ) from exc
+        image.filename = name  # named in any later decoding error
+        images.append(image)
     try:
         result = _scorer(version).score(prompt, images)
     except BrokenImageError as exc:
         raise ScoringError(str(exc)) from exc
     return [float(score) for score in result.scores if score is not None]
-
-
-def mean_score_by_generator(project: Project) -> dict[str, float]:
-    """Mean active-model score per generator over the project's images in circulation
-    ({} when no version is active or nothing is scored yet)."""
-    version = active_model_version()
-    if version is None:
-        return {}
-    rows = (
-        ImageScore.objects.filter(
-            model_version=version, image__project=project, image__is_withdrawn=False
-        )
-        .values("image__generator")
-        .annotate(mean=Avg("score"))
-        .order_by("image__generator")
-    )
-    return {row["image__generator"]: float(row["mean"]) for row in rows}
 
 
 def unscored_batch_ids(version: ModelVersion) -> list[int]:
