@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,24 @@ def test_processing_a_batch_queues_its_scoring_on_the_gpu_queue(tmp_path: Path) 
     queued = [m for m in messages if m["headers"]["task"] == "scoring.score_batch_images"]
     assert [m["headers"]["argsrepr"] for m in queued] == [f"({batch_id},)"]
     broker.delete("gpu")
+
+
+@pytest.mark.django_db
+def test_activation_queues_scoring_of_batches_without_its_scores(
+    tmp_path: Path,
+    register_tiny: Register,
+    django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[object]],
+) -> None:
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("gpu")
+    batch_id = imported_batch(tmp_path, groups=1)
+    version = register_tiny("v1")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.activate(version.pk)
+
+    messages = [json.loads(raw) for raw in broker.lrange("gpu", 0, -1)]
+    assert [m["headers"]["argsrepr"] for m in messages] == [f"({batch_id},)"]
+    broker.delete("gpu")
+    services.score_images_for_batch(batch_id)
+    assert services.unscored_batch_ids(version) == []
