@@ -182,3 +182,12 @@ def test_annotators_cannot_score_or_see_scores(
     listing = client.get(reverse("project-list"))
     assert listing.status_code == HTTPStatus.OK
     assert "score" not in listing.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_documents_both_endpoints(admin_user: User) -> None:
+    schema = client_for(admin_user).get(reverse("api-schema"), {"format": "json"}).json()
+    score = schema["paths"]["/api/v1/score/"]["post"]
+    assert set(score["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
+    assert set(score["responses"]) == {"200", "400", "409"}
+    assert "/api/v1/models/" in schema["paths"]
