@@ -307,15 +307,15 @@ def score_uploaded_bytes(
 
 
 def unscored_batch_ids(version: ModelVersion) -> list[int]:
+    """Batches holding at least one image without a score from `version`."""
+    from django.db.models import Exists, OuterRef
+
     from annotation.models import Batch
 
-    return list(
-        Batch.objects.filter(prompts__images__isnull=False)
-        .exclude(prompts__images__scores__model_version=version)
-        .distinct()
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    unscored = Image.objects.filter(prompt__batch=OuterRef("pk")).exclude(
+        scores__model_version=version
     )
+    return list(Batch.objects.filter(Exists(unscored)).order_by("pk").values_list("pk", flat=True))
 
 
 def enqueue_batch_scoring(batch_id: int) -> None:

@@ -174,3 +174,20 @@ def test_activation_queues_scoring_of_batches_without_its_scores(
     broker.delete("gpu")
     services.score_images_for_batch(batch_id)
     assert services.unscored_batch_ids(version) == []
+
+
+@pytest.mark.django_db
+def test_prompt_scores_and_partly_scored_batches(tmp_path: Path, register_tiny: Register) -> None:
+    batch_id = imported_batch(tmp_path, groups=2)
+    version = services.activate(register_tiny("v1").pk)
+    prompt_id = Image.objects.order_by("pk").first().prompt_id  # type: ignore[union-attr]
+
+    scores = services.score_prompt_images(prompt_id)
+
+    images = list(Image.objects.filter(prompt_id=prompt_id))
+    assert sorted(scores) == sorted(image.pk for image in images)
+    assert ImageScore.objects.count() == 3
+    assert services.unscored_batch_ids(version) == [batch_id]  # the other prompt's images
+    services.score_images_for_batch(batch_id)
+    assert services.unscored_batch_ids(version) == []
+    assert services.score_prompt_images(prompt_id) == scores  # read back, not rescored
