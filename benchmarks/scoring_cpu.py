@@ -12,7 +12,7 @@ of one prompt. Measured:
 In process, the official pattern's cost per image is constant, so it runs on the first
 --official-images images (default 16) and is reported as a rate; the official command
 scores every image once (both commands pay one start-up for the same images). Medians of
---repeats runs (the official command: one run, it takes minutes).
+--repeats runs (the official pattern: repeats - 1 runs, they take minutes).
 Targets: >= 5x in process, >= 4x for the whole command.
 
     .venv/bin/python benchmarks/scoring_cpu.py [--images 64] [--repeats 3]
