@@ -11,17 +11,19 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation.models import Image, Prompt
-from scoring.core import BrokenImageError, ImageSource, ModelLoadError, Scorer, load_model
+from scoring.errors import BrokenImageError, ModelLoadError
 from scoring.models import ImageScore, ModelVersion
 from scoring.queries import active_model_version, mean_score_by_generator
-from scoring.runtime import scorer_for
+
+if TYPE_CHECKING:  # torch is imported only when something is scored or verified
+    from scoring.core import ImageSource, Scorer
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +88,8 @@ def register_model_version(
         raise ScoringError(f"{path}: checkpoint file not found")
     if verify:
         try:
+            from scoring.core import load_model
+
             load_model(architecture, path, model_config=model_config)
         except ModelLoadError as exc:
             raise ScoringError(str(exc)) from exc
@@ -173,6 +177,8 @@ def model_version_named(name: str | None) -> ModelVersion:
 
 
 def _scorer(version: ModelVersion) -> Scorer:
+    from scoring.runtime import scorer_for
+
     try:
         return scorer_for(version)
     except ModelLoadError as exc:

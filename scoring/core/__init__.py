@@ -3,9 +3,10 @@
 Nothing here imports Django: it runs from a notebook, `python -m scoring`, or a worker.
 """
 
-from scoring.core.images import BrokenImageError, ImageSource, source_name
-from scoring.core.loading import HpsModel, ModelLoadError, load_model
+from scoring.core.images import ImageSource, source_name
+from scoring.core.loading import HpsModel, load_model
 from scoring.core.scorer import BrokenImage, Scorer, ScoreResult
+from scoring.errors import BrokenImageError, ModelLoadError
 
 __all__ = [
     "BrokenImage",

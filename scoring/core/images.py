@@ -23,19 +23,9 @@ from PIL import Image, ImageOps
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
+from scoring.errors import BrokenImageError
+
 ImageSource = str | os.PathLike[str] | Image.Image
-
-
-class BrokenImageError(ValueError):
-    """An image could not be decoded; the message names the file and the reason."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(
-            f"{name}: cannot be decoded ({reason}); fix or remove the file, "
-            "or skip broken images (--skip-broken, skip_broken=True) to score the others"
-        )
-        self.name = name
-        self.reason = reason
 
 
 def source_name(source: ImageSource, index: int) -> str:

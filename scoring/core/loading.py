@@ -23,13 +23,11 @@ from typing import Any
 import open_clip
 import torch
 
+from scoring.errors import ModelLoadError
+
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 DDP_PREFIX = "module."
-
-
-class ModelLoadError(ValueError):
-    """The model or its weights cannot be loaded; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from typing import Any
 
 import torch
 
-from scoring.core.images import BrokenImageError, ImageSource, preprocess_image, source_name
+from scoring.core.images import ImageSource, preprocess_image, source_name
 from scoring.core.loading import HpsModel
+from scoring.errors import BrokenImageError
 
 
 @dataclass(frozen=True)

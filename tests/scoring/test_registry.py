@@ -191,3 +191,19 @@ def test_prompt_scores_and_partly_scored_batches(tmp_path: Path, register_tiny: 
     services.score_images_for_batch(batch_id)
     assert services.unscored_batch_ids(version) == []
     assert services.score_prompt_images(prompt_id) == scores  # read back, not rescored
+
+
+def test_web_and_task_modules_do_not_import_torch() -> None:
+    """Pages, the API's imports and the task queue stay light; torch loads on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import django, sys; django.setup(); "
+        "import config.urls, scoring.tasks, annotation.services.batch_processing; "
+        "print('torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"
