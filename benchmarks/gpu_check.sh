@@ -25,5 +25,22 @@ export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 python3 -c "import torch, torchvision, open_clip; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'open_clip', open_clip.__version__, 'cuda', torch.cuda.is_available())"
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv,noheader || true
 
-echo "== section: scoring (ViT-H-14 images/s)"
-timeout 270 python3 benchmarks/gpu_scoring.py --compile "$@"
+# A failing section is reported and the next one still runs; the exit code says if any failed.
+failed=""
+run_section() {
+    local name="$1"
+    shift
+    echo "== section: $name"
+    if ! "$@"; then
+        echo "== section $name FAILED" >&2
+        failed="$failed $name"
+    fi
+}
+
+run_section scoring timeout 270 python3 benchmarks/gpu_scoring.py --compile "$@"
+
+# (further sections go above this line)
+if [ -n "$failed" ]; then
+    echo "failed sections:$failed" >&2
+    exit 1
+fi
