@@ -139,6 +139,8 @@ class Scorer:
             if not batch:
                 continue
             pixels = torch.stack([tensor for _, _, tensor in batch])
+            if self.hps.device.type == "cuda":
+                pixels = pixels.pin_memory()  # lets the copy to the GPU run asynchronously
             rows = torch.tensor([prompt_row[groups[group][0]] for group, _, _ in batch])
             scores = self.score_pixels(pixels, text_features[rows.to(text_features.device)])
             for (group, index, _), value in zip(batch, scores.tolist(), strict=True):
