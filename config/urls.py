@@ -8,5 +8,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("annotation.api.urls")),
+    path("api/v1/", include("scoring.api.urls")),
+    path("", include("scoring.urls")),
     path("", include("annotation.urls")),
 ]

@@ -17,7 +17,9 @@ def process_batch(batch_id: int) -> bool:
     whose cleaned text is still empty get the cleaner's text, removed spans and style;
     unsafe prompts are held and their tasks taken out of circulation (Task.is_active)
     until an admin approves them. With an LLM cleaner configured, its answers are fetched
-    before the lock is taken, so no network call runs inside the transaction.
+    before the lock is taken, so no network call runs inside the transaction. After the
+    commit, scoring of its images with the active model is queued
+    (scoring.score_batch_images, `gpu` queue).
     """
     if llm.llm_configured():
         pending_texts = Prompt.objects.filter(
@@ -37,6 +39,7 @@ def process_batch(batch_id: int) -> bool:
         hold_tasks_of_held_prompts(Prompt.objects.filter(batch=batch))
         batch.status = Batch.Status.READY
         batch.save(update_fields=["status"])
+        transaction.on_commit(lambda: _enqueue_scoring(batch_id))
     return True
 
 
@@ -51,6 +54,12 @@ def apply_cleaning(prompt: Prompt, *, allow_network: bool = True) -> None:
     prompt.style = result.style
     prompt.is_unsafe = result.is_unsafe
     prompt.is_held = result.is_unsafe
+
+
+def _enqueue_scoring(batch_id: int) -> None:
+    from scoring.services import enqueue_batch_scoring  # keeps torch out of this import
+
+    enqueue_batch_scoring(batch_id)
 
 
 def unprocessed_batch_ids() -> list[int]:

@@ -13,6 +13,7 @@ import numpy as np
 from django.db.models import Count, Exists, OuterRef
 
 from annotation.models import PairJudgment, Project, ProjectAnnotator
+from scoring.queries import mean_score_by_generator
 
 BOOTSTRAP_SAMPLES = 200
 # A little regularisation keeps strengths finite when a generator never lost (or won).
@@ -22,11 +23,11 @@ ALPHA = 0.01
 def mean_scores_for(project: Project) -> Mapping[str, float] | None:
     """Generator -> mean HPS score of the active scorer model, or None.
 
-    The one place where the scoring app's stored image scores of the active
-    ModelVersion are to be averaged per generator (for the leaderboard and the export
-    datasheet). Until they exist it returns None, shown as "not computed".
+    The scoring app's stored image scores of the active ModelVersion, averaged per
+    generator (for the leaderboard and the export datasheet); None when no version is
+    active or nothing is scored yet, shown as "not computed".
     """
-    return None
+    return mean_score_by_generator(project) or None
 
 
 def pair_counts(project: Project) -> dict[str, dict[tuple[str, str], int]]:

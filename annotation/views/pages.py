@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 
 from annotation.services.projects import projects_with_counts, recent_batches, sample_tasks
 from annotation.views.access import dataset_reader_required
+from scoring.queries import mean_score_by_generator
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,5 +23,6 @@ def project_page(request: HttpRequest, slug: str) -> HttpResponse:
             "project": project,
             "batches": recent_batches(project),
             "tasks": sample_tasks(project),
+            "generator_scores": mean_score_by_generator(project),
         },
     )

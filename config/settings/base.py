@@ -190,6 +190,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=12 * 3600)
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Scoring loads the HPS model: it runs on the GPU worker's queue.
+CELERY_TASK_ROUTES = {"scoring.*": {"queue": "gpu"}}
+SCORING_DEVICE = env("SCORING_DEVICE", default="")  # "" = cuda when present, else cpu
+SCORING_BATCH_SIZE = env.int("SCORING_BATCH_SIZE", default=64)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -1,0 +1,30 @@
+"""Read-only questions about scores; no torch import, so pages can ask them cheaply."""
+
+from __future__ import annotations
+
+from django.db.models import Avg
+
+from annotation.models import Project
+from scoring.models import ImageScore, ModelVersion
+
+
+def active_model_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+
+
+def mean_score_by_generator(project: Project) -> dict[str, float]:
+    """Mean active-model score per generator over the project's images in circulation
+    (not withdrawn); {} when no version is active or nothing is scored yet. Generators
+    left blank at import appear under ""."""
+    version = active_model_version()
+    if version is None:
+        return {}
+    rows = (
+        ImageScore.objects.filter(
+            model_version=version, image__project=project, image__is_withdrawn=False
+        )
+        .values("image__generator")
+        .annotate(mean=Avg("score"))
+        .order_by("image__generator")
+    )
+    return {row["image__generator"]: float(row["mean"]) for row in rows}

@@ -1,0 +1,343 @@
+"""The scorer registry and scoring of stored images. Views, commands and tasks call these.
+
+Scores are raw cosine similarities (scoring/core/scorer.py). Every function that scores
+uses the active model version unless one is named; none changes what annotators see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotation.models import Image, Prompt
+from scoring.errors import BrokenImageError, ModelLoadError
+from scoring.models import ImageScore, ModelVersion
+from scoring.queries import active_model_version, mean_score_by_generator
+
+if TYPE_CHECKING:  # torch is imported only when something is scored or verified
+    from scoring.core import ImageSource, Scorer
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "NoActiveModel",
+    "ScoringError",
+    "activate",
+    "active_model_version",
+    "mean_score_by_generator",
+    "register_model_version",
+    "retire",
+    "score_images_for_batch",
+    "score_prompt_images",
+    "score_stored_images",
+    "score_uploaded_bytes",
+]
+
+
+class ScoringError(ValueError):
+    """A request the registry or scorer cannot honour; the message says what to do."""
+
+
+class NoActiveModel(ScoringError):
+    def __init__(self) -> None:
+        super().__init__(
+            "no model version is active; an admin activates one in /manage/models/ "
+            "(or name a version explicitly)"
+        )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def register_model_version(
+    name: str,
+    architecture: str,
+    checkpoint_path: str | Path,
+    *,
+    source: str = "",
+    metrics: Mapping[str, Any] | None = None,
+    model_config: Mapping[str, Any] | None = None,
+    created_by: Any = None,
+    verify: bool = True,
+) -> ModelVersion:
+    """Record a checkpoint as a candidate version, with its sha256.
+
+    With `verify` (the default) the model is loaded once on the CPU, so a checkpoint that
+    does not fit its architecture is refused here rather than in a worker. Raises
+    ScoringError (nothing is written) on a taken name, a missing file or a bad checkpoint.
+    """
+    path = Path(checkpoint_path)
+    if not name.strip():
+        raise ScoringError("a model version needs a name")
+    if ModelVersion.objects.filter(name=name).exists():
+        raise ScoringError(f"a model version named {name!r} exists already; choose another name")
+    if not path.is_file():
+        raise ScoringError(f"{path}: checkpoint file not found")
+    if verify:
+        try:
+            from scoring.core import load_model
+
+            load_model(architecture, path, model_config=model_config)
+        except ModelLoadError as exc:
+            raise ScoringError(str(exc)) from exc
+    try:
+        with transaction.atomic():
+            return ModelVersion.objects.create(
+                name=name,
+                architecture=architecture,
+                model_config=dict(model_config) if model_config is not None else None,
+                checkpoint_path=str(path.resolve()),
+                checkpoint_sha256=file_sha256(path),
+                source=source,
+                metrics=dict(metrics or {}),
+                created_by=created_by,
+            )
+    except IntegrityError as exc:
+        raise ScoringError(f"a model version named {name!r} exists already") from exc
+
+
+def activate(version_id: int) -> ModelVersion:
+    """Make a version the active one, retiring the previously active version.
+
+    Locks every active row and the version itself (select_for_update) in one
+    transaction, so two activations never leave two active versions (the database
+    constraint would refuse it anyway). Checks the checkpoint file still has the
+    registered sha256. After the commit, scoring of every image without a score from
+    this version is queued on the `gpu` queue.
+    """
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
+        if version is None:
+            raise ScoringError(f"there is no model version {version_id}")
+        if version.status == ModelVersion.Status.ACTIVE:
+            return version
+        path = Path(version.checkpoint_path)
+        if not path.is_file():
+            raise ScoringError(
+                f"{path}: the checkpoint of {version.name} is gone; restore it first"
+            )
+        if file_sha256(path) != version.checkpoint_sha256:
+            raise ScoringError(
+                f"{path}: the checkpoint changed since {version.name} was registered "
+                "(sha256 differs); register the new file as a new version"
+            )
+        now = timezone.now()
+        list(ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE))
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).update(
+            status=ModelVersion.Status.RETIRED, retired_at=now
+        )
+        version.status = ModelVersion.Status.ACTIVE
+        version.activated_at = now
+        version.retired_at = None
+        version.save(update_fields=["status", "activated_at", "retired_at"])
+        transaction.on_commit(enqueue_scoring_of_unscored_batches)
+    return version
+
+
+def retire(version_id: int) -> ModelVersion:
+    """Retire a version (locks its row). Retiring the active one leaves none active:
+    new images then wait unscored until another is activated. Its scores are kept."""
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
+        if version is None:
+            raise ScoringError(f"there is no model version {version_id}")
+        if version.status != ModelVersion.Status.RETIRED:
+            version.status = ModelVersion.Status.RETIRED
+            version.retired_at = timezone.now()
+            version.save(update_fields=["status", "retired_at"])
+    return version
+
+
+def model_version_named(name: str | None) -> ModelVersion:
+    """The named version (any status), or the active one when `name` is None."""
+    if name is None:
+        version = active_model_version()
+        if version is None:
+            raise NoActiveModel()
+        return version
+    version = ModelVersion.objects.filter(name=name).first()
+    if version is None:
+        raise ScoringError(
+            f"there is no model version named {name!r}; GET /api/v1/models/ lists them"
+        )
+    return version
+
+
+def _scorer(version: ModelVersion) -> Scorer:
+    from scoring.runtime import scorer_for
+
+    try:
+        return scorer_for(version)
+    except ModelLoadError as exc:
+        raise ScoringError(f"model version {version.name} cannot be loaded: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class StoredScores:
+    version: str
+    scored: int
+    skipped: list[str]
+
+
+def _score_and_store(version: ModelVersion, images: Sequence[Image]) -> StoredScores:
+    """Score stored images with `version` and insert their ImageScore rows.
+
+    Idempotent: images already scored by this version are not scored again, and the
+    insert ignores a row another worker stored meanwhile. An image whose file cannot be
+    decoded is skipped and logged with its name (it was valid at import; a missing file
+    is a storage problem to fix, not a score to invent).
+    """
+    done = set(
+        ImageScore.objects.filter(model_version=version, image__in=images).values_list(
+            "image_id", flat=True
+        )
+    )
+    todo = [image for image in images if image.pk not in done]
+    if not todo:
+        return StoredScores(version.name, 0, [])
+    by_prompt: dict[int, list[Image]] = {}
+    for image in todo:
+        by_prompt.setdefault(image.prompt_id, []).append(image)
+    prompts = {p.pk: p for p in Prompt.objects.filter(pk__in=by_prompt)}
+    groups: list[tuple[str, Sequence[ImageSource]]] = [
+        (
+            prompts[prompt_id].cleaned_text or prompts[prompt_id].raw_text,
+            [Path(settings.MEDIA_ROOT) / image.file for image in group],
+        )
+        for prompt_id, group in by_prompt.items()
+    ]
+    results = _scorer(version).score_groups(groups, skip_broken=True)
+    rows: list[ImageScore] = []
+    skipped: list[str] = []
+    for group, result in zip(by_prompt.values(), results, strict=True):
+        for image, score in zip(group, result.scores, strict=True):
+            if score is None:
+                continue
+            rows.append(ImageScore(image=image, model_version=version, score=score))
+        for broken in result.broken:
+            skipped.append(f"{group[broken.index].file}: {broken.reason}")
+    ImageScore.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    for line in skipped:
+        logger.warning("image not scored with %s: %s", version.name, line)
+    return StoredScores(version.name, len(rows), skipped)
+
+
+def score_images_for_batch(batch_id: int, version_name: str | None = None) -> StoredScores | None:
+    """Score a batch's images with the active (or named) version; None if none is active.
+
+    Holds no lock while scoring (it can take minutes); see _score_and_store for what
+    makes it idempotent.
+    """
+    try:
+        version = model_version_named(version_name)
+    except NoActiveModel:
+        return None
+    images = list(Image.objects.filter(prompt__batch_id=batch_id).order_by("pk"))
+    return _score_and_store(version, images)
+
+
+def score_prompt_images(prompt_id: int, version_name: str | None = None) -> dict[int, float]:
+    """Scores of one prompt's images ({image id: score}), computing missing ones."""
+    version = model_version_named(version_name)
+    images = list(Image.objects.filter(prompt_id=prompt_id).order_by("pk"))
+    _score_and_store(version, images)
+    return dict(
+        ImageScore.objects.filter(model_version=version, image__in=images).values_list(
+            "image_id", "score"
+        )
+    )
+
+
+def score_stored_images(
+    image_ids: Sequence[int], version: ModelVersion, prompt: str | None = None
+) -> dict[int, float]:
+    """Scores of stored images: against their own prompts (stored and reused), or
+    against `prompt` (computed, not stored). Raises ScoringError naming unknown ids."""
+    images = list(Image.objects.filter(pk__in=image_ids))
+    missing = sorted(set(image_ids) - {image.pk for image in images})
+    if missing:
+        raise ScoringError(f"no image with id(s) {', '.join(map(str, missing))}")
+    if prompt is None:
+        _score_and_store(version, images)
+        return dict(
+            ImageScore.objects.filter(model_version=version, image__in=images).values_list(
+                "image_id", "score"
+            )
+        )
+    files = [Path(settings.MEDIA_ROOT) / image.file for image in images]
+    try:
+        result = _scorer(version).score(prompt, files)
+    except BrokenImageError as exc:
+        raise ScoringError(str(exc)) from exc
+    scores = [score for score in result.scores if score is not None]
+    return dict(zip([image.pk for image in images], scores, strict=True))
+
+
+def score_uploaded_bytes(
+    prompt: str, uploads: Sequence[tuple[str, bytes]], version: ModelVersion
+) -> list[float]:
+    """Scores of image files sent with a request, as (name, bytes); nothing is stored.
+    Raises ScoringError naming the first file that cannot be decoded."""
+    import io
+
+    from PIL import Image as PILImage
+
+    images: list[ImageSource] = []
+    for name, content in uploads:
+        try:
+            image = PILImage.open(io.BytesIO(content))
+        except (OSError, ValueError, PILImage.DecompressionBombError) as exc:
+            raise ScoringError(
+                f"{name}: is not an image we can decode ({exc}); send a PNG, JPEG or WebP"
+            ) from exc
+        image.filename = name  # named in any later decoding error
+        images.append(image)
+    try:
+        result = _scorer(version).score(prompt, images)
+    except BrokenImageError as exc:
+        raise ScoringError(str(exc)) from exc
+    return [float(score) for score in result.scores if score is not None]
+
+
+def unscored_batch_ids(version: ModelVersion) -> list[int]:
+    """Batches holding at least one image without a score from `version`."""
+    from django.db.models import Exists, OuterRef
+
+    from annotation.models import Batch
+
+    unscored = Image.objects.filter(prompt__batch=OuterRef("pk")).exclude(
+        scores__model_version=version
+    )
+    return list(Batch.objects.filter(Exists(unscored)).order_by("pk").values_list("pk", flat=True))
+
+
+def enqueue_batch_scoring(batch_id: int) -> None:
+    """Queue scoring of a batch on the `gpu` queue. A broker outage is logged, never
+    raised: the caller's data is committed and activation re-queues what was missed."""
+    from scoring.tasks import score_batch_images
+
+    try:
+        score_batch_images.delay(batch_id)
+    except Exception as exc:
+        logger.warning("queueing the scoring of batch %s failed: %s", batch_id, exc)
+
+
+def enqueue_scoring_of_unscored_batches() -> None:
+    version = active_model_version()
+    if version is None:
+        return
+    for batch_id in unscored_batch_ids(version):
+        enqueue_batch_scoring(batch_id)

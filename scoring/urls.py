@@ -1,0 +1,8 @@
+from django.urls import path
+
+from scoring import views
+
+urlpatterns = [
+    path("manage/models/", views.models_page, name="manage-models"),
+    path("manage/models/<int:pk>/<str:action>/", views.change_status, name="manage-model-status"),
+]

@@ -1,0 +1,71 @@
+"""/manage/models/: admins register, activate and retire HPS model versions. Thin."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from annotation.views.access import admin_required
+from scoring import services
+from scoring.models import ModelVersion
+
+
+class RegisterModelForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    architecture = forms.CharField(max_length=100, initial="ViT-H-14")
+    checkpoint_path = forms.CharField(
+        max_length=1000, help_text="A checkpoint file on the server ({'state_dict': ...})."
+    )
+    source = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Where it came from."
+    )
+    metrics = forms.JSONField(required=False, initial=dict, help_text='e.g. {"hpd_test": 0.833}')
+
+
+@admin_required
+def models_page(request: HttpRequest) -> HttpResponse:
+    form = RegisterModelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = services.register_model_version(
+                data["name"],
+                data["architecture"],
+                data["checkpoint_path"],
+                source=data["source"],
+                metrics=data["metrics"] or {},
+                created_by=request.user,
+            )
+        except services.ScoringError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Registered {version.name} as a candidate.")
+            return redirect("manage-models")
+    versions = [
+        (version, json.dumps(version.metrics, sort_keys=True))
+        for version in ModelVersion.objects.all()
+    ]
+    status = 400 if form.errors else 200
+    return render(
+        request, "scoring/models.html", {"form": form, "versions": versions}, status=status
+    )
+
+
+@admin_required
+@require_POST
+def change_status(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ("activate", "retire"):
+        raise Http404("unknown action")
+    change = services.activate if action == "activate" else services.retire
+    try:
+        version = change(pk)
+    except services.ScoringError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{version.name} is now {version.status}.")
+    return redirect("manage-models")
