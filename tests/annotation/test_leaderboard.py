@@ -105,3 +105,33 @@ def test_leaderboard_api_and_datasets_page(
     assert annotator.get(reverse("datasets")).status_code == HTTPStatus.FORBIDDEN
     client.logout()
     assert client.get(reverse("datasets")).status_code == HTTPStatus.FOUND
+
+
+def test_active_model_scores_sit_beside_the_strengths(tmp_path: Path) -> None:
+    from annotation.models import Image
+    from scoring.models import ImageScore, ModelVersion
+
+    judged = consistent_project(tmp_path / "in")
+    version = ModelVersion.objects.create(
+        name="hps-test",
+        architecture="ViT-B-32",
+        checkpoint_path=str(tmp_path / "none.pt"),
+        checkpoint_sha256="0" * 64,
+        status=ModelVersion.Status.ACTIVE,
+    )
+    images = Image.objects.filter(project=judged.project)
+    expected: dict[str, list[float]] = {}
+    for image in images:
+        score = 0.2 + 0.01 * int(image.generator.split("-")[1]) + 0.001 * (image.pk % 3)
+        ImageScore.objects.create(image=image, model_version=version, score=score)
+        expected.setdefault(image.generator, []).append(score)
+
+    board = generator_leaderboard(judged.project, samples=20)
+
+    assert board["mean_scores"] == pytest.approx(
+        {generator: sum(v) / len(v) for generator, v in expected.items()}
+    )
+    # Retired, the version's scores leave the leaderboard.
+    version.status = ModelVersion.Status.RETIRED
+    version.save(update_fields=["status"])
+    assert generator_leaderboard(judged.project, samples=20)["mean_scores"] is None
