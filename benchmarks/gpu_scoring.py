@@ -252,6 +252,21 @@ def main() -> int:
                 workers=png_scorer.workers,
             )
 
+        # --- ours, bf16 image tower without autocast (converts the model: last)
+        if options.compile and time.perf_counter() - STARTED > options.budget_s:
+            log("skipping the bf16-weights run: time budget")
+        elif options.compile:
+            pure = Scorer(hps, batch_size=max(batch_sizes), compile=True, bf16_image_tower=True)
+            batch = max(batch_sizes)
+            pixels = torch.randn(batch, 3, size, size, device=device)
+            log("compiling the bf16 image tower (first calls are slow)")
+            record(
+                "ours bf16 weights compiled",
+                batch,
+                rate(partial(pure.score_pixels, pixels, text), batch, device, seconds, min_steps),
+            )
+            del pixels
+
     best = max(
         row["images_per_s"] for row in result["runs"] if row["name"].startswith(f"ours {precision}")
     )

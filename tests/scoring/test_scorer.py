@@ -29,11 +29,7 @@ def test_score_is_the_raw_cosine_of_the_two_embeddings(
         pixels = torch.stack([preprocess_image(p, str(p), 64, hps.mean, hps.std) for p in images])
         image_features = model.encode_image(pixels, normalize=True)  # type: ignore[operator]
         text_features = model.encode_text(hps.tokenizer(["a fox"]), normalize=True)  # type: ignore[operator]
-        expected = (
-            (image_features @ text_features.T).diagonal(0)
-            if False
-            else (image_features @ text_features.T)[:, 0]
-        )
+        expected = (image_features @ text_features.T)[:, 0]
 
     result = Scorer(hps).score("a fox", images)
 
@@ -50,6 +46,17 @@ def test_batch_size_and_worker_count_do_not_change_scores(
     many = Scorer(hps, batch_size=3, workers=4).score("a fox", images).scores
     assert many == pytest.approx(one, abs=1e-5)
     assert len(set(one)) == len(images)
+
+
+def test_bf16_image_tower_scores_close_to_fp32(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    images = write_images(tmp_path / "img", [(50 + 7 * i, 80 - 3 * i) for i in range(5)])
+    exact = Scorer(load_model(str(tiny[0]), tiny[1])).score("a fox", images).scores
+    hps = load_model(str(tiny[0]), tiny[1])
+    fast = Scorer(hps, bf16_image_tower=True).score("a fox", images).scores
+
+    assert next(hps.model.visual.parameters()).dtype == torch.bfloat16  # type: ignore[union-attr]
+    assert fast == pytest.approx(exact, abs=2e-2)
+    assert fast != pytest.approx(exact, abs=1e-7)  # it did run in bf16
 
 
 def test_groups_each_prompt_encoded_once_and_scored_with_its_own_prompt(
