@@ -33,7 +33,11 @@ from annotation.services.batch_images import check_images
 from annotation.services.batch_source import BatchSource, unsafe_path_reason
 from annotation.services.hpd_layout import HPD_FILES, HpdSplit, parse_hpd
 from annotation.services.image_checks import ImageFacts
-from annotation.services.importing import ImportSummary, enqueue_batch_processing
+from annotation.services.importing import (
+    ImportSummary,
+    already_imported,
+    enqueue_batch_processing,
+)
 from annotation.services.manifest import ManifestRules
 from annotation.services.media import MediaWriter, media_path_for
 from annotation.services.problems import BatchRejected, Problem
@@ -211,18 +215,7 @@ def transaction_on_commit(batch_id: int) -> None:
 
 def _check_against_project(validated: ValidatedHpd, project: Project) -> list[Problem]:
     problems: list[Problem] = []
-    by_sha = {facts.sha256: member for member, facts in validated.facts.items()}
-    existing = Image.objects.filter(project=project, sha256__in=list(by_sha)).values_list(
-        "sha256", "prompt__batch_id"
-    )
-    for sha, batch_id in existing:
-        problems.append(
-            Problem(
-                by_sha[sha],
-                f"is already in project {project.slug!r} (batch {batch_id}); "
-                "each image may be imported once",
-            )
-        )
+    problems += already_imported(validated.facts, project)
     for split in validated.splits:
         where = f"{validated.prefix}{HPD_FILES[split.split]}"
         if project.task_type == TaskType.PAIRWISE:

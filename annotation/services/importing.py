@@ -6,6 +6,7 @@ import hashlib
 import logging
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -401,18 +402,7 @@ def _check_against_project(
                         "pairwise (2 images per group); import it into a ranking project",
                     )
                 )
-    by_sha = {facts.sha256: member for member, facts in validated.facts.items()}
-    existing = Image.objects.filter(project=project, sha256__in=list(by_sha)).values_list(
-        "sha256", "prompt__batch_id"
-    )
-    for sha, batch_id in existing:
-        problems.append(
-            Problem(
-                by_sha[sha],
-                f"is already in project {project.slug!r} (batch {batch_id}); "
-                "each image may be imported once",
-            )
-        )
+    problems += already_imported(validated.facts, project)
     other_split = Split.TEST if split == Split.TRAIN else Split.TRAIN
     texts = {group.prompt: group.line for group in validated.groups}
     shared = (
@@ -536,3 +526,19 @@ def import_upload(
             judgments_per_task=judgments_per_task,
             uploaded_by=uploaded_by,
         )
+
+
+def already_imported(facts: Mapping[str, ImageFacts], project: Project) -> list[Problem]:
+    """A problem for each image (member -> facts) whose bytes the project already holds."""
+    by_sha = {image.sha256: member for member, image in facts.items()}
+    existing = Image.objects.filter(project=project, sha256__in=list(by_sha)).values_list(
+        "sha256", "prompt__batch_id"
+    )
+    return [
+        Problem(
+            by_sha[sha],
+            f"is already in project {project.slug!r} (batch {batch_id}); "
+            "each image may be imported once",
+        )
+        for sha, batch_id in existing
+    ]

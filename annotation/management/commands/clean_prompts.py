@@ -1,34 +1,14 @@
 import json
-import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from annotation.management.progress_bar import TqdmProgress
 from annotation.models import Project
 from annotation.services.cleaning import clean_prompt
-from annotation.services.progress import Progress
 from annotation.services.prompt_review import reclean_project
-
-
-class PromptProgress(Progress):
-    """A progress bar on stderr, shown only on a terminal."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-
-    def start(self, stage: str, total: int) -> None:
-        self.bar = tqdm(total=total, desc=stage, unit="prompt", disable=not sys.stderr.isatty())
-
-    def advance(self, count: int = 1) -> None:
-        if self.bar is not None:
-            self.bar.update(count)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 class Command(BaseCommand):
@@ -50,13 +30,13 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"no project {options['project']!r}; list them with GET /api/v1/projects/"
                 )
-            progress = PromptProgress()
+            progress = TqdmProgress("prompt")
             counts = reclean_project(project, progress)
             progress.close()
             self.stdout.write(json.dumps(counts))
             return
         prompts = self._read(options["input"])
-        progress = PromptProgress()
+        progress = TqdmProgress("prompt")
         progress.start("cleaning prompts", len(prompts))
         for raw in prompts:
             result = clean_prompt(raw)

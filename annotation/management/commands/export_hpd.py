@@ -1,35 +1,13 @@
 import json
-import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from annotation.management.progress_bar import TqdmProgress
 from annotation.models import ExportSnapshot, Project
 from annotation.services.export import ExportParamsError, create_export, export_snapshot
-from annotation.services.progress import Progress
-
-
-class TqdmProgress(Progress):
-    """A progress bar on stderr, shown only on a terminal."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-
-    def start(self, stage: str, total: int) -> None:
-        self.close()
-        self.bar = tqdm(total=total, desc=stage, unit="judgment", disable=not sys.stderr.isatty())
-
-    def advance(self, count: int = 1) -> None:
-        if self.bar is not None:
-            self.bar.update(count)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 class Command(BaseCommand):
@@ -81,7 +59,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(exc.problems)} problem(s); nothing was exported: " + "; ".join(exc.problems)
             ) from None
-        progress = TqdmProgress()
+        progress = TqdmProgress("judgment")
         try:
             done = export_snapshot(snapshot.pk, progress)
         finally:

@@ -1,37 +1,15 @@
 import json
-import sys
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from annotation.management.progress_bar import TqdmProgress
 from annotation.models import Split
 from annotation.services.importing import import_batch
 from annotation.services.media import StorageUnavailable
 from annotation.services.problems import BatchRejected
-from annotation.services.progress import Progress
-
-
-class TqdmProgress(Progress):
-    """A progress bar on stderr, shown only on a terminal."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-
-    def start(self, stage: str, total: int) -> None:
-        self.close()
-        self.bar = tqdm(total=total, desc=stage, unit="img", disable=not sys.stderr.isatty())
-
-    def advance(self, count: int = 1) -> None:
-        if self.bar is not None:
-            self.bar.update(count)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 class Command(BaseCommand):
@@ -47,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--judgments-per-task", type=int, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        progress = TqdmProgress()
+        progress = TqdmProgress("img")
         try:
             summary = import_batch(
                 options["path"],
