@@ -16,6 +16,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -47,11 +49,10 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = accepted_or_new(request.headers.get(HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = _current.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _current.reset(token)
+        # Kept until the response is closed (request_finished below): Django logs a failed
+        # request's status after the middleware has returned.
+        _current.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
 
@@ -63,6 +64,11 @@ class RequestIdFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = _current.get()
         return True
+
+
+@receiver(request_finished)
+def _end_of_request(**kwargs: Any) -> None:
+    _current.set(NO_REQUEST)
 
 
 @before_task_publish.connect
