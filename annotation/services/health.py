@@ -13,6 +13,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
 
@@ -50,14 +51,14 @@ def _timed(status_and_detail: tuple[str, str], started: float) -> Check:
     return Check(*status_and_detail, ms=(time.perf_counter() - started) * 1000)
 
 
-def check_database() -> Check:
+def check_database(database: BaseDatabaseWrapper = connection) -> Check:
     started = time.perf_counter()
     try:
-        with connection.cursor() as cursor:
+        with database.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as error:  # any failure means the database is unusable
-        connection.close_if_unusable_or_obsolete()
+        database.close_if_unusable_or_obsolete()
         return _timed((DOWN, f"database unreachable: {error.__class__.__name__}: {error}"), started)
     return _timed((OK, "SELECT 1 answered"), started)
 
