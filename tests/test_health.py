@@ -20,6 +20,7 @@ from annotation.services.health import DEGRADED, DOWN, OK, Check, Health, check_
 from scripts.stack import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKER = [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--pool", "solo"]
 
 
 def test_healthy_dependencies_without_a_worker_is_degraded_not_down(db: None) -> None:
@@ -78,8 +79,7 @@ def worker(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     log = (tmp_path / "worker.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--pool", "solo"]
-        + ["--hostname", "health-probe@%h", "--without-mingle", "--without-gossip"],
+        [*WORKER, "--hostname", "health-probe@%h", "--without-mingle", "--without-gossip"],
         cwd=ROOT,
         env=env,
         stdout=log,
