@@ -64,11 +64,11 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
         "GET": {ANON: FOUND, ANNOTATOR: FOUND, RESEARCHER: FOUND, ADMIN: OK},
     },
     # Django's account pages.
-    "login": {"GET": public(OK)},
+    "login": {"GET": public(OK), "POST": public(OK)},  # an empty form is shown again
     "logout": {"GET": public(NOT_ALLOWED), "POST": public(FOUND)},
-    "password_change": {"GET": signed_in(OK)},
+    "password_change": {"GET": signed_in(OK), "POST": signed_in(OK)},
     "password_change_done": {"GET": signed_in(OK)},
-    "password_reset": {"GET": public(OK)},
+    "password_reset": {"GET": public(OK), "POST": public(OK)},
     "password_reset_done": {"GET": public(OK)},
     "password_reset_confirm": {"GET": public(OK)},
     "password_reset_complete": {"GET": public(OK)},
