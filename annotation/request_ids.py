@@ -79,7 +79,11 @@ def _send_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> No
 
 @task_prerun.connect
 def _adopt_request_id(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
-    request_id = getattr(getattr(task, "request", None), "request_id", None)
+    # A worker puts custom headers on the request; an eager apply() keeps them in .headers.
+    request = getattr(task, "request", None)
+    request_id = getattr(request, "request_id", None) or (
+        getattr(request, "headers", None) or {}
+    ).get("request_id")
     _current.set(accepted_or_new(request_id or task_id))
 
 

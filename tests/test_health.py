@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
 from django.db.backends.postgresql.base import DatabaseWrapper
 from django.test import Client
 
@@ -20,7 +22,18 @@ from annotation.services.health import DEGRADED, DOWN, OK, Check, Health, check_
 from scripts.stack import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKER = [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "--pool", "solo"]
+WORKER = [
+    sys.executable,
+    "-m",
+    "celery",
+    "-A",
+    "config.celery_app",
+    "worker",
+    "--pool",
+    "solo",
+    "-l",
+    "INFO",
+]
 
 
 def test_healthy_dependencies_without_a_worker_is_degraded_not_down(db: None) -> None:
@@ -75,9 +88,15 @@ def test_a_database_down_makes_the_whole_platform_down() -> None:
 
 
 @pytest.fixture
-def worker(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker_with_log(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """A real Celery worker on the test Redis and database, and the file it logs to."""
+    # The worker uses the test database (its tables; the test's rows stay uncommitted).
+    url = urlsplit(os.environ["DATABASE_URL"])
+    test_database = url._replace(path="/" + connection.settings_dict["NAME"]).geturl()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    log = (tmp_path / "worker.log").open("wb")
+    env["DATABASE_URL"] = test_database
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [*WORKER, "--hostname", "health-probe@%h", "--without-mingle", "--without-gossip"],
         cwd=ROOT,
@@ -86,14 +105,17 @@ def worker(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
         stderr=subprocess.STDOUT,
     )
     try:
-        yield process
+        yield process, log_path
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
 
 
-def test_a_running_worker_makes_it_ok(db: None, worker: subprocess.Popen[bytes]) -> None:
+def test_a_running_worker_makes_it_ok(
+    db: None, worker_with_log: tuple[subprocess.Popen[bytes], Path]
+) -> None:
+    worker = worker_with_log[0]
     deadline = time.monotonic() + 60
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:

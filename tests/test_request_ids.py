@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from annotation.request_ids import RequestIdFilter, accepted_or_new, current_request_id
+from tests.test_health import worker_with_log  # noqa: F401 - a fixture
 
 
 def test_a_request_gets_a_new_id_on_its_response(db: None) -> None:
@@ -40,3 +44,54 @@ def test_a_forged_or_odd_id_is_replaced(forged: str) -> None:
 def test_records_outside_a_request_say_so() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "message", None, None)
     assert RequestIdFilter().filter(record) and record.request_id == "-"  # type: ignore[attr-defined]
+
+
+def test_a_task_runs_under_the_request_id_that_enqueued_it(db: None) -> None:
+    from celery.signals import task_prerun
+
+    from annotation.request_ids import _current, _send_request_id
+    from annotation.tasks import expire_leases
+
+    seen: list[str] = []
+
+    def record(**kwargs: object) -> None:
+        seen.append(current_request_id())
+
+    # What before_task_publish adds to a task's headers inside a request...
+    token = _current.set("req-from-web")
+    headers: dict[str, object] = {}
+    _send_request_id(headers=headers)
+    _current.reset(token)
+    assert headers == {"request_id": "req-from-web"}
+    # ...is the id the task's log lines carry; a task sent outside a request uses its own id.
+    task_prerun.connect(record, weak=False)
+    try:
+        expire_leases.apply(headers=headers)
+        expire_leases.apply(task_id="beat-task-1")
+    finally:
+        task_prerun.disconnect(record)
+    assert seen == ["req-from-web", "beat-task-1"]
+    assert current_request_id() == "-"
+
+
+def test_a_real_worker_logs_the_request_id_of_the_request_that_enqueued(
+    db: None,
+    worker_with_log: tuple[subprocess.Popen[bytes], Path],  # noqa: F811
+) -> None:
+    from annotation.request_ids import _current
+    from annotation.tasks import expire_leases
+
+    process, log = worker_with_log
+    token = _current.set("req-to-worker-7")
+    try:
+        expire_leases.delay()
+    finally:
+        _current.reset(token)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "[req-to-worker-7]" not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        time.sleep(0.5)
+    lines = [line for line in log.read_text().splitlines() if "[req-to-worker-7]" in line]
+    assert any("expire_leases" in line and "succeeded" in line for line in lines), log.read_text()[
+        -3000:
+    ]

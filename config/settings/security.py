@@ -52,3 +52,7 @@ AXES_HTTP_RESPONSE_CODE = 429
 
 # --- GET /healthz: how long it waits for a Celery worker to answer a ping.
 HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0)
+
+# --- logs: Celery workers keep Django's LOGGING (request ids, JSON in production) instead
+# of installing their own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
