@@ -82,7 +82,11 @@ def aim(case: Any, world: dict[str, Any]) -> None:
             case.path_parameters[key] = world["assignment"] if is_assignment else world["pk"]
 
 
-def fuzz_operation(operation: Any, mode: GenerationMode, world: dict[str, Any]) -> list[str]:
+def fuzz_operation(
+    operation: Any, mode: GenerationMode, world: dict[str, Any], answered: set[str]
+) -> list[str]:
+    """Run the operation's cases; return the 5xx answers, add to `answered` each
+    operation that answered a 2xx (the fuzz reached its logic)."""
     failures: list[str] = []
 
     @given(case=operation.as_strategy(generation_mode=mode), real=st.booleans())
@@ -91,6 +95,8 @@ def fuzz_operation(operation: Any, mode: GenerationMode, world: dict[str, Any]) 
         if real:
             aim(case, world)
         response = case.call(headers={"Authorization": f"Token {world['token']}"})
+        if response.status_code < 300:
+            answered.add(f"{case.method} {case.path}")
         if response.status_code >= 500:
             failures.append(
                 f"{case.method} {case.formatted_path} ({mode.value}) answered "
@@ -111,7 +117,10 @@ def test_no_api_operation_answers_5xx(api_schema: Any, fuzz_world: dict[str, Any
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 12, [op.label for op in operations]
     failures: list[str] = []
+    answered: set[str] = set()
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            failures += fuzz_operation(operation, mode, fuzz_world)
+            failures += fuzz_operation(operation, mode, fuzz_world, answered)
     assert not failures, "\n\n".join(failures)
+    # Not a run of 404s: most operations were reached with inputs they accepted.
+    assert len(answered) >= len(operations) - 3, sorted(answered)
