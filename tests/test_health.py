@@ -126,3 +126,10 @@ def test_a_running_worker_makes_it_ok(
         time.sleep(1)
     assert body["status"] == OK, body
     assert "health-probe@" in body["checks"]["workers"]["detail"]
+
+
+def test_the_public_answer_does_not_leak_addresses(db: None, settings: Any) -> None:
+    port = free_port()
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    body = Client().get("/healthz").content.decode()
+    assert str(port) not in body and "127.0.0.1" not in body

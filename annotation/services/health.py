@@ -1,11 +1,14 @@
 """The platform's health: database, Redis and Celery workers, each checked for real.
 
 `check_health()` locks nothing and writes nothing; each check has a short timeout, so
-a dead dependency costs the caller about a second, never a hang.
+a dead dependency costs the caller about a second, never a hang. The answer is public:
+it names what failed and the error's class; the error itself (host names, addresses) goes
+to the log only.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +19,7 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ def check_database(database: BaseDatabaseWrapper = connection) -> Check:
             cursor.fetchone()
     except Exception as error:  # any failure means the database is unusable
         database.close_if_unusable_or_obsolete()
-        return _timed((DOWN, f"database unreachable: {error.__class__.__name__}: {error}"), started)
+        logger.error("health: the database is unreachable: %s", error)
+        return _timed((DOWN, f"database unreachable ({error.__class__.__name__})"), started)
     return _timed((OK, "SELECT 1 answered"), started)
 
 
@@ -71,7 +76,8 @@ def check_redis() -> Check:
     try:
         client.ping()
     except redis.RedisError as error:
-        return _timed((DOWN, f"Redis unreachable: {error.__class__.__name__}: {error}"), started)
+        logger.error("health: Redis is unreachable: %s", error)
+        return _timed((DOWN, f"Redis unreachable ({error.__class__.__name__})"), started)
     finally:
         client.close()
     return _timed((OK, "PING answered"), started)
@@ -86,6 +92,7 @@ def check_workers() -> Check:
     try:
         replies = app.control.ping(timeout=settings.HEALTH_WORKER_PING_TIMEOUT, limit=1)
     except Exception as error:  # the broker refused the ping: no worker can be reached
+        logger.warning("health: could not ping the Celery workers: %s", error)
         return _timed((DEGRADED, f"could not ping workers: {error.__class__.__name__}"), started)
     names = sorted(name for reply in replies for name in reply)
     if not names:
