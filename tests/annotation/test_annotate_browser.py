@@ -268,3 +268,43 @@ def test_the_api_docs_render_under_the_content_security_policy(page_for) -> None
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("HPD annotation platform API")
     expect(page.locator(".opblock").first).to_be_visible()
     assert violations == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/", "/admin/annotation/project/", "/admin/annotation/project/add/"]
+)
+def test_the_admin_renders_under_the_content_security_policy(page_for, path: str) -> None:
+    admin = add_user("csp-admin", Role.ADMIN, password="correct-horse-battery-9").user
+    page = page_for(admin)
+    violations = csp_violations(page)
+
+    page.goto(path)
+    expect(page.locator("#site-name")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert violations == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "home",
+        "project-page",
+        "manage",
+        "quality-dashboard",
+        "prompt-review",
+        "flagged-images",
+        "datasets",
+        "password_change",
+    ],
+)
+def test_every_page_renders_with_no_csp_violation(page_for, tmp_path: Path, name: str) -> None:
+    from tests.site_world import make_world, url_of
+
+    world = make_world(tmp_path)
+    page = page_for(world.users[Role.ADMIN])
+    violations = csp_violations(page)
+
+    response = page.goto(url_of(name, world))
+    assert response is not None and response.status == 200
+    page.wait_for_load_state("networkidle")
+    assert violations == []
