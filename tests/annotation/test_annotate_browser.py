@@ -1,4 +1,5 @@
-"""Full journeys on /annotate/{slug}/ in a real headless Chromium, keyboard only."""
+"""Full journeys on /annotate/{slug}/ in a real headless Chromium, keyboard only; and every
+page of the site checked for Content-Security-Policy violations in the same browser."""
 
 from __future__ import annotations
 
@@ -268,6 +269,9 @@ def test_the_api_docs_render_under_the_content_security_policy(page_for) -> None
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("HPD annotation platform API")
     expect(page.locator(".opblock").first).to_be_visible()
     assert violations == []
+
+
+# --- the other pages under the same policy (one browser per session: they live here)
 
 
 @pytest.mark.parametrize(
