@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -95,3 +96,21 @@ def test_a_real_worker_logs_the_request_id_of_the_request_that_enqueued(
     assert any("expire_leases" in line and "succeeded" in line for line in lines), log.read_text()[
         -3000:
     ]
+
+
+def test_gunicorn_access_lines_carry_the_request_id() -> None:
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--print-config",
+            "config.wsgi:application",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("access_log_format"))
+    assert "request_id=%({x-request-id}o)s" in line
