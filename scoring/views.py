@@ -29,7 +29,7 @@ class RegisterModelForm(forms.Form):
 
 @admin_required
 def models_page(request: HttpRequest) -> HttpResponse:
-    form = RegisterModelForm(request.POST or None)
+    form = RegisterModelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

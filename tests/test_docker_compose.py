@@ -388,10 +388,21 @@ def test_postgres_redis_and_web_have_healthchecks(services: dict[str, dict[str, 
     assert "pg_isready" in probe("postgres")
     assert "redis-cli" in probe("redis")
     assert "ping" in probe("redis")
-    assert "http://127.0.0.1:8000/admin/login/" in probe("web")
+    assert "http://127.0.0.1:8000/healthz" in probe("web")
     # The probe must not be answered by the HTTPS redirect or refused for its Host header.
     assert "X-Forwarded-Proto" in probe("web")
     assert "DJANGO_ALLOWED_HOSTS" in probe("web")
+
+
+def test_workers_and_flower_have_healthchecks(services: dict[str, dict[str, Any]]) -> None:
+    for name, hostname in (("worker", "default@"), ("gpu-worker", "gpu@")):
+        test = services[name]["healthcheck"]["test"]
+        probe = test if isinstance(test, str) else " ".join(test)
+        assert "inspect ping" in probe and f"--destination {hostname}$HOSTNAME" in probe, name
+        # The ping names the hostname the worker's command gives itself.
+        assert f"{hostname}%h" in command_of(services[name])
+    flower = " ".join(services["flower"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:5555/healthcheck" in flower
 
 
 def test_postgres_18_with_its_data_on_a_volume(compose: dict[str, Any]) -> None:

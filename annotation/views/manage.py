@@ -30,7 +30,8 @@ class BatchUploadForm(forms.Form):
 @admin_required
 def manage_home(request: HttpRequest) -> HttpResponse:
     problems: list[Problem] = []
-    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = BatchUploadForm(request.POST if posted else None, request.FILES if posted else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -53,7 +53,9 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     thresholds = QualitySettings.objects.filter(project=project).first() or QualitySettings(
         project=project
     )
-    form = QualitySettingsForm(request.POST or None, instance=thresholds)
+    form = QualitySettingsForm(
+        request.POST if request.method == "POST" else None, instance=thresholds
+    )
     if request.method == "POST":
         if form.is_valid():
             form.save()

@@ -1,4 +1,5 @@
-"""Full journeys on /annotate/{slug}/ in a real headless Chromium, keyboard only."""
+"""Full journeys on /annotate/{slug}/ in a real headless Chromium, keyboard only; and every
+page of the site checked for Content-Security-Policy violations in the same browser."""
 
 from __future__ import annotations
 
@@ -205,3 +206,109 @@ def test_ranking_with_the_mouse_clicks_and_drag_and_drop(page_for, media_root: P
 
     expect(page.locator("#done")).to_be_visible()
     assert Judgment.objects.get(annotator=user).ranking == [shown[2], shown[0], shown[1]]
+
+
+def csp_violations(page: Page) -> list[str]:
+    """Collect every Content-Security-Policy violation the page reports, from the console
+    (Chromium logs "Refused to ...") and from securitypolicyviolation events."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text
+            else None
+        ),
+    )
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => "
+        "console.error('Refused to load: Content Security Policy ' + e.violatedDirective"
+        " + ' ' + e.blockedURI))"
+    )
+    return found
+
+
+def test_the_annotate_page_works_under_the_content_security_policy(
+    page_for, media_root: Path
+) -> None:
+    project = make_project(judgments_per_task=1)
+    make_tasks(project, 2, prompt="a lighthouse in a storm, take {n}")
+    store_image_files(media_root)
+    user = add_user("csp-check", Role.ANNOTATOR, password="correct-horse-battery-9").user
+    page = page_for(user)
+    violations = csp_violations(page)
+
+    response = page.goto(f"/annotate/{project.slug}/")
+    assert (
+        response is not None and "script-src 'self'" in response.headers["content-security-policy"]
+    )
+    close_guidelines(page)
+    expect(page.locator("#task")).to_be_visible()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#images img')].every(i => i.naturalWidth === 256)"
+    )
+    assert violations == []
+    page.keyboard.press("1")
+    expect(page.locator("#progress")).to_have_text("1 judged in this project")
+    assert violations == []
+    # The probe can see a violation: an inline script the policy must refuse.
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = '1';"
+        " document.body.append(s); }"
+    )
+    page.wait_for_timeout(200)
+    assert len(violations) >= 1 and all("script-src" in v for v in violations), violations
+
+
+def test_the_api_docs_render_under_the_content_security_policy(page_for) -> None:
+    admin = add_user("csp-docs", Role.ADMIN, password="correct-horse-battery-9").user
+    page = page_for(admin)
+    violations = csp_violations(page)
+
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("HPD annotation platform API")
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert violations == []
+
+
+# --- the other pages under the same policy (one browser per session: they live here)
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/", "/admin/annotation/project/", "/admin/annotation/project/add/"]
+)
+def test_the_admin_renders_under_the_content_security_policy(page_for, path: str) -> None:
+    admin = add_user("csp-admin", Role.ADMIN, password="correct-horse-battery-9").user
+    page = page_for(admin)
+    violations = csp_violations(page)
+
+    page.goto(path)
+    expect(page.locator("#site-name")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert violations == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "home",
+        "project-page",
+        "manage",
+        "quality-dashboard",
+        "prompt-review",
+        "flagged-images",
+        "datasets",
+        "password_change",
+    ],
+)
+def test_every_page_renders_with_no_csp_violation(page_for, tmp_path: Path, name: str) -> None:
+    from tests.site_world import make_world, url_of
+
+    world = make_world(tmp_path)
+    page = page_for(world.users[Role.ADMIN])
+    violations = csp_violations(page)
+
+    response = page.goto(url_of(name, world))
+    assert response is not None and response.status == 200
+    page.wait_for_load_state("networkidle")
+    assert violations == []

@@ -16,8 +16,12 @@ from annotation.models import Role, User
 from annotation.services.accounts import add_user
 from annotation.services.assignment import next_assignment
 from annotation.services.export import create_export, export_snapshot
+from scoring.api import urls as scoring_api_urls
 from tests.annotation.judging import judged_project
 from tests.annotation.workflow_factories import make_tasks
+
+# Everything under /api/v1/.
+API_PATTERNS = [*api_urls.urlpatterns, *scoring_api_urls.urlpatterns]
 
 ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
 OK, CREATED, ACCEPTED = HTTPStatus.OK, HTTPStatus.CREATED, HTTPStatus.ACCEPTED
@@ -55,6 +59,8 @@ MATRIX: dict[str, dict[str, dict[str, int]]] = {
     "next": {"GET": everyone(OK)},
     "assignment-submit": {"POST": assignee_only(BAD)},
     "assignment-skip": {"POST": assignee_only(OK)},
+    "model-version-list": {"GET": readers(OK)},
+    "score-images": {"POST": readers(BAD)},  # no prompt, no images
 }
 BODIES: dict[str, dict[str, Any]] = {
     "project-exports": {"split": "train"},
@@ -75,7 +81,7 @@ def api_url_names() -> set[str]:
             elif isinstance(pattern, URLPattern) and pattern.name:
                 names.add(pattern.name)
 
-    walk(api_urls.urlpatterns)
+    walk(API_PATTERNS)
     return names
 
 
@@ -112,7 +118,7 @@ def world(tmp_path: Path, settings: Any, db: None) -> dict[str, Any]:
 
 
 def url_for(name: str, world: dict[str, Any]) -> str:
-    pattern = next(p for p in api_urls.urlpatterns if getattr(p, "name", None) == name)
+    pattern = next(p for p in API_PATTERNS if getattr(p, "name", None) == name)
     keys = pattern.pattern.regex.groupindex
     pk = world["assignment"] if name.startswith("assignment-") else world["pk"]
     kwargs = {key: world["slug"] if key == "slug" else pk for key in keys}

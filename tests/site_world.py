@@ -1,0 +1,99 @@
+"""One small platform with every kind of object a URL can name, and a client per role:
+what the site-wide page matrix, CSP and CSRF tests request pages against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from annotation.models import Image, Prompt, Role, User
+from annotation.services.accounts import add_user
+from scoring.models import ModelVersion
+from tests.annotation.judging import judged_project
+
+ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
+ROLES = (ANON, ANNOTATOR, RESEARCHER, ADMIN)
+PASSWORD = "correct-horse-battery-9"
+
+
+@dataclass
+class World:
+    slug: str
+    prompt_id: int
+    annotator_id: int
+    image_path: str
+    model_version_id: int
+    users: dict[str, User]
+
+    def client(self, role: str, **kwargs: Any) -> Client:
+        client = Client(**kwargs)
+        if role != ANON:
+            client.force_login(self.users[role])
+        return client
+
+    def kwargs_for(self, pattern_keys: set[str]) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "slug": self.slug,
+            "prompt_id": self.prompt_id,
+            "annotator_id": self.annotator_id,
+            "path": self.image_path,
+            # The registry's status change: retiring the world's candidate version.
+            "pk": self.model_version_id,
+            "action": "retire",
+            # Django's password reset confirmation: a well-formed but unknown link.
+            "uidb64": "MQ",
+            "token": "set-password",
+        }
+        missing = pattern_keys - set(values)
+        assert not missing, f"tests/site_world.py has no value for URL arguments {missing}"
+        return {key: values[key] for key in pattern_keys}
+
+
+def make_world(tmp: Path) -> World:
+    judged = judged_project(tmp / "in", "site", train_groups=1, test_groups=1, annotators=1)
+    users = {
+        str(role): add_user(f"site-{role}", role, password=PASSWORD).user
+        for role in (Role.ANNOTATOR, Role.RESEARCHER, Role.ADMIN)
+    }
+    image = Image.objects.filter(project=judged.project).order_by("pk").first()
+    assert image is not None
+    version = ModelVersion.objects.create(
+        name="site-candidate",
+        architecture="ViT-B-32",
+        checkpoint_path=str(tmp / "candidate.pt"),
+        checkpoint_sha256="0" * 64,
+    )
+    return World(
+        model_version_id=version.pk,
+        slug=judged.project.slug,
+        prompt_id=Prompt.objects.filter(project=judged.project).order_by("pk").first().pk,  # type: ignore[union-attr]
+        annotator_id=judged.annotators[0].pk,
+        image_path=image.file,
+        users=users,
+    )
+
+
+def all_url_names() -> dict[str, set[str]]:
+    """Every named URL of the site: its reverse() name ("namespace:name") -> the names of
+    its arguments. The first pattern of a name wins, as in reverse()."""
+    found: dict[str, set[str]] = {}
+
+    def walk(patterns: list[Any], namespace: str, keys: set[str]) -> None:
+        for pattern in patterns:
+            inner_keys = keys | set(pattern.pattern.regex.groupindex)
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, inner, inner_keys)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                found.setdefault(f"{namespace}{pattern.name}", inner_keys)
+
+    walk(get_resolver().url_patterns, "", set())
+    return found
+
+
+def url_of(name: str, world: World) -> str:
+    return reverse(name, kwargs=world.kwargs_for(all_url_names()[name]))
