@@ -312,8 +312,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="gunicorn worker processes (default: one per core, as docker/Dockerfile)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=8, help="threads per gunicorn worker (gthread)"
+    )
     parser.add_argument("--tasks", type=int, default=6000)
     parser.add_argument("--judgments-per-task", type=int, default=3)
     parser.add_argument(

@@ -265,7 +265,9 @@ def test_web_runs_gunicorn_on_port_8000(services: dict[str, dict[str, Any]]) -> 
     assert program[0] == "gunicorn"
     assert "config.wsgi:application" in program
     assert option_value(program, "--bind", "-b") == "0.0.0.0:8000"
-    assert option_value(program, "--workers", "-w") == "${GUNICORN_WORKERS:-4}"
+    # One process per core, threads for requests that wait (gthread).
+    assert option_value(program, "--workers", "-w") == "${GUNICORN_WORKERS:-$(nproc)}"
+    assert option_value(program, "--threads") == "${GUNICORN_THREADS:-8}"
     assert option_value(program, "--access-logfile") == "-"
     assert any(str(port).endswith(":8000") for port in web["ports"])
 
