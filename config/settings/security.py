@@ -49,6 +49,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# Lockouts are logged; the start-up banner and every attempt at INFO are not.
+AXES_VERBOSE = False
 
 # --- GET /healthz: how long it waits for a Celery worker to answer a ping.
 HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0)
