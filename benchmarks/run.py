@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -133,18 +134,38 @@ def run_step(step: Step, quick: bool, timeout: float) -> tuple[dict[str, Any] | 
     with log.open("w") as out:
         out.write(" ".join(command) + "\n")
         out.flush()
+        # Its own session, so a timeout stops its children too (gunicorn, export workers).
+        child = subprocess.Popen(
+            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            code = subprocess.run(
-                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=timeout
-            ).returncode
+            code = child.wait(timeout)
         except subprocess.TimeoutExpired:
+            stop_group(child)
             return None, f"timed out after {timeout:.0f} s (log: {log})", timeout
     seconds = time.perf_counter() - started
     if code != 0:
         return None, f"exit {code}: {last_line(log)} (log: {log})", seconds
     if not result_path.exists():
         return None, f"wrote no {result_path.name} (log: {log})", seconds
-    return json.loads(result_path.read_text()), "", seconds
+    try:
+        return json.loads(result_path.read_text()), "", seconds
+    except ValueError as error:
+        return None, f"{result_path.name} is not JSON: {error}", seconds
+
+
+def stop_group(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the child's process group, SIGKILL it if still there after 10 s."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(child.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            child.wait(10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def main() -> int:
@@ -157,6 +178,10 @@ def main() -> int:
         "--step-timeout", type=float, default=0, help="seconds per step (default 300 / 1800)"
     )
     args = parser.parse_args()
+    known = [step.result for step in STEPS]
+    unknown = sorted(set(args.only or ()) - set(known))
+    if unknown:
+        parser.error(f"unknown step {', '.join(unknown)}; choose from {', '.join(known)}")
     timeout = args.step_timeout or (300 if args.quick else 1800)
     steps = [step for step in STEPS if not args.only or step.result in args.only]
     LOGS.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,3 +121,52 @@ def test_table_text_has_one_aligned_line_per_row() -> None:
     assert lines[0].split()[:4] == ["benchmark", "measured", "target", "result"]
     status_column = lines[0].index("result")
     assert [line[status_column:].split()[0] for line in lines[2:]] == [r.status for r in rows]
+
+
+@pytest.fixture
+def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """benchmarks.run writing results and logs under tmp_path."""
+    from benchmarks import run
+
+    monkeypatch.setattr(run, "RESULTS", tmp_path)
+    monkeypatch.setattr(run, "LOGS", tmp_path / "logs")
+    (tmp_path / "logs").mkdir()
+    return run
+
+
+def script_step(harness: Any, tmp_path: Path, body: str) -> Any:
+    script = tmp_path / "bench.py"
+    script.write_text(body)
+    return harness.Step("fake", str(script), "fake", (), ())
+
+
+def test_run_step_reads_the_fresh_result_never_a_stale_one(harness: Any, tmp_path: Path) -> None:
+    (tmp_path / "fake.json").write_text('{"stale": true}')
+    step = script_step(harness, tmp_path, "print('measuring')\n")
+    result, failure, _ = harness.run_step(step, quick=True, timeout=60)
+    assert result is None
+    assert failure.startswith("wrote no fake.json")
+    assert not (tmp_path / "fake.json").exists()
+
+    body = f"import json, pathlib\npathlib.Path({str(tmp_path)!r}, 'fake.json').write_text("
+    body += "json.dumps({'value': 3}))\n"
+    step = script_step(harness, tmp_path, body)
+    result, failure, _ = harness.run_step(step, quick=False, timeout=60)
+    assert (result, failure) == ({"value": 3}, "")
+
+
+def test_run_step_reports_exit_code_and_last_output_line(harness: Any, tmp_path: Path) -> None:
+    step = script_step(harness, tmp_path, "import sys\nprint('seeding')\nsys.exit('no database')\n")
+    result, failure, _ = harness.run_step(step, quick=True, timeout=60)
+    assert result is None
+    assert failure.startswith("exit 1: no database (log: ")
+    assert "seeding" in (tmp_path / "logs" / "fake.log").read_text()
+
+
+def test_run_step_stops_a_benchmark_past_its_timeout(harness: Any, tmp_path: Path) -> None:
+    step = script_step(harness, tmp_path, "import time\ntime.sleep(60)\n")
+    started = time.perf_counter()
+    result, failure, _ = harness.run_step(step, quick=True, timeout=1)
+    assert result is None
+    assert failure.startswith("timed out after 1 s")
+    assert time.perf_counter() - started < 30
