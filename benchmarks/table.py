@@ -100,6 +100,9 @@ def _scoring(section: str, target: float) -> Callable[[Mapping[str, Any]], tuple
             f"{ratio:.1f}x: ours {figures['ours_images_per_s']:.2f} vs official "
             f"{figures['official_images_per_s']:.2f} images/s"
         )
+        paired = figures.get("paired_ratio_median")
+        if isinstance(paired, int | float):
+            text += f" (median of turns {paired:.1f}x)"
         return text, ratio >= target
 
     return judge
