@@ -23,7 +23,6 @@ from annotation.models import (
     Project,
     Prompt,
     Role,
-    Split,
     Task,
     TaskImage,
     TaskType,
@@ -37,6 +36,7 @@ from annotation.services.importing import (
     ImportSummary,
     already_imported,
     enqueue_batch_processing,
+    shared_with_other_split,
 )
 from annotation.services.manifest import ManifestRules
 from annotation.services.media import MediaWriter, media_path_for
@@ -229,21 +229,8 @@ def _check_against_project(validated: ValidatedHpd, project: Project) -> list[Pr
                             "ranking project",
                         )
                     )
-        other = Split.TEST if split.split == Split.TRAIN else Split.TRAIN
-        texts = {entry.prompt: entry.number for entry in reversed(split.entries)}
-        shared = (
-            Prompt.objects.filter(project=project, batch__split=other, raw_text__in=list(texts))
-            .values_list("raw_text", flat=True)
-            .distinct()
-        )
-        for text in shared:
-            problems.append(
-                Problem(
-                    f"{where} entry {texts[text]}",
-                    f"this prompt is already in the {other} "
-                    f"split of project {project.slug!r}; train and test must not share a prompt",
-                )
-            )
+        texts = {entry.prompt: f"{where} entry {entry.number}" for entry in reversed(split.entries)}
+        problems += shared_with_other_split(texts, split.split, project)
     return problems
 
 

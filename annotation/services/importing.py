@@ -403,21 +403,8 @@ def _check_against_project(
                     )
                 )
     problems += already_imported(validated.facts, project)
-    other_split = Split.TEST if split == Split.TRAIN else Split.TRAIN
-    texts = {group.prompt: group.line for group in validated.groups}
-    shared = (
-        Prompt.objects.filter(project=project, batch__split=other_split, raw_text__in=list(texts))
-        .values_list("raw_text", flat=True)
-        .distinct()
-    )
-    for text in shared:
-        problems.append(
-            Problem(
-                f"{where} line {texts[text]}",
-                f"this prompt is already in the {other_split} split of project "
-                f"{project.slug!r}; train and test must not share a prompt",
-            )
-        )
+    texts = {group.prompt: f"{where} line {group.line}" for group in validated.groups}
+    problems += shared_with_other_split(texts, split, project)
     return problems
 
 
@@ -541,4 +528,25 @@ def already_imported(facts: Mapping[str, ImageFacts], project: Project) -> list[
             "each image may be imported once",
         )
         for sha, batch_id in existing
+    ]
+
+
+def shared_with_other_split(
+    places: Mapping[str, str], split: str, project: Project
+) -> list[Problem]:
+    """A problem for each prompt (text -> where it is) already in the project's other split:
+    train and test never share a prompt."""
+    other = Split.TEST if split == Split.TRAIN else Split.TRAIN
+    shared = (
+        Prompt.objects.filter(project=project, batch__split=other, raw_text__in=list(places))
+        .values_list("raw_text", flat=True)
+        .distinct()
+    )
+    return [
+        Problem(
+            places[text],
+            f"this prompt is already in the {other} split of project {project.slug!r}; "
+            "train and test must not share a prompt",
+        )
+        for text in shared
     ]
