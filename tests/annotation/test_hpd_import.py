@@ -153,3 +153,29 @@ def test_a_second_import_of_the_same_release_is_refused(tmp_path: Path) -> None:
         import_batch(tmp_path / "hpd", "hpd")
     assert all("already in project 'hpd'" in p.message for p in raised.value.problems)
     assert database_state() == before
+
+
+def test_a_test_prompt_already_in_the_train_split_is_refused(tmp_path: Path) -> None:
+    write_hpd(tmp_path / "first")
+    import_batch(tmp_path / "first", "hpd")
+    _, test = write_hpd(tmp_path / "second", seed=7)
+    (tmp_path / "second" / "train.json").unlink()
+    for image in (tmp_path / "second" / "train").iterdir():
+        image.unlink()
+    (tmp_path / "second" / "train").rmdir()
+    test[0]["prompt"] = TRAIN_PROMPTS[0]
+    test[1]["prompt"] = "a prompt nobody used before"
+    (tmp_path / "second" / "test.json").write_text(json.dumps(test))
+    before = database_state()
+
+    with pytest.raises(BatchRejected) as raised:
+        import_batch(tmp_path / "second", "hpd")
+
+    assert [(p.where, p.message) for p in raised.value.problems] == [
+        (
+            "test.json entry 1",
+            "this prompt is already in the train split of project 'hpd'; "
+            "train and test must not share a prompt",
+        )
+    ]
+    assert database_state() == before
