@@ -36,7 +36,9 @@ from annotation.services.importing import (
     ImportSummary,
     already_imported,
     enqueue_batch_processing,
+    locked_project,
     shared_with_other_split,
+    widen_project,
 )
 from annotation.services.manifest import ManifestRules
 from annotation.services.media import MediaWriter, media_path_for
@@ -160,25 +162,11 @@ def ingest_hpd(
 ) -> HpdImportSummary:
     """Runs inside the import transaction, under the import lock."""
     sizes = {len(e.paths) for split in validated.splits for e in split.entries} or {2}
-    project = Project.objects.select_for_update().filter(slug=slug).first()
-    created_project = project is None
-    if project is None:
-        project = Project.objects.create(
-            slug=slug,
-            name=slug.replace("-", " ").replace("_", " ").capitalize(),
-            task_type=TaskType.PAIRWISE if sizes == {2} else TaskType.RANKING,
-            images_per_task=max(sizes),
-            judgments_per_task=settings.DEFAULT_JUDGMENTS_PER_TASK,
-            guideline_version=settings.GUIDELINE_VERSION,
-            lease_seconds=settings.DEFAULT_LEASE_SECONDS,
-            created_by=uploaded_by,
-        )
+    project, created_project = locked_project(slug, sizes, None, uploaded_by)
     problems = _check_against_project(validated, project)
     if problems:
         raise BatchRejected(problems)
-    if project.task_type == TaskType.RANKING and max(sizes) > project.images_per_task:
-        project.images_per_task = max(sizes)
-        project.save(update_fields=["images_per_task"])
+    widen_project(project, sizes)
     progress.start("storing images", len(validated.facts))
     for member, facts in validated.facts.items():
         writer.store(media_path_for(facts.sha256, facts.extension), validated.kept_bytes[member])

@@ -340,25 +340,11 @@ def _ingest(
     """Runs inside the import transaction, under the import lock."""
     groups = validated.groups
     sizes = {len(group.images) for group in groups}
-    project = Project.objects.select_for_update().filter(slug=slug).first()
-    created_project = project is None
-    if project is None:
-        project = Project.objects.create(
-            slug=slug,
-            name=slug.replace("-", " ").replace("_", " ").capitalize(),
-            task_type=TaskType.PAIRWISE if sizes == {2} else TaskType.RANKING,
-            images_per_task=max(sizes),
-            judgments_per_task=judgments_per_task or settings.DEFAULT_JUDGMENTS_PER_TASK,
-            guideline_version=settings.GUIDELINE_VERSION,
-            lease_seconds=settings.DEFAULT_LEASE_SECONDS,
-            created_by=uploaded_by,
-        )
+    project, created_project = locked_project(slug, sizes, judgments_per_task, uploaded_by)
     problems = _check_against_project(validated, project, split)
     if problems:
         raise BatchRejected(problems)
-    if project.task_type == TaskType.RANKING and max(sizes) > project.images_per_task:
-        project.images_per_task = max(sizes)
-        project.save(update_fields=["images_per_task"])
+    widen_project(project, sizes)
 
     wanted = judgments_per_task or project.judgments_per_task
     batch = Batch.objects.create(
@@ -550,3 +536,31 @@ def shared_with_other_split(
         )
         for text in shared
     ]
+
+
+def locked_project(
+    slug: str, sizes: set[int], judgments_per_task: int | None, uploaded_by: User | None
+) -> tuple[Project, bool]:
+    """The project `slug`, row-locked, or a new one shaped by the batch's group sizes
+    (pairwise when every group has two images); and whether it was created."""
+    project = Project.objects.select_for_update().filter(slug=slug).first()
+    if project is not None:
+        return project, False
+    project = Project.objects.create(
+        slug=slug,
+        name=slug.replace("-", " ").replace("_", " ").capitalize(),
+        task_type=TaskType.PAIRWISE if sizes == {2} else TaskType.RANKING,
+        images_per_task=max(sizes),
+        judgments_per_task=judgments_per_task or settings.DEFAULT_JUDGMENTS_PER_TASK,
+        guideline_version=settings.GUIDELINE_VERSION,
+        lease_seconds=settings.DEFAULT_LEASE_SECONDS,
+        created_by=uploaded_by,
+    )
+    return project, True
+
+
+def widen_project(project: Project, sizes: set[int]) -> None:
+    """A ranking project grows to hold the batch's largest group."""
+    if project.task_type == TaskType.RANKING and max(sizes) > project.images_per_task:
+        project.images_per_task = max(sizes)
+        project.save(update_fields=["images_per_task"])
