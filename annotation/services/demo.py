@@ -16,8 +16,10 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image, ImageDraw, ImageFilter
 
-from annotation.models import Project, Role, User
+from annotation.models import Project, Role, Split, User
 from annotation.services.accounts import add_user
+from annotation.services.batch_processing import process_batch
+from annotation.services.demo_crowd import judge_as_crowd
 from annotation.services.importing import ImportSummary, import_batch
 
 DEMO_PROMPTS = Path(settings.BASE_DIR) / "data" / "sd_prompts_1k.jsonl"
@@ -28,6 +30,10 @@ DEMO_USERS = {
     "demo-researcher": (Role.RESEARCHER, "hpd-research-2026"),
 }
 GENERATORS = ["synthetic-a", "synthetic-b", "synthetic-c", "synthetic-d"]
+# Judgments wanted per task: train tasks leave room for the demo annotator after the
+# simulated crowd; every crowd member ranks each held-out test group, as in HPD v2's test set.
+DEMO_TRAIN_JUDGMENTS = 3
+DEMO_TEST_JUDGMENTS = 4
 
 
 @dataclass(frozen=True)
@@ -90,21 +96,46 @@ def write_demo_batch(folder: Path, prompts: list[str], images_per_group: int) ->
     return folder
 
 
-def seed_demo(groups_per_project: int = 60) -> tuple[list[ImportSummary], list[DemoLogin]]:
-    """Create the demo users and projects if they are missing. Idempotent."""
+def seed_demo(
+    groups_per_project: int = 60, *, with_judgments: bool = True
+) -> tuple[list[ImportSummary], list[DemoLogin]]:
+    """Create the demo users and projects if they are missing. Idempotent.
+
+    Each project gets a train batch of `groups_per_project` prompt groups and a held-out
+    test batch of a sixth as many (other prompts). With `with_judgments`, simulated
+    annotators (demo_crowd.py) then judge about half the train slots and every test
+    group, through the same services as the annotation page, so the dashboards and
+    exports show real figures; the rest is left for the demo annotator.
+    """
     logins = []
     for username, (role, password) in DEMO_USERS.items():
         if not User.objects.filter(username=username).exists():
             add_user(username, role, password)
         logins.append(DemoLogin(username=username, role=role, password=password))
     prompts = read_demo_prompts()
+    test_groups = max(1, groups_per_project // 6)
     summaries = []
     for offset, (slug, images_per_group) in enumerate(DEMO_PROJECTS.items()):
         if Project.objects.filter(slug=slug).exists():
             continue
-        chosen = prompts[offset * groups_per_project : (offset + 1) * groups_per_project]
-        with tempfile.TemporaryDirectory(prefix="hpd-demo-") as folder:
-            batch = write_demo_batch(Path(folder) / slug, chosen, images_per_group)
-            admin = User.objects.get(username="demo-admin")
-            summaries.append(import_batch(batch, slug, uploaded_by=admin))
+        train_prompts = prompts[offset * groups_per_project : (offset + 1) * groups_per_project]
+        test_end = len(prompts) - offset * test_groups
+        test_prompts = prompts[test_end - test_groups : test_end]
+        admin = User.objects.get(username="demo-admin")
+        for split, chosen, wanted in (
+            (Split.TRAIN, train_prompts, DEMO_TRAIN_JUDGMENTS),
+            (Split.TEST, test_prompts, DEMO_TEST_JUDGMENTS),
+        ):
+            with tempfile.TemporaryDirectory(prefix="hpd-demo-") as folder:
+                batch = write_demo_batch(Path(folder) / f"{slug}-{split}", chosen, images_per_group)
+                summary = import_batch(
+                    batch, slug, split=split, judgments_per_task=wanted, uploaded_by=admin
+                )
+            summaries.append(summary)
+            # Cleaning normally follows on a worker; done here so the crowd can start.
+            process_batch(summary.batch)
+        if with_judgments:
+            project = Project.objects.get(slug=slug)
+            slots = groups_per_project * DEMO_TRAIN_JUDGMENTS + test_groups * DEMO_TEST_JUDGMENTS
+            judge_as_crowd(project, tasks_per_member=slots // 8 + test_groups)
     return summaries, logins

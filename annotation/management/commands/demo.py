@@ -11,10 +11,17 @@ class Command(BaseCommand):
     help = "Seed the demo projects and users (idempotent) and print the demo logins."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--groups", type=int, default=60, help="Prompt groups per project.")
+        parser.add_argument(
+            "--groups", type=int, default=60, help="Train prompt groups per project."
+        )
+        parser.add_argument(
+            "--no-judgments",
+            action="store_true",
+            help="Leave every task unjudged (no simulated annotators).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        summaries, logins = seed_demo(options["groups"])
+        summaries, logins = seed_demo(options["groups"], with_judgments=not options["no_judgments"])
         for summary in summaries:
             self.stdout.write(f"imported demo project: {json.dumps(summary.as_dict())}")
         self.stdout.write("Demo logins (local use only):")
