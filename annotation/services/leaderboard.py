@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import choix
@@ -61,8 +62,22 @@ def fit_strengths(
     """Bradley-Terry strengths (log scale, mean 0) with bootstrap 95% intervals.
 
     The bootstrap resamples the comparisons (multinomially over the pair counts) and
-    refits; `seed` makes the intervals reproducible.
+    refits; `seed` makes the intervals reproducible. The fit is a pure function of its
+    arguments, so results are memoised per process: a page view refits only the tables
+    whose counts changed since the last one.
     """
+    table = _fit_strengths_cached(tuple(sorted(counts.items())), samples, seed)
+    return {
+        "comparisons": table["comparisons"],
+        "generators": [dict(row) for row in table["generators"]],
+    }
+
+
+@lru_cache(maxsize=256)
+def _fit_strengths_cached(
+    counts_items: tuple[tuple[tuple[str, str], int], ...], samples: int, seed: int
+) -> dict[str, Any]:
+    counts = dict(counts_items)
     names = sorted({g for pair in counts for g in pair})
     total = sum(n for (w, loser), n in counts.items() if w != loser)
     if len(names) < 2 or total == 0:

@@ -12,7 +12,11 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import ExportSnapshot, ProjectAnnotator, Task, User
-from annotation.services.leaderboard import fit_strengths, generator_leaderboard
+from annotation.services.leaderboard import (
+    _fit_strengths_cached,
+    fit_strengths,
+    generator_leaderboard,
+)
 from tests.annotation.judging import judge, judged_project
 from tests.conftest import client_for
 
@@ -27,6 +31,27 @@ def test_two_generators_strength_gap_is_the_log_odds() -> None:
     for row in rows.values():
         assert row["low"] <= row["strength"] <= row["high"]
     assert rows["a"]["win_rate"] == 0.75
+
+
+def test_fits_are_reused_for_unchanged_counts_and_redone_when_they_change() -> None:
+    counts = {("x", "y"): 12, ("y", "x"): 5}
+    first = fit_strengths(counts, samples=40)
+    first["generators"][0]["mean_score"] = 1.0  # a caller decorating its copy
+
+    hits = _fit_strengths_cached.cache_info().hits
+    again = fit_strengths(dict(reversed(list(counts.items()))), samples=40)
+    assert _fit_strengths_cached.cache_info().hits == hits + 1
+    assert again == {k: v for k, v in first.items() if k != "generators"} | {
+        "generators": [
+            {k: v for k, v in row.items() if k != "mean_score"} for row in first["generators"]
+        ]
+    }
+    assert "mean_score" not in again["generators"][0]
+
+    changed = fit_strengths({("x", "y"): 12, ("y", "x"): 15}, samples=40)
+    strengths = {row["generator"]: row["strength"] for row in changed["generators"]}
+    assert changed["comparisons"] == 27
+    assert strengths["y"] > strengths["x"]
 
 
 def ranked_by_generator(task: Task) -> list[int]:
