@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from annotation.services.export.manifest import MANIFEST_NAME
 from annotation.services.export.params import ExportParams, ExportParamsError
 from annotation.services.export.writer import write_export
 from annotation.services.progress import Progress
+from annotation.services.queueing import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -59,17 +61,27 @@ def create_export(
 
 
 def enqueue_export(snapshot_id: int) -> None:
+    """Queue a recorded snapshot's export. When the broker is unreachable the snapshot
+    stays `queued`, and the periodic sweep (annotation.sweep_queued_exports) queues it
+    once Redis answers again: a request made during an outage is not lost."""
     from annotation.tasks import export_snapshot_task
 
-    try:
-        export_snapshot_task.delay(snapshot_id)
-    except Exception as exc:
-        logger.warning("export %s recorded, but queueing it failed: %s", snapshot_id, exc)
-        ExportSnapshot.objects.filter(pk=snapshot_id, status=ExportSnapshot.Status.QUEUED).update(
-            status=ExportSnapshot.Status.FAILED,
-            error=f"could not be queued ({exc}); start the export again",
-            finished_at=timezone.now(),
+    if not enqueue(export_snapshot_task, snapshot_id):
+        logger.info(
+            "export %s recorded; it is queued by the sweep when the broker answers", snapshot_id
         )
+
+
+def queued_snapshot_ids(older_than: timedelta) -> list[int]:
+    """Snapshots still `queued` that were created more than `older_than` ago: their task
+    was never sent (broker down) or is still waiting in the queue. Sending one again is
+    harmless: export_snapshot runs a snapshot once."""
+    cutoff = timezone.now() - older_than
+    return list(
+        ExportSnapshot.objects.filter(status=ExportSnapshot.Status.QUEUED, created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 class _SnapshotProgress(Progress):
