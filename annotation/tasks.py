@@ -77,7 +77,7 @@ def expire_leases() -> int:
 @shared_task(name="annotation.export_snapshot")
 def export_snapshot_task(snapshot_id: int) -> str | None:
     """Write a queued export snapshot. Idempotent: a done snapshot is left as it is, and
-    a redelivery while it runs returns at once. A failure is recorded on the snapshot
+    a redelivery while it runs returns after a short wait. A failure is recorded on the snapshot
     (status failed, error), never retried behind the user's back."""
     from annotation.services.export import export_snapshot
 
