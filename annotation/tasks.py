@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from annotation.services import assignment, batch_processing
@@ -25,6 +28,18 @@ def sweep_unprocessed_batches() -> int:
     for batch_id in batch_ids:
         process_batch.delay(batch_id)
     return len(batch_ids)
+
+
+@shared_task(name="annotation.sweep_queued_exports")
+def sweep_queued_exports() -> int:
+    """Queue exports still waiting since before the last sweep (e.g. requested while the
+    broker was down). A snapshot queued twice is still exported once."""
+    from annotation.services.export.snapshots import queued_snapshot_ids
+
+    snapshot_ids = queued_snapshot_ids(timedelta(seconds=settings.SWEEP_INTERVAL_SECONDS))
+    for snapshot_id in snapshot_ids:
+        export_snapshot_task.delay(snapshot_id)
+    return len(snapshot_ids)
 
 
 @shared_task(name="annotation.recompute_agreement")
@@ -62,7 +77,7 @@ def expire_leases() -> int:
 @shared_task(name="annotation.export_snapshot")
 def export_snapshot_task(snapshot_id: int) -> str | None:
     """Write a queued export snapshot. Idempotent: a done snapshot is left as it is, and
-    a redelivery while it runs returns at once. A failure is recorded on the snapshot
+    a redelivery while it runs returns after a short wait. A failure is recorded on the snapshot
     (status failed, error), never retried behind the user's back."""
     from annotation.services.export import export_snapshot
 

@@ -4,6 +4,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from annotation.views.health import healthz
 
+# A database outage is a 503 with Retry-After, not a 500 (annotation/database_outage.py).
+handler500 = "annotation.database_outage.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation.models import Image, Prompt
+from annotation.services.queueing import enqueue
 from scoring.errors import BrokenImageError, ModelLoadError
 from scoring.models import ImageScore, ModelVersion
 from scoring.queries import active_model_version, mean_score_by_generator
@@ -329,10 +330,8 @@ def enqueue_batch_scoring(batch_id: int) -> None:
     raised: the caller's data is committed and activation re-queues what was missed."""
     from scoring.tasks import score_batch_images
 
-    try:
-        score_batch_images.delay(batch_id)
-    except Exception as exc:
-        logger.warning("queueing the scoring of batch %s failed: %s", batch_id, exc)
+    if not enqueue(score_batch_images, batch_id):
+        logger.info("the scoring of batch %s was not queued: the broker is unreachable", batch_id)
 
 
 def enqueue_scoring_of_unscored_batches() -> None:

@@ -314,9 +314,9 @@ def _wait_for_redis(server: RedisServer, log_file: Path, log_start: int, timeout
 
 
 def _start_redis_once(
-    directory: Path, log_file: Path, persist: bool, timeout: float
+    directory: Path, log_file: Path, persist: bool, timeout: float, port: int | None = None
 ) -> RedisServer:
-    port = free_port()
+    port = port or free_port()
     log_start = log_file.stat().st_size
     command = _redis_command(directory, port, log_file, persist)
     server = RedisServer(start_child("redis-server", command), port, directory)
@@ -329,16 +329,23 @@ def _start_redis_once(
 
 
 def start_redis(
-    directory: Path, *, persist: bool, timeout: float = SERVICE_START_TIMEOUT_S
+    directory: Path,
+    *,
+    persist: bool,
+    timeout: float = SERVICE_START_TIMEOUT_S,
+    port: int | None = None,
 ) -> RedisServer:
-    """Start redis-server on a free loopback port with its files in `directory`.
+    """Start redis-server on a free loopback port (or `port`) with its files in `directory`.
 
     Returns once it answers PING. With `persist` it keeps RDB snapshots in `directory`.
-    The log is appended to `directory/redis.log`.
+    The log is appended to `directory/redis.log`. Given a `port` (to start a stopped
+    server again where its clients expect it), a port taken by another process is an error.
     """
     directory.mkdir(parents=True, exist_ok=True)
     log_file = directory / "redis.log"
     log_file.touch()
+    if port is not None:
+        return _start_redis_once(directory, log_file, persist, timeout, port)
     # Another process can bind the probed port before Redis does; a fresh port fixes that.
     for _ in range(2):
         with contextlib.suppress(PortTaken):

@@ -5,9 +5,10 @@ INCR per throttle and request (and an EXPIRE for a window's first), whatever the
 (DRF's own throttles keep and re-pickle the whole request history on every request).
 The limits hold across workers and machines (API_THROTTLE_REDIS_URL, by default REDIS_URL).
 
-When Redis cannot be reached, requests are allowed and the outage is logged once; Redis
-is not asked again for OUTAGE_RETRY_S, so an outage costs requests nothing, and the first
-answer after it is logged too. Annotators keep working through a Redis outage.
+When Redis cannot be reached, requests are allowed and the outage is logged once
+(annotation.redis_outage); Redis is not asked again for OUTAGE_RETRY_S, so an outage costs
+requests nothing, and the first answer after it is logged too. Annotators keep working
+through a Redis outage.
 """
 
 from __future__ import annotations
@@ -27,48 +28,20 @@ from rest_framework.throttling import (
     UserRateThrottle,
 )
 
+from annotation.redis_outage import RedisOutage, outage_of
+
 logger = logging.getLogger(__name__)
 
-OUTAGE_RETRY_S = 5.0
 KEY_PREFIX = "throttle"
 
 _clients: dict[str, redis.Redis] = {}
 _lock = threading.Lock()
 
 
-class _Outage:
-    """Whether Redis is known to be down, and until when it is left alone."""
-
-    def __init__(self) -> None:
-        self.down = False
-        self.retry_at = 0.0
-
-    def skipping(self) -> bool:
-        return self.down and time.monotonic() < self.retry_at
-
-    def failed(self, exc: Exception) -> None:
-        with _lock:
-            if not self.down:
-                logger.warning(
-                    "API throttling is off: its Redis is unreachable (%s); "
-                    "requests are allowed until it answers again",
-                    exc,
-                )
-            self.down = True
-            self.retry_at = time.monotonic() + OUTAGE_RETRY_S
-
-    def answered(self) -> None:
-        if self.down:
-            with _lock:
-                if self.down:
-                    self.down = False
-                    logger.warning("API throttling is back on: its Redis answers again")
-
-    def clear(self) -> None:
-        self.down, self.retry_at = False, 0.0
-
-
-outage = _Outage()
+def throttle_outage() -> RedisOutage:
+    """The outage record of the throttles' Redis (shared with the broker's when the URLs
+    are the same: one outage, one log line)."""
+    return outage_of(settings.API_THROTTLE_REDIS_URL)
 
 
 def redis_client() -> redis.Redis:
@@ -95,6 +68,7 @@ class _FixedWindow(SimpleRateThrottle):
         if getattr(self, "rate", None) is None:
             return True
         self.key = self.get_cache_key(request, view)
+        outage = throttle_outage()
         if self.key is None or outage.skipping():
             return True
         now = time.time()

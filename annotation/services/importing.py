@@ -32,6 +32,7 @@ from annotation.services.manifest import ManifestGroup, ManifestRules, parse_man
 from annotation.services.media import MediaWriter, media_path_for
 from annotation.services.problems import BatchRejected, Problem
 from annotation.services.progress import Progress
+from annotation.services.queueing import enqueue
 
 __all__ = ["ImportSummary", "Progress", "import_batch", "import_upload"]
 
@@ -465,13 +466,15 @@ def _write_rows(
 
 def enqueue_batch_processing(batch_id: int) -> None:
     """Queue post-import processing. A broker outage never fails an import that committed:
-    the periodic sweep (annotation.sweep_unprocessed_batches) queues it later."""
+    the batch stays `imported` and the periodic sweep (annotation.sweep_unprocessed_batches)
+    queues it once Redis answers again."""
     from annotation.tasks import process_batch
 
-    try:
-        process_batch.delay(batch_id)
-    except Exception as exc:
-        logger.warning("batch %s imported, but queueing its processing failed: %s", batch_id, exc)
+    if not enqueue(process_batch, batch_id):
+        logger.info(
+            "batch %s imported; its processing is queued by the sweep when the broker answers",
+            batch_id,
+        )
 
 
 def import_upload(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import uuid
 from pathlib import Path
+
+# Disk full, quota exceeded, file size limit (RLIMIT_FSIZE): more space is the fix.
+_OUT_OF_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class StorageUnavailable(Exception):
@@ -46,10 +50,20 @@ class MediaWriter:
                 temporary.unlink(missing_ok=True)
         except OSError as exc:
             raise StorageUnavailable(
-                f"could not write {target} ({exc.strerror or exc}); free disk space or fix "
-                "the permissions of MEDIA_ROOT, then import again"
+                f"could not write {target} ({exc.strerror or exc}); {self._fix_for(exc)}"
             ) from exc
         self.created_files.append(target)
+
+    def _fix_for(self, error: OSError) -> str:
+        if error.errno in _OUT_OF_SPACE:
+            return (
+                f"the disk holding MEDIA_ROOT ({self.root}) is full or a file size limit was "
+                "reached; free disk space, then import again"
+            )
+        return (
+            f"MEDIA_ROOT ({self.root}) is not a writable folder; fix the path or the "
+            "permissions of MEDIA_ROOT, then import again"
+        )
 
     def _make_parents(self, folder: Path) -> None:
         missing: list[Path] = []

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "annotation.request_ids.RequestIdMiddleware",
+    # A database outage answers 503 + Retry-After (annotation/database_outage.py).
+    "annotation.database_outage.DatabaseOutageMiddleware",
     "csp.middleware.CSPMiddleware",
     "annotation.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +84,8 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# While PostgreSQL is unreachable requests get 503 with this Retry-After (seconds).
+DATABASE_RETRY_AFTER_SECONDS = env.int("DATABASE_RETRY_AFTER_SECONDS", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "annotation.User"
@@ -232,10 +236,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# How often work left waiting by a broker outage (batches to process, exports) is queued.
+SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "sweep-unprocessed-batches": {
         "task": "annotation.sweep_unprocessed_batches",
-        "schedule": env.int("SWEEP_INTERVAL_SECONDS", default=300),
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "sweep-queued-exports": {
+        "task": "annotation.sweep_queued_exports",
+        "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "expire-leases": {"task": "annotation.expire_leases", "schedule": 300},
 }

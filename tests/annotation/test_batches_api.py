@@ -267,7 +267,7 @@ def test_unwritable_media_storage_is_a_507_and_changes_nothing(
     assert response.status_code == HTTPStatus.INSUFFICIENT_STORAGE
     detail = response.json()["detail"]
     assert detail.startswith(f"could not write {blocker}/media/images/")
-    assert "fix the permissions of MEDIA_ROOT, then import again" in detail
+    assert "fix the path or the permissions of MEDIA_ROOT, then import again" in detail
     assert database_state() == db_before
 
 

@@ -807,7 +807,8 @@ def test_unwritable_media_root_raises_storage_unavailable_and_writes_no_rows(
 
     message = str(caught.value)
     assert f"could not write {blocker}/media/images/" in message
-    assert "fix the permissions of MEDIA_ROOT, then import again" in message
+    assert f"MEDIA_ROOT ({blocker}/media) is not a writable folder" in message
+    assert "fix the path or the permissions of MEDIA_ROOT, then import again" in message
     assert database_state() == db_before
     assert media_state(media_root) == media_before
     assert blocker.read_text() == "in the way"

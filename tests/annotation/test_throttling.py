@@ -73,14 +73,15 @@ def test_redis_outage_fails_open_and_logs_once(
         dead = probe.getsockname()[1]
     settings.API_THROTTLE_REDIS_URL = f"redis://127.0.0.1:{dead}/0"
     client = client_for(researcher_user)
-    with caplog.at_level(logging.WARNING, logger="annotation.api.throttling"):
+    with caplog.at_level(logging.WARNING, logger="annotation.redis_outage"):
         statuses = [client.get(reverse("project-list")).status_code for _ in range(6)]
     assert statuses == [HTTPStatus.OK] * 6  # past the 3/min rate: nobody is locked out
-    outages = [r for r in caplog.records if "throttling is off" in r.getMessage()]
+    outages = [r for r in caplog.records if "API throttling is off" in r.getMessage()]
     assert len(outages) == 1
+    assert f"Redis at redis://127.0.0.1:{dead}/0 is unreachable" in outages[0].getMessage()
     # Redis is left alone for a while after the failure: one attempt, not six.
-    assert throttling.outage.skipping()
-    throttling.outage.clear()
+    assert throttling.throttle_outage().skipping()
+    throttling.throttle_outage().clear()
 
 
 def test_annotate_scope_limits_views_that_name_it(low_rates: None, annotator_user: User) -> None:

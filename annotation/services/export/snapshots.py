@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,13 @@ from annotation.services.export.manifest import MANIFEST_NAME
 from annotation.services.export.params import ExportParams, ExportParamsError
 from annotation.services.export.writer import write_export
 from annotation.services.progress import Progress
+from annotation.services.queueing import enqueue
 
 logger = logging.getLogger(__name__)
 
 # pg_try_advisory_lock(class, id): one running export per snapshot, across workers.
 EXPORT_LOCK_CLASS = 0x48504445  # "HPDE"
+LOCK_WAIT_S = 3.0
 
 
 def create_export(
@@ -59,17 +63,27 @@ def create_export(
 
 
 def enqueue_export(snapshot_id: int) -> None:
+    """Queue a recorded snapshot's export. When the broker is unreachable the snapshot
+    stays `queued`, and the periodic sweep (annotation.sweep_queued_exports) queues it
+    once Redis answers again: a request made during an outage is not lost."""
     from annotation.tasks import export_snapshot_task
 
-    try:
-        export_snapshot_task.delay(snapshot_id)
-    except Exception as exc:
-        logger.warning("export %s recorded, but queueing it failed: %s", snapshot_id, exc)
-        ExportSnapshot.objects.filter(pk=snapshot_id, status=ExportSnapshot.Status.QUEUED).update(
-            status=ExportSnapshot.Status.FAILED,
-            error=f"could not be queued ({exc}); start the export again",
-            finished_at=timezone.now(),
+    if not enqueue(export_snapshot_task, snapshot_id):
+        logger.info(
+            "export %s recorded; it is queued by the sweep when the broker answers", snapshot_id
         )
+
+
+def queued_snapshot_ids(older_than: timedelta) -> list[int]:
+    """Snapshots still `queued` that were created more than `older_than` ago: their task
+    was never sent (broker down) or is still waiting in the queue. Sending one again is
+    harmless: export_snapshot runs a snapshot once."""
+    cutoff = timezone.now() - older_than
+    return list(
+        ExportSnapshot.objects.filter(status=ExportSnapshot.Status.QUEUED, created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 class _SnapshotProgress(Progress):
@@ -115,15 +129,14 @@ def export_snapshot(snapshot_id: int, progress: Progress | None = None) -> Expor
     """Run a queued snapshot's export; idempotent and at most one run at a time.
 
     Takes a session advisory lock on the snapshot: a second worker (a redelivered task)
-    returns None at once while one runs. A snapshot already done or failed is returned
-    unchanged. Files are written to a sibling `.partial` folder and renamed into place
-    when complete, so the snapshot's folder is either absent or whole. On failure the
+    returns None while one runs (after LOCK_WAIT_S). A snapshot left `running` by a
+    worker that died is run again from the start, its partial files removed first. A
+    snapshot already done or failed is returned unchanged. Files are written to a sibling
+    `.partial` folder and renamed into place when complete, so the snapshot's folder is
+    either absent or whole. On failure the
     partial folder is removed and the snapshot marked failed with the reason.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [EXPORT_LOCK_CLASS, snapshot_id])
-        (locked,) = cursor.fetchone() or (False,)
-    if not locked:
+    if not _lock_snapshot(snapshot_id):
         return None
     try:
         snapshot = ExportSnapshot.objects.select_related("project").filter(pk=snapshot_id).first()
@@ -136,6 +149,24 @@ def export_snapshot(snapshot_id: int, progress: Progress | None = None) -> Expor
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [EXPORT_LOCK_CLASS, snapshot_id])
+
+
+def _lock_snapshot(snapshot_id: int) -> bool:
+    """Take the snapshot's advisory lock, waiting up to LOCK_WAIT_S for it.
+
+    A worker killed mid-export holds the lock until PostgreSQL notices its connection is
+    gone (usually within milliseconds); its redelivered task waits for that instead of
+    giving up and leaving the snapshot `running` for good. A live run holds the lock for
+    the whole export, so a duplicate still gives up after the wait.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [EXPORT_LOCK_CLASS, snapshot_id])
+            (locked,) = cursor.fetchone() or (False,)
+        if locked or time.monotonic() >= deadline:
+            return bool(locked)
+        time.sleep(0.2)
 
 
 def _run(snapshot: ExportSnapshot, progress: Progress | None) -> ExportSnapshot:
