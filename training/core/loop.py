@@ -360,7 +360,7 @@ class _Run:
                     self.hps.tokenizer(list(prompts)).to(device),
                     preference.to(device, non_blocking=True),
                 )  # (B,)
-                (losses.sum() / self.accumulation).backward()
+                (losses.sum() / self.accumulation).backward()  # type: ignore[no-untyped-call]
             totals += torch.tensor(
                 [float(losses.detach().sum()), float(losses.numel())], dtype=torch.float64
             )
