@@ -88,12 +88,12 @@ def process_count(setting: str | int) -> int:
 
 def train_in_process(job: TrainingJob) -> TrainingOutcome:
     """training.core.train with resume="latest" in job.out_dir (continues a killed run)."""
-    from training.core import TrainConfig, TrainingDataError, train
+    from training.core import TrainConfig, TrainingConfigError, TrainingDataError, train
 
     config = TrainConfig(**_config_fields(job), resume="latest")
     try:
         result = train(config)
-    except TrainingDataError as exc:
+    except (TrainingDataError, TrainingConfigError) as exc:
         raise TrainingFailed(str(exc)) from exc
     return TrainingOutcome(
         checkpoint=Path(result.checkpoint),
@@ -141,6 +141,8 @@ def torchrun_command(job: TrainingJob, processes: int) -> list[str]:
     for name, value in flags.items():
         if value is not None:
             command += [f"--{name}", str(value)]
+    if not job.progress:
+        command.append("--no-progress")
     return command
 
 
@@ -169,7 +171,7 @@ def train_under_torchrun(
             stderr=log_file,
             text=True,
             env=env,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads start before exec)
+            preexec_fn=_die_with_parent,  # only prctl runs between fork and exec
         )
         assert process.stdout is not None
         lines: list[str] = []
@@ -181,9 +183,7 @@ def train_under_torchrun(
         code = process.wait()
     if code != 0:
         tail = _tail(log_path, 20)
-        raise TrainingFailed(
-            f"torchrun exited with status {code}; the end of {log_path}:\n{tail}"
-        )
+        raise TrainingFailed(f"torchrun exited with status {code}; the end of {log_path}:\n{tail}")
     return outcome_from_summary(lines, job)
 
 
@@ -211,7 +211,7 @@ def _outcome(summary: Mapping[str, Any], job: TrainingJob) -> TrainingOutcome:
         step=int(summary.get("step") or 0),
         final_loss=float(summary.get("final_loss") or 0.0),
         test_accuracy=None if accuracy is None else float(accuracy),
-        metrics_path=Path(summary.get("metrics_path") or job.out_dir / "metrics.jsonl"),
+        metrics_path=Path(summary.get("metrics") or job.out_dir / "metrics.jsonl"),
     )
 
 
@@ -235,7 +235,7 @@ def _checkpoint_entries(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # an unreadable checkpoint: the core reports it when it resumes
         return None
     return loaded if isinstance(loaded, dict) else None
@@ -265,7 +265,7 @@ def evaluate(
     batch_size: int = 64,
 ) -> float:
     """HPD v2 test ranking accuracy of the given weights (training.core)."""
-    from training.core import TrainingDataError, evaluate_ranking_accuracy
+    from training.core import TrainingConfigError, TrainingDataError, evaluate_ranking_accuracy
 
     try:
         return float(
@@ -274,7 +274,7 @@ def evaluate(
                 pretrained=pretrained, device=device, batch_size=batch_size,
             )
         )  # fmt: skip
-    except TrainingDataError as exc:
+    except (TrainingDataError, TrainingConfigError) as exc:
         raise TrainingFailed(str(exc)) from exc
 
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.models import Project
+from annotation.models import Project, User
 from annotation.views import charts
 from annotation.views.access import admin_required
 from scoring.queries import active_model_version
@@ -47,7 +47,9 @@ def training_page(request: HttpRequest) -> HttpResponse:
         initial={"interval_minutes": schedule.interval_minutes, "enabled": schedule.enabled},
     )
     if request.method == "POST" and form.is_valid():
-        saved = set_cycle_schedule(form.cleaned_data["interval_minutes"], form.cleaned_data["enabled"])
+        saved = set_cycle_schedule(
+            form.cleaned_data["interval_minutes"], form.cleaned_data["enabled"]
+        )
         state = "on" if saved.enabled else "off"
         messages.success(
             request, f"Schedule saved: every {saved.interval_minutes} minute(s), {state}."
@@ -114,18 +116,15 @@ def project_training(request: HttpRequest, slug: str) -> HttpResponse:
         "accuracy_chart": accuracy_chart if history.labels else None,
         **_registry_context(),
     }
-    return render(
-        request, "training/project.html", context, status=400 if form.errors else 200
-    )
+    return render(request, "training/project.html", context, status=400 if form.errors else 200)
 
 
 @admin_required
 @require_POST
 def start_now(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_object_or_404(Project, slug=slug)
-    started = start_cycle(
-        project, trigger=TrainingRun.Trigger.PAGE, requested_by=request.user, force=True
-    )
+    user = request.user if isinstance(request.user, User) else None
+    started = start_cycle(project, trigger=TrainingRun.Trigger.PAGE, requested_by=user, force=True)
     if started.created:
         messages.success(request, f"Cycle queued as run {started.run.pk if started.run else ''}.")
     else:

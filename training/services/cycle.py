@@ -106,9 +106,7 @@ def start_cycle(
                     },
                 )
         except IntegrityError:
-            live = TrainingRun.objects.filter(
-                project=project, status__in=TrainingRun.LIVE
-            ).first()
+            live = TrainingRun.objects.filter(project=project, status__in=TrainingRun.LIVE).first()
             return CycleStart(live, False, "another cycle of this project started meanwhile")
         run.out_dir = str(Path(settings.TRAINING_ROOT) / project.slug / f"run-{run.pk}")
         run.save(update_fields=["out_dir"])
@@ -164,9 +162,7 @@ def run_cycle(
     reporter = reporter or CycleReporter()
     if not take_lease(run_id, holder):
         return TrainingRun.objects.get(pk=run_id)
-    TrainingRun.objects.filter(pk=run_id, started_at__isnull=True).update(
-        started_at=timezone.now()
-    )
+    TrainingRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=timezone.now())
     run = TrainingRun.objects.select_related(
         "project", "snapshot", "candidate", "active_version", "requested_by"
     ).get(pk=run_id)

@@ -28,13 +28,16 @@ def cycle_schedule() -> CycleSchedule:
     task = PeriodicTask.objects.filter(name=SCHEDULE_NAME).select_related("interval").first()
     if task is None or task.interval is None:
         return CycleSchedule(DEFAULT_INTERVAL_MINUTES, False if task is None else task.enabled)
-    seconds = task.interval.every * {
-        IntervalSchedule.DAYS: 86400,
-        IntervalSchedule.HOURS: 3600,
-        IntervalSchedule.MINUTES: 60,
-        IntervalSchedule.SECONDS: 1,
-        IntervalSchedule.MICROSECONDS: 1e-6,
-    }[task.interval.period]
+    seconds = (
+        task.interval.every
+        * {
+            IntervalSchedule.DAYS: 86400,
+            IntervalSchedule.HOURS: 3600,
+            IntervalSchedule.MINUTES: 60,
+            IntervalSchedule.SECONDS: 1,
+            IntervalSchedule.MICROSECONDS: 1e-6,
+        }[task.interval.period]
+    )
     return CycleSchedule(max(int(seconds // 60), 1), task.enabled)
 
 

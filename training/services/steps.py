@@ -282,8 +282,7 @@ def decide_step(run: TrainingRun, reporter: CycleReporter, margin: float) -> Non
     elif accuracy >= reference + margin:
         promote = True
         reason = (
-            f"test accuracy {accuracy:.4f} >= {reference:.4f} of {against} "
-            f"+ margin {margin:.4f}"
+            f"test accuracy {accuracy:.4f} >= {reference:.4f} of {against} + margin {margin:.4f}"
         )
     else:
         promote = False

@@ -21,7 +21,8 @@ class ConsoleReporter(CycleReporter):
     def __init__(self, run_id: int) -> None:
         super().__init__()
         self.run_id = run_id
-        self.export = TqdmProgress("judgment")
+        self.bar = TqdmProgress("judgment")
+        self.export = self.bar
 
     def stage(self, text: str) -> None:
         print(f"[run {self.run_id}] {text}", file=sys.stderr, flush=True)
@@ -73,7 +74,7 @@ class Command(BaseCommand):
                 "resume it from its last checkpoint"
             ) from None
         finally:
-            reporter.export.close()
+            reporter.bar.close()
         self.stdout.write(json.dumps(run_summary(run)))
         if run.status != TrainingRun.Status.SUCCEEDED:
             raise CommandError(f"training run {run.pk} {run.status}: {run.error}")
