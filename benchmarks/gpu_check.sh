@@ -10,7 +10,7 @@
 #     -d .whl open_clip_torch==3.3.0 ftfy==6.3.1 wcwidth==0.9.4
 #
 # Sections run in order; each writes its JSON under $OUT when it is set. Whole script:
-# under 5 minutes. Later sections (training) are appended below the scoring one.
+# under 5 minutes. Sections: scoring (gpu_scoring.py), training (gpu_training.py).
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/.."
@@ -38,6 +38,7 @@ run_section() {
 }
 
 run_section scoring timeout 270 python3 benchmarks/gpu_scoring.py --compile "$@"
+run_section training timeout 150 python3 benchmarks/gpu_training.py
 
 # (further sections go above this line)
 if [ -n "$failed" ]; then

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -53,7 +55,9 @@ def test_soft_preferences_are_normalised_to_probabilities(hpd: Path) -> None:
         (lambda e: e[4].update(file_path=["a.png"]), "'file_path' must be a list of exactly 2"),
     ],
 )
-def test_bad_train_entries_name_the_file_and_entry(hpd: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_train_entries_name_the_file_and_entry(
+    hpd: Path, change: Callable[[list[dict[str, Any]]], object], message: str
+) -> None:
     entries = json.loads((hpd / "train.json").read_text())
     change(entries)
     (hpd / "train.json").write_text(json.dumps(entries))

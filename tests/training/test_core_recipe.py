@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -99,7 +100,9 @@ def test_vit_h_14_locking_equals_the_official_releases_own_lock_functions() -> N
 def test_weight_decay_skips_biases_norms_logit_scale_and_embeddings() -> None:
     model = vit_h_14_on_meta()
     lock_recipe_layers(model, unlocked_image_groups=20, unlocked_text_layers=11)
-    config = TrainConfig(train_json="t.json", test_json=None, model="ViT-H-14", out_dir="o")
+    config = TrainConfig(
+        train_json=Path("t.json"), test_json=None, model="ViT-H-14", out_dir=Path("o")
+    )
     optimizer = build_optimizer(model, config)
     names = {id(p): n for n, p in model.named_parameters()}
     no_decay = sorted(names[id(p)] for p in optimizer.param_groups[0]["params"])
@@ -160,10 +163,10 @@ def test_pair_loss_is_cross_entropy_of_the_scaled_cosines() -> None:
 
 def test_global_batch_must_split_into_micro_batches() -> None:
     config = TrainConfig(
-        train_json="t.json",
+        train_json=Path("t.json"),
         test_json=None,
         model="m",
-        out_dir="o",
+        out_dir=Path("o"),
         batch_size=16,
         global_batch=128,
     )

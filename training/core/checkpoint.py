@@ -23,15 +23,19 @@ CHECKPOINT_FORMAT = "hpd-training/1"
 
 
 def capture_rng() -> dict[str, Any]:
-    """This process's RNG states: torch (CPU and every CUDA device), numpy, python."""
+    """This process's RNG states (torch CPU and every CUDA device, numpy, python) as
+    plain lists and numbers, so they travel between processes and load with
+    weights_only=True."""
     kind, keys, position, has_gauss, cached = np.random.get_state(legacy=True)
     version, internal, gauss = random.getstate()
     return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "torch": torch.get_rng_state().tolist(),
+        "cuda": [state.tolist() for state in torch.cuda.get_rng_state_all()]
+        if torch.cuda.is_available()
+        else [],
         "numpy": [
             str(kind),
-            torch.from_numpy(np.asarray(keys).copy()),
+            np.asarray(keys).tolist(),
             int(position),
             int(has_gauss),
             float(cached),
@@ -41,11 +45,11 @@ def capture_rng() -> dict[str, Any]:
 
 
 def restore_rng(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
     if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([torch.tensor(s, dtype=torch.uint8) for s in state["cuda"]])
     kind, keys, position, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, keys.numpy(), position, has_gauss, cached))
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
 

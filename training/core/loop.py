@@ -50,7 +50,7 @@ from training.core.data import (
 from training.core.distributed import TrainingProcess
 from training.core.errors import TrainingConfigError, TrainingDataError
 from training.core.evaluation import ranking_accuracy_of
-from training.core.loss import hps_pair_losses
+from training.core.loss import forward_pair_losses
 from training.core.recipe import (
     autocast,
     build_optimizer,
@@ -360,7 +360,7 @@ class _Run:
                     self.hps.tokenizer(list(prompts)).to(device),
                     preference.to(device, non_blocking=True),
                 )  # (B,)
-                (losses.sum() / self.accumulation).backward()
+                (losses.sum() / self.accumulation).backward()  # type: ignore[no-untyped-call]
             totals += torch.tensor(
                 [float(losses.detach().sum()), float(losses.numel())], dtype=torch.float64
             )
@@ -372,21 +372,8 @@ class _Run:
     def _pair_losses(
         self, pixels: torch.Tensor, tokens: torch.Tensor, preference: torch.Tensor
     ) -> torch.Tensor:
-        pairs = pixels.shape[0]
         with autocast(self.config.precision, self.process.device):
-            outputs = self.trained(pixels.flatten(0, 1), tokens)  # images (2B, 3, S, S)
-        if isinstance(outputs, dict):
-            image_features = outputs["image_features"]
-            text_features = outputs["text_features"]
-            logit_scale = outputs["logit_scale"]
-        else:
-            image_features, text_features, logit_scale = outputs[:3]
-        return hps_pair_losses(
-            text_features.float(),  # (B, D)
-            image_features.float().view(pairs, 2, -1),  # (B, 2, D)
-            logit_scale.float(),  # ()
-            preference,  # (B, 2)
-        )
+            return forward_pair_losses(self.trained, pixels, tokens, preference)  # (B,)
 
     def _evaluation_due(self, step: int) -> bool:
         if self.test_groups is None:
