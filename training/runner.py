@@ -146,7 +146,7 @@ def torchrun_command(job: TrainingJob, processes: int) -> list[str]:
     return command
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: SIGTERM when the worker that started it dies (even by
     SIGKILL), so torchrun stops its ranks rather than train on as an orphan."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -171,7 +171,7 @@ def train_under_torchrun(
             stderr=log_file,
             text=True,
             env=env,
-            preexec_fn=_die_with_parent,  # only prctl runs between fork and exec
+            preexec_fn=die_with_parent,  # only prctl runs between fork and exec
         )
         assert process.stdout is not None
         lines: list[str] = []

@@ -141,3 +141,20 @@ def test_without_base_weights_or_an_active_version_the_run_fails_saying_what_to_
     assert run.status == TrainingRun.Status.FAILED
     assert "TRAINING_BASE_CHECKPOINT" in run.error and "TRAINING_BASE_PRETRAINED" in run.error
     assert ModelVersion.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_with_two_training_processes_the_cycle_trains_under_torchrun(
+    tmp_path: Path, training_env: dict[str, str], settings: Any
+) -> None:
+    settings.TRAINING_GPUS = "2"  # on a CPU: two gloo processes
+    grey = grey_project(tmp_path)
+    tiny_policy(grey.project, batch_size=2, global_batch=4)
+
+    run = cycle(grey.project)
+
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    assert run.final_step == 6 and run.candidate_accuracy is not None
+    log = (Path(run.out_dir) / "torchrun.log").read_text()
+    assert '"step": 6' in log  # the CLI's JSON summary, printed by rank 0
+    assert ModelVersion.objects.get() == run.candidate
