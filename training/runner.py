@@ -1,4 +1,5 @@
-"""How the pipeline calls the torch-only training core: in this process, or under torchrun.
+"""How the pipeline calls the torch-only training core: in this process, or as a child
+process (`python -m training`, or torchrun for several GPUs) that dies with its parent.
 
 The one module of the Django side that touches training.core (imported lazily, so a web
 process never loads torch). Django-free itself: it takes plain values and returns them.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -111,10 +113,21 @@ def _config_fields(job: TrainingJob) -> dict[str, Any]:
 
 def torchrun_command(job: TrainingJob, processes: int) -> list[str]:
     """`torchrun --nproc-per-node N -m training ... --resume latest` for the job."""
-    command = [
+    launcher = [
         sys.executable, "-m", "torch.distributed.run", "--standalone",
         "--nproc-per-node", str(processes), "-m", "training",
     ]  # fmt: skip
+    return launcher + cli_arguments(job)
+
+
+def single_process_command(job: TrainingJob) -> list[str]:
+    """`python -m training ... --resume latest` for the job."""
+    return [sys.executable, "-m", "training", *cli_arguments(job)]
+
+
+def cli_arguments(job: TrainingJob) -> list[str]:
+    """The training CLI's flags for the job, always with --resume latest."""
+    command: list[str] = []
     flags = {
         "train": job.train_json,
         "test": job.test_json,
@@ -154,14 +167,13 @@ def die_with_parent() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
-def train_under_torchrun(
-    job: TrainingJob, processes: int, log: Callable[[str], None] | None = None
+def train_in_child(
+    job: TrainingJob, command: list[str], log: Callable[[str], None] | None = None
 ) -> TrainingOutcome:
-    """Run the training CLI under torchrun as a child that dies with this process; its
-    last stdout line is the JSON summary."""
-    command = torchrun_command(job, processes)
+    """Run the training CLI (`command`) as a child process that dies with this one; its
+    output goes to out_dir/training.log, its last stdout line is the JSON summary."""
     job.out_dir.mkdir(parents=True, exist_ok=True)
-    log_path = job.out_dir / "torchrun.log"
+    log_path = job.out_dir / "training.log"
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")
     with log_path.open("a", encoding="utf-8") as log_file:
@@ -183,7 +195,7 @@ def train_under_torchrun(
         code = process.wait()
     if code != 0:
         tail = _tail(log_path, 20)
-        raise TrainingFailed(f"torchrun exited with status {code}; the end of {log_path}:\n{tail}")
+        raise TrainingFailed(f"training exited with status {code}; the end of {log_path}:\n{tail}")
     return outcome_from_summary(lines, job)
 
 
@@ -223,9 +235,13 @@ def _tail(path: Path, count: int) -> str:
 
 
 def train(job: TrainingJob, processes: int) -> TrainingOutcome:
-    """Train in this process for one process, under torchrun for several."""
+    """Train: under torchrun for several processes; for one, in this process, except in a
+    daemonic process (a Celery prefork pool process), which may not start the data
+    loader's worker processes: there `python -m training` runs as a child."""
     if processes > 1:
-        return train_under_torchrun(job, processes)
+        return train_in_child(job, torchrun_command(job, processes))
+    if job.workers > 0 and multiprocessing.current_process().daemon:
+        return train_in_child(job, single_process_command(job))
     return train_in_process(job)
 
 

@@ -155,6 +155,25 @@ def test_with_two_training_processes_the_cycle_trains_under_torchrun(
 
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
     assert run.final_step == 6 and run.candidate_accuracy is not None
-    log = (Path(run.out_dir) / "torchrun.log").read_text()
+    log = (Path(run.out_dir) / "training.log").read_text()
     assert '"step": 6' in log  # the CLI's JSON summary, printed by rank 0
     assert ModelVersion.objects.get() == run.candidate
+
+
+@pytest.mark.django_db
+def test_a_run_refuses_to_resume_from_a_folder_of_another_run(
+    tmp_path: Path, training_env: dict[str, str]
+) -> None:
+    grey = grey_project(tmp_path)
+    tiny_policy(grey.project)
+    started = start_cycle(grey.project, enqueue=False)
+    assert started.run is not None
+    stale = Path(started.run.out_dir)  # e.g. left by a database restored from a backup
+    (stale / "checkpoints").mkdir(parents=True)
+    (stale / "run.json").write_text('{"run": 1, "project": "grey", "created_at": "2020"}')
+
+    run = run_cycle(started.run.pk)
+
+    assert run.status == TrainingRun.Status.FAILED
+    assert f"{stale} belongs to another training run" in run.error
+    assert ModelVersion.objects.count() == 0

@@ -20,7 +20,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from annotation.models import ExportSnapshot
 from scoring.models import ModelVersion
 from tests.services import child_env
-from tests.training.pipeline_support import grey_project, tiny_policy, training_settings
+from tests.training.pipeline_support import grey_project, tiny_policy, training_env
+
+__all__ = ["training_env"]
 from training import runner
 from training.models import TrainingRun
 from training.services.cycle import start_cycle
@@ -81,15 +83,14 @@ def finished_run(project_id: int) -> Callable[[], TrainingRun | None]:
 
 @pytest.mark.django_db(transaction=True)
 def test_beat_and_a_real_worker_produce_a_registered_model_version(
-    tmp_path: Path, media_root: Path
+    tmp_path: Path, media_root: Path, training_env: dict[str, str]
 ) -> None:
-    settings_env = training_settings(tmp_path)
     grey = grey_project(tmp_path)
     tiny_policy(grey.project, min_new_judgments=1)
     set_cycle_schedule(15, True)
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
     PeriodicTask.objects.filter(name=SCHEDULE_NAME).update(interval=every_second)
-    env = child_env(MEDIA_ROOT=str(media_root), **settings_env)
+    env = child_env(MEDIA_ROOT=str(media_root), **training_env)
     log = tmp_path / "celery.log"
 
     with celery_processes(env, log, beat=True):
@@ -107,12 +108,12 @@ def test_beat_and_a_real_worker_produce_a_registered_model_version(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_training_resumes_from_its_checkpoint_and_finishes_once(
-    tmp_path: Path, media_root: Path
+    tmp_path: Path, media_root: Path, training_env: dict[str, str]
 ) -> None:
-    settings_env = training_settings(tmp_path)
     grey = grey_project(tmp_path)
-    tiny_policy(grey.project, steps=100, checkpoint_every=5)
-    env = child_env(MEDIA_ROOT=str(media_root), TRAINING_LEASE_SECONDS="3", **settings_env)
+    # Data loader processes: a pool process (daemonic) trains in a `python -m training` child.
+    tiny_policy(grey.project, steps=100, checkpoint_every=5, workers=2)
+    env = child_env(MEDIA_ROOT=str(media_root), TRAINING_LEASE_SECONDS="3", **training_env)
     log = tmp_path / "celery.log"
 
     with celery_processes(env, log, beat=False):
@@ -121,7 +122,9 @@ def test_a_worker_killed_mid_training_resumes_from_its_checkpoint_and_finishes_o
         run_id, out_dir = started.run.pk, Path(started.run.out_dir)
         checkpoint = out_dir / "checkpoints" / "latest.pt"
         wait_for(lambda: True if checkpoint.exists() else None, log)
-        holder = TrainingRun.objects.get(pk=run_id).lease_holder
+        training = TrainingRun.objects.get(pk=run_id)
+        holder = training.lease_holder
+        assert training.status == TrainingRun.Status.TRAINING, (training.error, log.read_text())
         pool_process = int(holder.rsplit(":", 1)[1])
         os.kill(pool_process, signal.SIGKILL)  # as the kernel's OOM killer would
         killed_at = runner.last_logged_step(out_dir / "metrics.jsonl") or 0
@@ -140,3 +143,4 @@ def test_a_worker_killed_mid_training_resumes_from_its_checkpoint_and_finishes_o
     assert ModelVersion.objects.count() == 1 and run.candidate == ModelVersion.objects.get()
     assert TrainingRun.objects.count() == 1
     assert "WorkerLostError" in log.read_text() or "SIGKILL" in log.read_text()
+    assert (out_dir / "training.log").read_text().count('"step": 100') == 1  # one summary

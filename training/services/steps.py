@@ -7,6 +7,7 @@ transaction while it exports, trains or evaluates.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,8 @@ def train_step(run: TrainingRun, reporter: CycleReporter) -> None:
     """Fine-tune into the run's out_dir with resume="latest": a restarted run continues
     from its last checkpoint (recorded as resumed_from_step); a finished one is only read."""
     _save(run, status=TrainingRun.Status.TRAINING, progress=0.0)
+    if run.final_step is None:
+        claim_out_dir(run, Path(run.out_dir))
     start = _starting_weights(run)
     if run.final_step is not None:
         return
@@ -154,6 +157,32 @@ def train_step(run: TrainingRun, reporter: CycleReporter) -> None:
             "metrics": str(outcome.metrics_path),
         },
     )
+
+
+def claim_out_dir(run: TrainingRun, out_dir: Path) -> None:
+    """Mark out_dir as this run's (run.json) before training there, and refuse a folder
+    holding another run's files (a restored database reusing run ids, a moved
+    TRAINING_ROOT): resuming from its checkpoint would train the wrong run."""
+    owner = {"run": run.pk, "project": run.project.slug, "created_at": run.created_at.isoformat()}
+    marker = out_dir / "run.json"
+    if marker.is_file():
+        try:
+            found = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            found = None
+        if found != owner:
+            raise CycleFailed(
+                f"{out_dir} belongs to another training run ({marker} says {found}); move "
+                "that folder away or point TRAINING_ROOT elsewhere, then start a new cycle"
+            )
+        return
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise CycleFailed(
+            f"{out_dir} already holds files of an unknown run; move that folder away or "
+            "point TRAINING_ROOT elsewhere, then start a new cycle"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(owner, sort_keys=True), encoding="utf-8")
 
 
 def _accuracy(weights: Weights, test_json: Path) -> float:
