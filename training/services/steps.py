@@ -74,6 +74,11 @@ def export_step(run: TrainingRun, reporter: CycleReporter) -> ExportSnapshot:
             f"snapshot {snapshot.pk} is still being written by another process; "
             "start the cycle again when it is done"
         )
+    if not (Path(snapshot.path) / "train.json").is_file():
+        raise CycleFailed(
+            f"the files of snapshot {snapshot.pk} are missing from {snapshot.path}; keep "
+            "EXPORT_ROOT on storage that outlives the worker, then start a new cycle"
+        )
     splits = (snapshot.counts or {}).get("splits", {})
     if not splits.get("train", {}).get("pairs"):
         raise CycleFailed(
