@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -171,7 +170,8 @@ def train_in_child(
     job: TrainingJob, command: list[str], log: Callable[[str], None] | None = None
 ) -> TrainingOutcome:
     """Run the training CLI (`command`) as a child process that dies with this one; its
-    output goes to out_dir/training.log, its last stdout line is the JSON summary."""
+    output goes to out_dir/training.log (its progress bar and errors to this process's
+    stderr when job.progress), its last stdout line is the JSON summary."""
     job.out_dir.mkdir(parents=True, exist_ok=True)
     log_path = job.out_dir / "training.log"
     env = dict(os.environ)
@@ -180,7 +180,7 @@ def train_in_child(
         process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
-            stderr=log_file,
+            stderr=None if job.progress else log_file,
             text=True,
             env=env,
             preexec_fn=die_with_parent,  # only prctl runs between fork and exec
@@ -194,6 +194,8 @@ def train_in_child(
                 log(line.rstrip("\n"))
         code = process.wait()
     if code != 0:
+        if job.progress:
+            raise TrainingFailed(f"training exited with status {code}; its error is above")
         tail = _tail(log_path, 20)
         raise TrainingFailed(f"training exited with status {code}; the end of {log_path}:\n{tail}")
     return outcome_from_summary(lines, job)
@@ -235,12 +237,17 @@ def _tail(path: Path, count: int) -> str:
 
 
 def train(job: TrainingJob, processes: int) -> TrainingOutcome:
-    """Train: under torchrun for several processes; for one, in this process, except in a
-    daemonic process (a Celery prefork pool process), which may not start the data
-    loader's worker processes: there `python -m training` runs as a child."""
+    """Train: under torchrun for several processes; for one with data loader processes,
+    as a `python -m training` child; for one without, in this process.
+
+    Data loader processes are forked: forked from a fresh process they inherit no other
+    thread's locks, whereas this one has threads of its own (the lease's heartbeat, the
+    database driver's, a Celery pool's), and a Celery pool process, being daemonic, may
+    not start them at all.
+    """
     if processes > 1:
         return train_in_child(job, torchrun_command(job, processes))
-    if job.workers > 0 and multiprocessing.current_process().daemon:
+    if job.workers > 0:
         return train_in_child(job, single_process_command(job))
     return train_in_process(job)
 
