@@ -97,7 +97,8 @@ def test_a_broken_image_raises_naming_it_never_replaced(hpd: Path, workers: int)
     broken = hpd / "train" / "p0003-a.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
     dataset = PairDataset(read_train_pairs(hpd / "train.json"), 32, MEAN, STD, hpd / "train.json")
-    loader = DataLoader(dataset, batch_size=2, num_workers=workers)
+    context = "spawn" if workers else None  # as the training loop starts its workers
+    loader = DataLoader(dataset, batch_size=2, num_workers=workers, multiprocessing_context=context)
 
     with pytest.raises(TrainingDataError) as caught:
         list(loader)
@@ -120,28 +121,32 @@ def test_dataset_items_are_the_release_preprocessing_of_both_images(hpd: Path) -
 
 
 def test_each_step_takes_one_block_of_the_epoch_order_however_it_is_split() -> None:
-    def step_sets(world: int, batch: int, start: int = 0) -> list[set[int]]:
+    """20 pairs, 8 per step: 2 steps per epoch (4 pairs dropped), epochs reshuffled."""
+
+    def step_sets(world: int, start: int = 0, stop: int = 5) -> list[set[int]]:
         per_rank = [
-            list(
-                PairOrderSampler(20, 8, seed=3, epoch=1, rank=r, world_size=world, start_step=start)
-            )
+            list(PairOrderSampler(20, 8, seed=3, start_step=start, stop_step=stop, rank=r,
+                                  world_size=world))
             for r in range(world)
-        ]
+        ]  # fmt: skip
         per_step = 8 // world
+        assert all(len(indices) == (stop - start) * per_step for indices in per_rank)
         return [
             {i for rank in per_rank for i in rank[s * per_step : (s + 1) * per_step]}
-            for s in range(len(per_rank[0]) // per_step)
+            for s in range(stop - start)
         ]
 
-    order = PairOrderSampler(20, 8, seed=3, epoch=1).epoch_order().tolist()
-    blocks = [set(order[0:8]), set(order[8:16])]
-    assert step_sets(world=1, batch=4) == blocks
-    assert step_sets(world=2, batch=4) == blocks
-    assert step_sets(world=4, batch=2) == blocks
-    assert step_sets(world=2, batch=4, start=1) == blocks[1:]
-    assert PairOrderSampler(20, 8, seed=3, epoch=2).epoch_order().tolist() != order
-    assert PairOrderSampler(20, 8, seed=3, epoch=1).epoch_order().tolist() == order
-    assert len(PairOrderSampler(20, 8, seed=3, epoch=1, rank=1, world_size=2)) == 8
+    sampler = PairOrderSampler(20, 8, seed=3, start_step=0, stop_step=5)
+    orders = [sampler.epoch_order(epoch).tolist() for epoch in range(3)]
+    blocks = [set(order[k : k + 8]) for order in orders for k in (0, 8)][:5]
+    assert step_sets(world=1) == blocks
+    assert step_sets(world=2) == blocks
+    assert step_sets(world=4) == blocks
+    assert step_sets(world=2, start=3) == blocks[3:]  # resumed mid-epoch
+    assert orders[0] != orders[1]
+    assert sampler.epoch_order(0).tolist() == orders[0]
+    assert len(PairOrderSampler(20, 8, seed=3, start_step=1, stop_step=5, rank=1,
+                                world_size=2)) == 16  # fmt: skip
 
 
 def test_training_on_a_broken_image_fails_naming_it(hpd: Path, tmp_path: Path) -> None:

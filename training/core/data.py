@@ -12,6 +12,8 @@ DistributedSampler does; optimizer step s of the epoch uses the contiguous block
 accumulation micro-steps (rank r takes every world_size-th pair of the order, as
 DistributedSampler splits). The order is a pure function of (seed, epoch), so a resumed
 run skips the steps already done and sees exactly the pairs it would have seen.
+DataLoader workers are started with "spawn": forking a process that has already run
+torch's OpenMP threads (a test session, a Celery worker) can hang the children.
 """
 
 from __future__ import annotations
@@ -217,11 +219,13 @@ def epoch_position(step: int, num_pairs: int, global_batch: int) -> tuple[int, i
 
 
 class PairOrderSampler(Sampler[int]):
-    """This process's pair indices for one epoch, from a given optimizer step of it on.
+    """This process's pair indices for optimizer steps [start_step, stop_step) of a run.
 
-    Epoch order: torch.randperm seeded with seed + epoch, cut to whole global batches;
-    rank r takes positions r, r + world_size, ... (DistributedSampler's split), so each
-    optimizer step consumes one contiguous block of global_batch pairs of the order.
+    Epoch e's order: torch.randperm seeded with seed + e, cut to whole global batches;
+    the run's steps walk through epoch 0, 1, ... in turn. Rank r takes positions r,
+    r + world_size, ... of each epoch's order (DistributedSampler's split), so every
+    optimizer step consumes one contiguous block of global_batch pairs of it. One sampler
+    covers the whole run, so DataLoader workers start once, not once per epoch.
     """
 
     def __init__(
@@ -230,33 +234,41 @@ class PairOrderSampler(Sampler[int]):
         global_batch: int,
         *,
         seed: int,
-        epoch: int,
+        start_step: int,
+        stop_step: int,
         rank: int = 0,
         world_size: int = 1,
-        start_step: int = 0,
     ) -> None:
         if global_batch % world_size:
             raise ValueError(f"global_batch {global_batch} does not split over {world_size}")
         self.num_pairs = num_pairs
         self.global_batch = global_batch
         self.seed = seed
-        self.epoch = epoch
+        self.start_step = start_step
+        self.stop_step = stop_step
         self.rank = rank
         self.world_size = world_size
-        self.start_step = start_step
-        self.steps = steps_per_epoch(num_pairs, global_batch)
+        self.per_rank_step = global_batch // world_size
 
-    def epoch_order(self) -> torch.Tensor:
-        """The whole epoch's pair order (every rank), cut to whole global batches."""
+    def epoch_order(self, epoch: int) -> torch.Tensor:
+        """One epoch's whole pair order (every rank), cut to whole global batches."""
         generator = torch.Generator()
-        generator.manual_seed(self.seed + self.epoch)
+        generator.manual_seed(self.seed + epoch)
         order = torch.randperm(self.num_pairs, generator=generator)
-        return order[: self.steps * self.global_batch]
+        return order[: steps_per_epoch(self.num_pairs, self.global_batch) * self.global_batch]
 
     def __iter__(self) -> Iterator[int]:
-        mine = self.epoch_order()[self.rank :: self.world_size]
-        skip = self.start_step * (self.global_batch // self.world_size)
-        return iter(mine[skip:].tolist())
+        step = self.start_step
+        while step < self.stop_step:
+            epoch, in_epoch = epoch_position(step, self.num_pairs, self.global_batch)
+            steps = min(
+                steps_per_epoch(self.num_pairs, self.global_batch) - in_epoch,
+                self.stop_step - step,
+            )
+            mine = self.epoch_order(epoch)[self.rank :: self.world_size]
+            first = in_epoch * self.per_rank_step
+            yield from mine[first : first + steps * self.per_rank_step].tolist()
+            step += steps
 
     def __len__(self) -> int:
-        return (self.steps - self.start_step) * (self.global_batch // self.world_size)
+        return max(0, self.stop_step - self.start_step) * self.per_rank_step

@@ -45,7 +45,6 @@ from training.core.data import (
     epoch_position,
     read_test_groups,
     read_train_pairs,
-    steps_per_epoch,
 )
 from training.core.distributed import TrainingProcess
 from training.core.errors import TrainingConfigError, TrainingDataError
@@ -298,21 +297,22 @@ class _Run:
         self.accumulation = accumulation
         self.dataset = PairDataset(pairs, hps.image_size, hps.mean, hps.std, config.train_json)
 
-    def _batches(self, epoch: int, start_step: int) -> DataLoader[Any]:
+    def _batches(self, start_step: int) -> DataLoader[Any]:
         sampler = PairOrderSampler(
             len(self.pairs),
             self.config.global_batch,
             seed=self.config.seed,
-            epoch=epoch,
+            start_step=start_step,
+            stop_step=self.config.steps,
             rank=self.process.rank,
             world_size=self.process.world_size,
-            start_step=start_step,
         )
         return DataLoader(
             self.dataset,
             batch_size=self.config.batch_size,
             sampler=sampler,
             num_workers=self.config.workers,
+            multiprocessing_context="spawn" if self.config.workers > 0 else None,
             pin_memory=self.process.device.type == "cuda",
             drop_last=True,
         )
@@ -320,27 +320,24 @@ class _Run:
     def steps_from(
         self, step: int, report: RunReport, last_loss: float, test_accuracy: float | None
     ) -> tuple[float, float | None]:
-        per_epoch = steps_per_epoch(len(self.pairs), self.config.global_batch)
+        batches = iter(self._batches(step))
         while step < self.config.steps:
-            epoch, in_epoch = epoch_position(step, len(self.pairs), self.config.global_batch)
-            batches = iter(self._batches(epoch, in_epoch))
-            for _ in range(min(per_epoch - in_epoch, self.config.steps - step)):
-                started = time.perf_counter()
-                last_loss, lr = self._optimizer_step(step, batches)
-                step += 1
-                record: dict[str, Any] = {
-                    "step": step,
-                    "loss": last_loss,
-                    "lr": lr,
-                    "pairs_per_s": self.config.global_batch / (time.perf_counter() - started),
-                }
-                if self._evaluation_due(step):
-                    test_accuracy = self._evaluate()
-                    record["test_accuracy"] = test_accuracy
-                report.record(record)
-                if step % self.config.checkpoint_every == 0 or step == self.config.steps:
-                    self._save(step, last_loss, test_accuracy)
-            del batches  # stops this epoch's workers
+            started = time.perf_counter()
+            last_loss, lr = self._optimizer_step(step, batches)
+            step += 1
+            record: dict[str, Any] = {
+                "step": step,
+                "loss": last_loss,
+                "lr": lr,
+                "pairs_per_s": self.config.global_batch / (time.perf_counter() - started),
+            }
+            if self._evaluation_due(step):
+                test_accuracy = self._evaluate()
+                record["test_accuracy"] = test_accuracy
+            report.record(record)
+            if step % self.config.checkpoint_every == 0 or step == self.config.steps:
+                self._save(step, last_loss, test_accuracy)
+        del batches  # stops the workers
         return last_loss, test_accuracy
 
     def _optimizer_step(self, step: int, batches: Any) -> tuple[float, float]:
