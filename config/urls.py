@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/v1/", include("annotation.api.urls")),
     path("api/v1/", include("scoring.api.urls")),
     path("", include("scoring.urls")),
+    path("", include("training.urls")),
     path("", include("annotation.urls")),
 ]

@@ -556,3 +556,23 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".venv", ".data", ".git"} <= ignored
+
+
+def test_gpu_worker_trains_on_its_gpus_into_the_models_volume_that_web_reads() -> None:
+    services = load_compose()["services"]
+    gpu_worker = environment_of(services["gpu-worker"])
+    assert gpu_worker["TRAINING_GPUS"] == "all"
+    two = load_compose({**TEST_ENVIRONMENT, "TRAINING_GPUS": "2"})["services"]["gpu-worker"]
+    assert environment_of(two)["TRAINING_GPUS"] == "2"
+    root = gpu_worker["TRAINING_ROOT"]
+    for name, writes in (("gpu-worker", True), ("web", False)):
+        service = services[name]
+        assert environment_of(service)["TRAINING_ROOT"] == root, name
+        volumes = [
+            (target, read_only)
+            for target, (source, read_only) in mounts_of(service).items()
+            if source == "models" and root.startswith(target.rstrip("/") + "/")
+        ]
+        assert volumes and volumes[0][1] is not writes, (name, mounts_of(service))
+    # The broker redelivers an unacknowledged run only after this; it must outlast a run.
+    assert int(gpu_worker["CELERY_VISIBILITY_TIMEOUT"]) >= 12 * 3600

@@ -58,6 +58,14 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     "prompt-edit": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
     "manage-models": {"GET": admins(OK), "POST": admins(BAD)},
     "manage-model-status": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
+    # The learning loop: an empty schedule or policy form is refused with 400; starting a
+    # cycle, promoting (the world's candidate has no checkpoint file) and rolling back
+    # (nothing to go back to) answer with a redirect and a message.
+    "manage-training": {"GET": admins(OK), "POST": admins(BAD)},
+    "training-project": {"GET": admins(OK), "POST": admins(BAD)},
+    "training-start": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
+    "training-promote": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
+    "training-rollback": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
     # The API's description and its docs page are public, as the API's login is a token.
     "api-schema": {"GET": public(OK)},
     "api-docs": {"GET": public(OK)},

@@ -123,3 +123,54 @@ def bar_chart(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="reference"/>'
         )
     return _frame(title, body, low, high, "", y_label)
+
+
+SERIES_CLASSES = ("s0", "s1", "s2", "s3", "s4", "s5")
+
+
+def series_chart(
+    title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
+    reference: tuple[str, Sequence[float | None]] | None = None, low: float = 0.0,
+    high: float = 1.0, y_label: str = "",
+) -> SafeString:  # fmt: skip
+    """Several named lines over the same labelled x positions, with a legend; an optional
+    dashed reference line (e.g. the human ceiling) that may vary along x."""
+    body: list[str] = []
+    count = max(len(labels) - 1, 1)
+
+    def line(values: Sequence[float | None], css: str, name: str) -> None:
+        coords = [
+            (_x(i, count), _y(value, low, high), labels[i], value)
+            for i, value in enumerate(values)
+            if value is not None and i < len(labels)
+        ]
+        if len(coords) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _l, _v in coords)
+            body.append(f'<polyline points="{path}" class="line {css}"/>')
+        for x, y, label, value in coords:
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" class="dot {css}">'
+                f"<title>{escape(name)} at {escape(label)}: {value:.3f}</title></circle>"
+            )
+
+    if reference is not None:
+        line(reference[1], "reference", reference[0])
+    for index, (name, values) in enumerate(series):
+        line(values, SERIES_CLASSES[index % len(SERIES_CLASSES)], name)
+    legend = [*((name, SERIES_CLASSES[i % len(SERIES_CLASSES)]) for i, (name, _v) in
+                enumerate(series))]  # fmt: skip
+    if reference is not None:
+        legend.append((reference[0], "reference"))
+    for index, (name, css) in enumerate(legend):
+        y = TOP + 12 * index + 4
+        body.append(
+            f'<rect x="{WIDTH - RIGHT - 150}" y="{y - 7}" width="8" height="8" class="key {css}"/>'
+            f'<text x="{WIDTH - RIGHT - 138}" y="{y + 1}">{escape(name)}</text>'
+        )
+    if labels:
+        body.append(f'<text x="{LEFT}" y="{HEIGHT - BOTTOM + 16}">{escape(labels[0])}</text>')
+        body.append(
+            f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - BOTTOM + 16}" text-anchor="end">'
+            f"{escape(labels[-1])}</text>"
+        )
+    return _frame(title, body, low, high, "", y_label)

@@ -205,8 +205,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=12 * 3600)
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Scoring loads the HPS model: it runs on the GPU worker's queue.
-CELERY_TASK_ROUTES = {"scoring.*": {"queue": "gpu"}}
+# Scoring loads the HPS model and a training cycle fine-tunes it: both run on the GPU
+# worker's queue. The periodic training.start_due_cycles stays on the default queue.
+CELERY_TASK_ROUTES = {
+    "scoring.*": {"queue": "gpu"},
+    "training.run_cycle": {"queue": "gpu"},
+}
 SCORING_DEVICE = env("SCORING_DEVICE", default="")  # "" = cuda when present, else cpu
 SCORING_BATCH_SIZE = env.int("SCORING_BATCH_SIZE", default=64)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -267,6 +271,24 @@ CELERY_BEAT_SCHEDULE["schedule-repeat-items"] = {
     "task": "annotation.schedule_repeat_items",
     "schedule": REPEAT_INTERVAL_SECONDS,
 }
+
+# --- the learning loop (training/): fine-tuning cycles on the gpu queue
+# Each run writes its checkpoints and metrics.jsonl under TRAINING_ROOT/<project>/run-<id>/.
+TRAINING_ROOT = Path(env("TRAINING_ROOT", default=str(BASE_DIR / ".data" / "training")))
+# The base weights a project's first cycle starts from (later cycles start from the active
+# model version): an open_clip architecture name or a model-config JSON path, plus a
+# checkpoint file or an open_clip pretrained tag already in the local cache.
+TRAINING_BASE_MODEL = env("TRAINING_BASE_MODEL", default="ViT-H-14")
+TRAINING_BASE_CHECKPOINT = env("TRAINING_BASE_CHECKPOINT", default="")
+TRAINING_BASE_PRETRAINED = env("TRAINING_BASE_PRETRAINED", default="")
+# Processes that train: "all" = every visible GPU (one on a machine without CUDA); above 1,
+# training runs under torchrun.
+TRAINING_GPUS = env("TRAINING_GPUS", default="all")
+TRAINING_DEVICE = env("TRAINING_DEVICE", default="")  # "" = cuda when present, else cpu
+TRAINING_EVAL_BATCH_SIZE = env.int("TRAINING_EVAL_BATCH_SIZE", default=64)
+# A run's worker renews its lease every third of this; a redelivered task takes over a
+# run whose lease expired (its worker died).
+TRAINING_LEASE_SECONDS = env.int("TRAINING_LEASE_SECONDS", default=300)
 
 # --- production security and operations: CSP, login lockout, health checks
 from config.settings.security import *  # noqa: E402, F403

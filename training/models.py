@@ -1,0 +1,164 @@
+"""Fine-tuning cycles of the HPS scorer: each run, and each project's training policy."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotation.models import ExportSnapshot, Project
+from scoring.models import ModelVersion
+
+
+class TrainingPolicy(models.Model):
+    """When a project's scorer is fine-tuned, and the recipe's knobs.
+
+    One per project, created with these defaults the first time it is asked for
+    (training.services.policy.policy_for). Defaults follow the HPS v2 recipe
+    (training.core.TrainConfig); the cycle is off until an admin enables it.
+    """
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="training")
+    enabled = models.BooleanField(
+        default=False, help_text="The periodic task starts cycles for this project."
+    )
+    min_new_judgments = models.PositiveIntegerField(
+        default=1000, help_text="Start a cycle once this many judgments arrived since the last."
+    )
+    promote_margin = models.FloatField(
+        default=0.0,
+        help_text="Promote the candidate when its test accuracy is at least the active "
+        "model's plus this (0.01 = one point).",
+    )
+    steps = models.PositiveIntegerField(default=4000)
+    batch_size = models.PositiveIntegerField(default=16, help_text="Pairs per device per step.")
+    global_batch = models.PositiveIntegerField(
+        default=128, help_text="Pairs per optimizer step (a multiple of the batch size)."
+    )
+    lr = models.FloatField(default=3.3e-6, help_text="Peak learning rate.")
+    weight_decay = models.FloatField(default=0.35)
+    warmup_steps = models.PositiveIntegerField(default=500)
+    unlocked_image_groups = models.PositiveIntegerField(default=20)
+    unlocked_text_layers = models.PositiveIntegerField(default=11)
+    precision = models.CharField(
+        max_length=8,
+        default="auto",
+        choices=[("auto", "auto (bf16 on CUDA)"), ("bf16", "bf16"), ("fp32", "fp32")],
+    )
+    eval_every = models.PositiveIntegerField(default=500, help_text="Steps; 0 = only at the end.")
+    checkpoint_every = models.PositiveIntegerField(default=500, help_text="Steps.")
+    workers = models.PositiveIntegerField(default=4, help_text="Data loader processes.")
+    seed = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "training policies"
+
+    def __str__(self) -> str:
+        return f"training policy of project {self.project_id}"
+
+
+class TrainingRun(models.Model):
+    """One fine-tuning cycle of a project: export -> train -> evaluate -> register -> decide.
+
+    At most one live run (queued, exporting, training or evaluating) per project: a
+    database constraint. The run's worker holds a lease (`lease_holder` until
+    `lease_expires_at`, renewed by a heartbeat); a redelivered task takes over only an
+    expired lease. Every step records what it produced here, so a resumed run reuses it.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        EXPORTING = "exporting", "exporting"
+        TRAINING = "training", "training"
+        EVALUATING = "evaluating", "evaluating"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+
+    LIVE = (Status.QUEUED, Status.EXPORTING, Status.TRAINING, Status.EVALUATING)
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "schedule"
+        PAGE = "page", "page"
+        COMMAND = "command", "command"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="training_runs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    celery_task_id = models.CharField(max_length=64, blank=True, default="")
+    lease_holder = models.CharField(
+        max_length=200, blank=True, default="", help_text="host:pid of the process running it."
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    judgment_watermark = models.BigIntegerField(
+        default=0, help_text="Highest judgment id of the project when the run was started."
+    )
+    judgment_count = models.PositiveIntegerField(default=0)
+    new_judgments = models.PositiveIntegerField(
+        default=0, help_text="Judgments that arrived since the previous successful run."
+    )
+    snapshot = models.ForeignKey(
+        ExportSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    starting_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The version fine-tuned from; empty when it started from the base weights.",
+    )
+    active_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The active version the candidate was compared with.",
+    )
+    candidate = models.OneToOneField(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="training_run",
+    )
+    config = models.JSONField(default=dict, blank=True, help_text="The training configuration.")
+    out_dir = models.CharField(max_length=1000, blank=True, default="")
+    resumed_from_step = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Checkpoint step training resumed from after a restart."
+    )
+    final_step = models.PositiveIntegerField(null=True, blank=True)
+    final_loss = models.FloatField(null=True, blank=True)
+    candidate_accuracy = models.FloatField(null=True, blank=True)
+    active_accuracy = models.FloatField(null=True, blank=True)
+    base_accuracy = models.FloatField(null=True, blank=True)
+    human_ceiling = models.FloatField(null=True, blank=True)
+    promoted = models.BooleanField(default=False)
+    promotion_reason = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    progress = models.FloatField(default=0.0, help_text="Share of the current step done, 0..1.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(status__in=["queued", "exporting", "training", "evaluating"]),
+                name="one_live_training_run_per_project",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"training run {self.pk} of project {self.project_id} ({self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE
