@@ -363,6 +363,22 @@ def test_media_volume_is_shared_at_one_path(compose: dict[str, Any]) -> None:
     assert len(targets) == 1, f"media is mounted differently: {targets}"
 
 
+def test_exports_volume_is_shared_by_the_writers_and_web_at_one_path(
+    compose: dict[str, Any],
+) -> None:
+    """Workers write export snapshots, web streams them, training reads them."""
+    services = compose["services"]
+    targets = set()
+    for name in MEDIA_SERVICES:
+        mounts = mounts_of(services[name])
+        export_root = environment_of(services[name])["EXPORT_ROOT"]
+        assert export_root in mounts, f"{name}: EXPORT_ROOT {export_root} is not a mount"
+        source, read_only = mounts[export_root]
+        assert source in compose["volumes"] and not read_only, name
+        targets.add((source, export_root))
+    assert len(targets) == 1, f"exports are mounted differently: {targets}"
+
+
 def test_models_volume_is_read_only_for_web_and_writable_for_workers(
     compose: dict[str, Any],
 ) -> None:
