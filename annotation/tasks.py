@@ -8,7 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from annotation.services import assignment, batch_processing
+from annotation.intake import batch_processing
+from annotation.judging import assignment
 
 
 @shared_task(
@@ -34,7 +35,7 @@ def sweep_unprocessed_batches() -> int:
 def sweep_queued_exports() -> int:
     """Queue exports still waiting since before the last sweep (e.g. requested while the
     broker was down). A snapshot queued twice is still exported once."""
-    from annotation.services.export.snapshots import queued_snapshot_ids
+    from annotation.export.snapshots import queued_snapshot_ids
 
     snapshot_ids = queued_snapshot_ids(timedelta(seconds=settings.SWEEP_INTERVAL_SECONDS))
     for snapshot_id in snapshot_ids:
@@ -46,7 +47,7 @@ def sweep_queued_exports() -> int:
 def recompute_agreement(project_id: int | None = None) -> int:
     """Refresh agreement reports and quality flags (one project, or every project)."""
     from annotation.models import Project
-    from annotation.services.annotator_quality import refresh_quality_flags
+    from annotation.quality.annotator_quality import refresh_quality_flags
 
     projects = (
         Project.objects.all() if project_id is None else Project.objects.filter(pk=project_id)
@@ -60,7 +61,7 @@ def recompute_agreement(project_id: int | None = None) -> int:
 def schedule_repeat_items(project_id: int | None = None) -> int:
     """Schedule repeat items for self-consistency (one project, or every project)."""
     from annotation.models import Project
-    from annotation.services.repeats import schedule_repeat_items as schedule
+    from annotation.quality.repeats import schedule_repeat_items as schedule
 
     projects = (
         Project.objects.all() if project_id is None else Project.objects.filter(pk=project_id)
@@ -79,7 +80,7 @@ def export_snapshot_task(snapshot_id: int) -> str | None:
     """Write a queued export snapshot. Idempotent: a done snapshot is left as it is, and
     a redelivery while it runs returns after a short wait. A failure is recorded on the snapshot
     (status failed, error), never retried behind the user's back."""
-    from annotation.services.export import export_snapshot
+    from annotation.export import export_snapshot
 
     snapshot = export_snapshot(snapshot_id)
     return snapshot.status if snapshot is not None else None

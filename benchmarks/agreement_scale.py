@@ -175,7 +175,7 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
     with throwaway_database():
-        from annotation.services.agreement import compute_agreement
+        from annotation.quality.agreement import compute_agreement
 
         started = time.perf_counter()
         project, pair_rows, judgment_rows = generate(

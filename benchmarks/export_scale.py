@@ -56,8 +56,8 @@ def build_project(scale: float, media_root: Path) -> tuple[int, dict[str, int]]:
     from django.db import connection
     from django.utils import timezone
 
+    from annotation.intake.media import media_path_for
     from annotation.models import Batch, Project, User
-    from annotation.services.media import media_path_for
 
     rng = random.Random(5)
     now = timezone.now().isoformat()
@@ -194,7 +194,7 @@ def run_child(db_name: str, media_root: str, snapshot_id: int, results: Any) -> 
     from django.conf import settings
     from django.db import connection
 
-    from annotation.services.export import export_snapshot
+    from annotation.export import export_snapshot
 
     connection.settings_dict["NAME"] = db_name
     settings.MEDIA_ROOT = Path(media_root)
@@ -224,8 +224,8 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
+    from annotation.export import create_export
     from annotation.models import Project
-    from annotation.services.export import create_export
 
     with tempfile.TemporaryDirectory(prefix="hpd-export-bench-") as scratch, throwaway_database():
         work = Path(scratch)

@@ -60,7 +60,7 @@ def main() -> None:
     setup_django()
     from django.conf import settings
 
-    from annotation.services.importing import import_batch
+    from annotation.intake.importing import import_batch
 
     with tempfile.TemporaryDirectory(prefix="hpd-bench-") as scratch, throwaway_database():
         work = Path(scratch)

@@ -25,9 +25,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="Timed passes over the file.")
     args = parser.parse_args()
     setup_django()
-    from annotation.services.cleaning.measures import leftover_tags, subject_kept
-    from annotation.services.cleaning.rules import clean_text
-    from annotation.services.cleaning.style import classify_style
+    from annotation.intake.cleaning.measures import leftover_tags, subject_kept
+    from annotation.intake.cleaning.rules import clean_text
+    from annotation.intake.cleaning.style import classify_style
 
     with open(args.input, encoding="utf-8") as handle:
         prompts = [json.loads(line)["prompt"] for line in handle if line.strip()]

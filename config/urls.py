@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from annotation.views.health import healthz
+from core.views import healthz
 
-# A database outage is a 503 with Retry-After, not a 500 (annotation/database_outage.py).
-handler500 = "annotation.database_outage.server_error"
+# A database outage is a 503 with Retry-After, not a 500 (core/database_outage.py).
+handler500 = "core.database_outage.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation.models import Image, Prompt
-from annotation.services.queueing import enqueue
+from core.queueing import enqueue
 from scoring.errors import BrokenImageError, ModelLoadError
 from scoring.models import ImageScore, ModelVersion
 from scoring.queries import active_model_version, mean_score_by_generator

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.views.access import admin_required
+from core.access import admin_required
 from scoring import services
 from scoring.models import ModelVersion
 

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotation.models import Role, User
-from annotation.services.accounts import add_user
+from annotation.projects.accounts import add_user
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from annotation.models import Image, Prompt, Role, User
-from annotation.services.accounts import add_user
+from annotation.projects.accounts import add_user
 from scoring.models import ModelVersion
-from tests.annotation.judging import judged_project
+from tests.annotation.judged_projects import judged_project
 
 ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
 ROLES = (ANON, ANNOTATOR, RESEARCHER, ADMIN)

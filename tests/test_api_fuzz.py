@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from annotation.export import create_export, export_snapshot
+from annotation.judging.assignment import next_assignment
 from annotation.models import Role
-from annotation.services.accounts import add_user
-from annotation.services.assignment import next_assignment
-from annotation.services.export import create_export, export_snapshot
-from tests.annotation.judging import judged_project
+from annotation.projects.accounts import add_user
+from tests.annotation.judged_projects import judged_project
 from tests.annotation.workflow_factories import make_tasks
 
 

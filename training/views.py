@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from annotation.models import Project, User
-from annotation.views import charts
-from annotation.views.access import admin_required
+from core import charts
+from core.access import admin_required
 from scoring.queries import active_model_version
 from scoring.services import ScoringError
 from training.forms import PolicyForm, ScheduleForm

@@ -26,20 +26,20 @@ from annotation.api.annotate_serializers import (
     SubmitSerializer,
     SubmittedSerializer,
 )
-from annotation.models import Project, User
-from annotation.services.assignment import (
+from annotation.judging.assignment import (
     AnnotatorExcluded,
     CalibrationFailed,
     Lease,
     next_assignment,
 )
-from annotation.services.prepared import fetch_instance
-from annotation.services.submission import (
+from annotation.judging.submission import (
     SubmissionError,
     Submitted,
     skip_assignment,
     submit_judgment,
 )
+from annotation.models import Project, User
+from core.prepared import fetch_instance
 
 MAX_KEY_LENGTH = 128
 

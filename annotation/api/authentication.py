@@ -16,7 +16,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from annotation.models import User
-from annotation.services.prepared import fetch_instance
+from core.prepared import fetch_instance
 
 _USER_BY_TOKEN = (
     "SELECT {columns} FROM authtoken_token t"

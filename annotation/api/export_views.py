@@ -14,15 +14,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.permissions import CanReadDatasets
 from annotation.api.serializers import (
     BatchRejectedSerializer,
     ExportRequestSerializer,
     ExportSnapshotSerializer,
 )
+from annotation.export import ExportParamsError, create_export, snapshot_files
+from annotation.export.archive import stream_tar, tar_size
 from annotation.models import ExportSnapshot, Project
-from annotation.services.export import ExportParamsError, create_export, snapshot_files
-from annotation.services.export.archive import stream_tar, tar_size
+from core.permissions import CanReadDatasets
 
 
 class ProjectExports(generics.ListAPIView):

@@ -8,10 +8,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.permissions import CanReadDatasets
 from annotation.api.serializers import LeaderboardSerializer
+from annotation.leaderboard.standings import generator_leaderboard
 from annotation.models import Project
-from annotation.services.leaderboard import generator_leaderboard
+from core.permissions import CanReadDatasets
 
 
 class ProjectLeaderboard(APIView):

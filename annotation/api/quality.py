@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.permissions import CanReadDatasets
 from annotation.models import Batch, Project, Split
-from annotation.services.agreement import compute_agreement
+from annotation.quality.agreement import compute_agreement
+from core.permissions import CanReadDatasets
 
 
 class AgreementQuerySerializer(serializers.Serializer):

@@ -12,7 +12,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotation.api.permissions import CanReadDatasets, IsPlatformAdmin
 from annotation.api.serializers import (
     BatchRejectedSerializer,
     BatchSerializer,
@@ -20,11 +19,12 @@ from annotation.api.serializers import (
     ImportSummarySerializer,
     ProjectSerializer,
 )
+from annotation.intake.importing import import_upload
+from annotation.intake.media import StorageUnavailable
+from annotation.intake.problems import BatchRejected, Problem
 from annotation.models import Batch, Project
-from annotation.services.importing import import_upload
-from annotation.services.media import StorageUnavailable
-from annotation.services.problems import BatchRejected, Problem
-from annotation.services.projects import projects_with_counts
+from annotation.projects.listing import projects_with_counts
+from core.permissions import CanReadDatasets, IsPlatformAdmin
 
 
 class ProjectList(generics.ListAPIView):

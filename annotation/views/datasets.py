@@ -8,11 +8,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from annotation.export import ExportParamsError, create_export
+from annotation.leaderboard.standings import generator_leaderboard
 from annotation.models import ExportSnapshot, Project
-from annotation.services.export import ExportParamsError, create_export
-from annotation.services.leaderboard import generator_leaderboard
-from annotation.views.access import dataset_reader_required
 from annotation.views.strength_chart import strength_chart
+from core.access import dataset_reader_required
 
 
 class ExportForm(forms.Form):

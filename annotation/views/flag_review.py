@@ -4,8 +4,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from annotation.services.image_flags import restore_image, withdrawn_images
-from annotation.views.access import admin_required
+from annotation.judging.image_flags import restore_image, withdrawn_images
+from core.access import admin_required
 
 
 @admin_required

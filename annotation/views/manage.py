@@ -6,12 +6,12 @@ from django.core.validators import validate_slug
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from annotation.intake.importing import import_upload
+from annotation.intake.media import StorageUnavailable
+from annotation.intake.problems import BatchRejected, Problem
 from annotation.models import Split
-from annotation.services.importing import import_upload
-from annotation.services.media import StorageUnavailable
-from annotation.services.problems import BatchRejected, Problem
-from annotation.services.projects import projects_with_counts, recent_batches
-from annotation.views.access import admin_required
+from annotation.projects.listing import projects_with_counts, recent_batches
+from core.access import admin_required
 
 
 class BatchUploadForm(forms.Form):

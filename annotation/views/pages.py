@@ -3,8 +3,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from annotation.services.projects import projects_with_counts, recent_batches, sample_tasks
-from annotation.views.access import dataset_reader_required
+from annotation.projects.listing import projects_with_counts, recent_batches, sample_tasks
+from core.access import dataset_reader_required
 from scoring.queries import mean_score_by_generator
 
 

@@ -13,14 +13,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from annotation.models import Project, Prompt, Style
-from annotation.services.prompt_review import (
+from annotation.intake.prompt_review import (
     ReviewError,
     approve_prompts,
     edit_prompt,
     hold_prompts,
 )
-from annotation.views.access import admin_required
+from annotation.models import Project, Prompt, Style
+from core.access import admin_required
 
 STYLE_CHOICES = [(value, label) for value, label in Style.choices if value]
 

@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from annotation.models import Project, ProjectAnnotator, QualitySettings, User
-from annotation.services.agreement import compute_agreement
-from annotation.services.annotator_quality import refresh_quality_flags, set_excluded
-from annotation.services.gold import GoldError, make_gold_pairs
-from annotation.services.repeats import schedule_repeat_items
-from annotation.views import charts
-from annotation.views.access import admin_required
+from annotation.quality.agreement import compute_agreement
+from annotation.quality.annotator_quality import refresh_quality_flags, set_excluded
+from annotation.quality.gold import GoldError, make_gold_pairs
+from annotation.quality.repeats import schedule_repeat_items
+from core import charts
+from core.access import admin_required
 
 
 class QualitySettingsForm(forms.ModelForm):

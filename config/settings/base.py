@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "csp",  # Content-Security-Policy header (config/settings/security.py)
     "axes",  # login failure counting and lockout (config/settings/security.py)
+    "core",
     "annotation",
     "scoring",
     "training",
@@ -40,11 +41,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "annotation.request_ids.RequestIdMiddleware",
-    # A database outage answers 503 + Retry-After (annotation/database_outage.py).
-    "annotation.database_outage.DatabaseOutageMiddleware",
+    "core.request_ids.RequestIdMiddleware",
+    # A database outage answers 503 + Retry-After (core/database_outage.py).
+    "core.database_outage.DatabaseOutageMiddleware",
     "csp.middleware.CSPMiddleware",
-    "annotation.middleware.RequestBodyLimitMiddleware",
+    "core.request_limits.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,10 +113,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Uploaded images, stored content-addressed by sha256 (see annotation/services/media.py).
+# Uploaded images, stored content-addressed by sha256 (see annotation/intake/media.py).
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
-# Dataset snapshots (annotation/services/export/): one folder per snapshot.
+# Dataset snapshots (annotation/export/): one folder per snapshot.
 EXPORT_ROOT = Path(env("EXPORT_ROOT", default=str(BASE_DIR / ".data" / "exports")))
 
 # Request bodies: batch uploads are streamed to a temporary file, never held in memory.
@@ -152,9 +153,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     # Counted in Redis (API_THROTTLE_REDIS_URL), shared by all workers; fail open.
     "DEFAULT_THROTTLE_CLASSES": [
-        "annotation.api.throttling.AnonThrottle",
-        "annotation.api.throttling.UserThrottle",
-        "annotation.api.throttling.ScopedThrottle",
+        "core.throttling.AnonThrottle",
+        "core.throttling.UserThrottle",
+        "core.throttling.ScopedThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="60/min"),
@@ -181,7 +182,7 @@ SPECTACULAR_SETTINGS = {
 # --- Celery (namespace CELERY_ in config/celery_app.py)
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
-# API throttle counters (annotation/api/throttling.py): fixed windows in this Redis.
+# API throttle counters (core/throttling.py): fixed windows in this Redis.
 API_THROTTLE_REDIS_URL = env("API_THROTTLE_REDIS_URL", default=REDIS_URL)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # No result backend: every task records its outcome in the database (a batch's status, a
@@ -220,7 +221,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Every record carries the request id of the request (or task) it was logged in.
-    "filters": {"request_id": {"()": "annotation.request_ids.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.request_ids.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
         "json": {
@@ -254,13 +255,13 @@ CELERY_BEAT_SCHEDULE = {
     "expire-leases": {"task": "annotation.expire_leases", "schedule": 300},
 }
 
-# --- prompt cleaning (annotation/services/cleaning): an optional OpenAI-compatible LLM
+# --- prompt cleaning (annotation/intake/cleaning): an optional OpenAI-compatible LLM
 PROMPT_CLEANER_LLM_URL = env("PROMPT_CLEANER_LLM_URL", default="")
 PROMPT_CLEANER_LLM_MODEL = env("PROMPT_CLEANER_LLM_MODEL", default="gpt-4o-mini")
 PROMPT_CLEANER_LLM_API_KEY = env("PROMPT_CLEANER_LLM_API_KEY", default="")
 PROMPT_CLEANER_LLM_TIMEOUT = env.float("PROMPT_CLEANER_LLM_TIMEOUT", default=20.0)
 PROMPT_SAFETY_EXTRA_WORDS = env.list("PROMPT_SAFETY_EXTRA_WORDS", default=[])
-# --- agreement and annotator quality (annotation/services/agreement.py)
+# --- agreement and annotator quality (annotation/quality/agreement.py)
 AGREEMENT_INTERVAL_SECONDS = env.int("AGREEMENT_INTERVAL_SECONDS", default=900)
 REPEAT_INTERVAL_SECONDS = env.int("REPEAT_INTERVAL_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE["recompute-agreement"] = {

@@ -37,7 +37,7 @@ X_FRAME_OPTIONS = "DENY"
 # (with the right password too) until the cool-off has passed or an admin resets it
 # (`manage.py axes_reset_username NAME`, or the admin's Access attempts page).
 AUTHENTICATION_BACKENDS = [
-    "annotation.lockout.LockoutBackend",
+    "core.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.permissions import CanReadDatasets
+from core.permissions import CanReadDatasets
 from scoring import services
 from scoring.api.serializers import (
     ModelVersionSerializer,

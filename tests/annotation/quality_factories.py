@@ -19,7 +19,7 @@ from annotation.models import (
     TaskType,
     User,
 )
-from annotation.services.accounts import add_user
+from annotation.projects.accounts import add_user
 
 _serial = count(1)
 

@@ -11,8 +11,8 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
+from annotation.intake.importing import import_batch
 from annotation.models import User
-from annotation.services.importing import import_batch
 from tests.annotation.factories import write_batch
 
 pytestmark = pytest.mark.django_db

@@ -12,12 +12,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from annotation.api import urls as api_urls
+from annotation.export import create_export, export_snapshot
+from annotation.judging.assignment import next_assignment
 from annotation.models import Role, User
-from annotation.services.accounts import add_user
-from annotation.services.assignment import next_assignment
-from annotation.services.export import create_export, export_snapshot
+from annotation.projects.accounts import add_user
 from scoring.api import urls as scoring_api_urls
-from tests.annotation.judging import judged_project
+from tests.annotation.judged_projects import judged_project
 from tests.annotation.workflow_factories import make_tasks
 
 # Everything under /api/v1/.

@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from annotation.intake.importing import import_batch
 from annotation.models import Batch, Image, User
-from annotation.services.importing import import_batch
 from tests.annotation.factories import (
     database_state,
     media_state,

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotation.services.accounts import add_user
+from annotation.projects.accounts import add_user
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from annotation.intake.media import media_path_for
 from annotation.models import Batch, Project, User
-from annotation.services.media import media_path_for
 
 TABLES = {name: f"annotation_{name}" for name in
           ("prompt", "image", "task", "taskimage", "judgment", "pairjudgment")}  # fmt: skip

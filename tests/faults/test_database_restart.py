@@ -29,9 +29,9 @@ SEED = """
 import json
 from pathlib import Path
 from annotation.models import Role
-from annotation.services.accounts import add_user
-from annotation.services.batch_processing import process_batch
-from annotation.services.importing import import_batch
+from annotation.projects.accounts import add_user
+from annotation.intake.batch_processing import process_batch
+from annotation.intake.importing import import_batch
 process_batch(import_batch(Path({folder!r}), {slug!r}).batch)
 print(json.dumps([add_user(f"pg-annotator-{{n}}", Role.ANNOTATOR).token for n in range(3)]))
 """

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from annotation.intake.batch_processing import process_batch
+from annotation.intake.importing import import_batch
 from annotation.models import ExportSnapshot, Judgment, Role
-from annotation.services.accounts import add_user
-from annotation.services.batch_processing import process_batch
-from annotation.services.importing import import_batch
+from annotation.projects.accounts import add_user
 from scripts import stack
 from tests.annotation.factories import write_batch
 from tests.faults.conftest import app_env

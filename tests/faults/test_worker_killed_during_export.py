@@ -12,8 +12,8 @@ from typing import Any
 import psutil
 import pytest
 
+from annotation.export import create_export
 from annotation.models import ExportSnapshot
-from annotation.services.export import create_export
 from annotation.tasks import export_snapshot_task
 from config.celery_app import app
 from scripts import stack

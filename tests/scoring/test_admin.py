@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from annotation.intake.importing import import_batch
 from annotation.models import User
-from annotation.services.importing import import_batch
 from scoring import services
 from scoring.models import ImageScore, ModelVersion
 from tests.annotation.factories import write_batch

@@ -14,9 +14,9 @@ import torch
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from annotation.intake.batch_processing import process_batch
+from annotation.intake.importing import import_batch
 from annotation.models import Image
-from annotation.services.batch_processing import process_batch
-from annotation.services.importing import import_batch
 from scoring import services
 from scoring.core import Scorer, load_model
 from scoring.models import ImageScore, ModelVersion
@@ -200,7 +200,7 @@ def test_web_and_task_modules_do_not_import_torch() -> None:
 
     code = (
         "import django, sys; django.setup(); "
-        "import config.urls, scoring.tasks, annotation.services.batch_processing; "
+        "import config.urls, scoring.tasks, annotation.intake.batch_processing; "
         "print('torch' in sys.modules)"
     )
     done = subprocess.run(

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from annotation.intake.importing import import_batch
 from annotation.models import Image, User
-from annotation.services.importing import import_batch
 from scoring import services
 from scoring.core import Scorer, load_model
 from scoring.models import ImageScore, ModelVersion

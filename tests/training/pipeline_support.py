@@ -14,11 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
+from annotation.intake.importing import import_batch
 from annotation.models import Project, Task, User
-from annotation.services.accounts import add_user
-from annotation.services.importing import import_batch
+from annotation.projects.accounts import add_user
 from scoring.core.loading import _instantiate
-from tests.annotation.judging import image_ids, judge
+from tests.annotation.judged_projects import image_ids, judge
 from tests.training.helpers import TINY_CONFIG
 from training.models import TrainingPolicy
 from training.services.policy import policy_for

@@ -10,7 +10,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from annotation.models import ExportSnapshot
-from annotation.services.agreement import compute_agreement
+from annotation.quality.agreement import compute_agreement
 from scoring.models import ModelVersion
 from tests.training.pipeline_support import (
     add_train_judgments,

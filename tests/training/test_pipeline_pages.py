@@ -14,7 +14,7 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from annotation.models import User
-from annotation.services.accounts import add_user
+from annotation.projects.accounts import add_user
 from scoring import services as registry
 from scoring.models import ModelVersion
 from tests.scoring.helpers import TINY_CONFIG, write_tiny_model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annotation.services.progress import Progress
+from core.progress import Progress
 
 
 class CycleReporter:

@@ -14,9 +14,9 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from annotation.export import create_export, export_snapshot
 from annotation.models import ExportSnapshot
-from annotation.services.agreement import compute_agreement
-from annotation.services.export import create_export, export_snapshot
+from annotation.quality.agreement import compute_agreement
 from scoring.errors import ModelLoadError
 from scoring.models import ModelVersion
 from scoring.queries import active_model_version

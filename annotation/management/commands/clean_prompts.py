@@ -5,10 +5,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.management.progress_bar import TqdmProgress
+from annotation.intake.cleaning import clean_prompt
+from annotation.intake.prompt_review import reclean_project
 from annotation.models import Project
-from annotation.services.cleaning import clean_prompt
-from annotation.services.prompt_review import reclean_project
+from core.progress_bar import TqdmProgress
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.management.progress_bar import TqdmProgress
+from annotation.export import ExportParamsError, create_export, export_snapshot
 from annotation.models import ExportSnapshot, Project
-from annotation.services.export import ExportParamsError, create_export, export_snapshot
+from core.progress_bar import TqdmProgress
 
 
 class Command(BaseCommand):

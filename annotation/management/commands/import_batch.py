@@ -5,11 +5,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.management.progress_bar import TqdmProgress
+from annotation.intake.importing import import_batch
+from annotation.intake.media import StorageUnavailable
+from annotation.intake.problems import BatchRejected
 from annotation.models import Split
-from annotation.services.importing import import_batch
-from annotation.services.media import StorageUnavailable
-from annotation.services.problems import BatchRejected
+from core.progress_bar import TqdmProgress
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.management.progress_bar import TqdmProgress
 from annotation.models import Project
+from core.progress_bar import TqdmProgress
 from training.models import TrainingRun
 from training.services.cycle import run_cycle, run_summary, start_cycle
 from training.services.lease import LeaseHeld

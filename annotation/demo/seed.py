@@ -1,0 +1,141 @@
+"""The demo project: real Stable Diffusion prompts with generated stand-in images.
+
+Built through import_batch, the same path a user's upload takes, so the demo can
+never show a state that a real import could not produce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from PIL import Image, ImageDraw, ImageFilter
+
+from annotation.demo.crowd import judge_as_crowd
+from annotation.intake.batch_processing import process_batch
+from annotation.intake.importing import ImportSummary, import_batch
+from annotation.models import Project, Role, Split, User
+from annotation.projects.accounts import add_user
+
+DEMO_PROMPTS = Path(settings.BASE_DIR) / "data" / "sd_prompts_1k.jsonl"
+DEMO_PROJECTS = {"demo-pairwise": 2, "demo-ranking": 4}
+DEMO_USERS = {
+    "demo-admin": (Role.ADMIN, "hpd-admin-2026"),
+    "demo-annotator": (Role.ANNOTATOR, "hpd-annotate-2026"),
+    "demo-researcher": (Role.RESEARCHER, "hpd-research-2026"),
+}
+GENERATORS = ["synthetic-a", "synthetic-b", "synthetic-c", "synthetic-d"]
+# Judgments wanted per task: train tasks leave room for the demo annotator after the
+# simulated crowd; every crowd member ranks each held-out test group, as in HPD v2's test set.
+DEMO_TRAIN_JUDGMENTS = 3
+DEMO_TEST_JUDGMENTS = 4
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    password: str
+
+
+def read_demo_prompts(path: Path = DEMO_PROMPTS) -> list[str]:
+    """Non-empty prompts from the JSONL file, in file order, without repeats."""
+    prompts: list[str] = []
+    seen: set[str] = set()
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            text = json.loads(line)["prompt"].strip()
+            if text and text not in seen and len(text) <= settings.IMPORT_MAX_PROMPT_CHARS:
+                seen.add(text)
+                prompts.append(text)
+    return prompts
+
+
+def draw_demo_image(prompt: str, generator: str, size: int = 256) -> Image.Image:
+    """A deterministic abstract picture for (prompt, generator): the same input, same bytes."""
+    seed = int.from_bytes(hashlib.sha256(f"{generator}|{prompt}".encode()).digest()[:8], "big")
+    rng = random.Random(seed)
+    top = tuple(rng.randrange(256) for _ in range(3))
+    bottom = tuple(rng.randrange(256) for _ in range(3))
+    image = Image.new("RGB", (size, size))
+    draw = ImageDraw.Draw(image)
+    for y in range(size):
+        t = y / (size - 1)
+        draw.line(
+            [(0, y), (size, y)],
+            fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
+    for _ in range(rng.randrange(3, 9)):
+        x0, y0 = rng.randrange(size), rng.randrange(size)
+        radius = rng.randrange(size // 16, size // 3)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape([x0 - radius, y0 - radius, x0 + radius, y0 + radius], fill=colour)
+    if generator.endswith(("c", "d")):
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.5)))
+    return image
+
+
+def write_demo_batch(folder: Path, prompts: list[str], images_per_group: int) -> Path:
+    """Write manifest.jsonl and PNGs for `prompts` into `folder`; return the folder."""
+    (folder / "img").mkdir(parents=True, exist_ok=True)
+    with open(folder / "manifest.jsonl", "w", encoding="utf-8") as manifest:
+        for number, prompt in enumerate(prompts):
+            images = []
+            for generator in GENERATORS[:images_per_group]:
+                relative = f"img/{number:05d}-{generator}.png"
+                draw_demo_image(prompt, generator).save(folder / relative, "PNG")
+                images.append({"path": relative, "generator": generator})
+            line = {"prompt": prompt, "source": "open-prompts", "images": images}
+            manifest.write(json.dumps(line) + "\n")
+    return folder
+
+
+def seed_demo(
+    groups_per_project: int = 60, *, with_judgments: bool = True
+) -> tuple[list[ImportSummary], list[DemoLogin]]:
+    """Create the demo users and projects if they are missing. Idempotent.
+
+    Each project gets a train batch of `groups_per_project` prompt groups and a held-out
+    test batch of a sixth as many (other prompts). With `with_judgments`, simulated
+    annotators (demo_crowd.py) then judge about half the train slots and every test
+    group, through the same services as the annotation page, so the dashboards and
+    exports show real figures; the rest is left for the demo annotator.
+    """
+    logins = []
+    for username, (role, password) in DEMO_USERS.items():
+        if not User.objects.filter(username=username).exists():
+            add_user(username, role, password)
+        logins.append(DemoLogin(username=username, role=role, password=password))
+    prompts = read_demo_prompts()
+    test_groups = max(1, groups_per_project // 6)
+    summaries = []
+    for offset, (slug, images_per_group) in enumerate(DEMO_PROJECTS.items()):
+        if Project.objects.filter(slug=slug).exists():
+            continue
+        train_prompts = prompts[offset * groups_per_project : (offset + 1) * groups_per_project]
+        test_end = len(prompts) - offset * test_groups
+        test_prompts = prompts[test_end - test_groups : test_end]
+        admin = User.objects.get(username="demo-admin")
+        for split, chosen, wanted in (
+            (Split.TRAIN, train_prompts, DEMO_TRAIN_JUDGMENTS),
+            (Split.TEST, test_prompts, DEMO_TEST_JUDGMENTS),
+        ):
+            with tempfile.TemporaryDirectory(prefix="hpd-demo-") as folder:
+                batch = write_demo_batch(Path(folder) / f"{slug}-{split}", chosen, images_per_group)
+                summary = import_batch(
+                    batch, slug, split=split, judgments_per_task=wanted, uploaded_by=admin
+                )
+            summaries.append(summary)
+            # Cleaning normally follows on a worker; done here so the crowd can start.
+            process_batch(summary.batch)
+        if with_judgments:
+            project = Project.objects.get(slug=slug)
+            slots = groups_per_project * DEMO_TRAIN_JUDGMENTS + test_groups * DEMO_TEST_JUDGMENTS
+            judge_as_crowd(project, tasks_per_member=slots // 8 + test_groups)
+    return summaries, logins

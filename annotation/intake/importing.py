@@ -1,0 +1,569 @@
+"""import_batch: the first real user action. Validate everything, then ingest at once."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_slug
+from django.db import IntegrityError, connection, transaction
+
+from annotation.intake.batch_images import check_images
+from annotation.intake.batch_source import (
+    MANIFEST_NAME,
+    BatchSource,
+    MemberTooLarge,
+    SourceLimits,
+    open_batch_source,
+    read_capped,
+)
+from annotation.intake.image_checks import ImageFacts
+from annotation.intake.manifest import ManifestGroup, ManifestRules, parse_manifest
+from annotation.intake.media import MediaWriter, media_path_for
+from annotation.intake.problems import BatchRejected, Problem
+from annotation.models import Batch, Image, Project, Prompt, Split, Task, TaskImage, TaskType, User
+from core.progress import Progress
+from core.queueing import enqueue
+
+__all__ = ["ImportSummary", "Progress", "import_batch", "import_upload"]
+
+logger = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key: imports of all projects share MEDIA_ROOT, so they take turns.
+IMPORT_LOCK_KEY = 0x48504449  # "HPDI"
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+# Below this total, validated bytes stay in memory instead of being read a second time.
+KEEP_IN_MEMORY_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class ImportSummary:
+    batch: int
+    project: str
+    created_project: bool
+    task_type: str
+    split: str
+    judgments_per_task: int
+    prompts: int
+    images: int
+    tasks: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _ValidatedBatch:
+    source: BatchSource
+    prefix: str
+    groups: list[ManifestGroup]
+    facts: dict[str, ImageFacts] = field(default_factory=dict)
+    kept_bytes: dict[str, bytes] = field(default_factory=dict)
+
+
+def import_batch(
+    path: Path,
+    project_slug: str,
+    *,
+    split: str = Split.TRAIN,
+    judgments_per_task: int | None = None,
+    uploaded_by: User | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import a prompt/image batch (a .zip or a folder with `manifest.jsonl`), or an
+    HPD v2 release folder (`train.json` and/or `test.json` with `train/`, `test/`; its
+    files decide the split, see hpd_import.py).
+
+    Validates everything first and reports every problem at once (BatchRejected, each
+    problem naming the file and manifest line). Then, in one transaction holding an
+    advisory lock that serialises imports, creates the project on first import
+    (pairwise when every group has two images, ranking otherwise), stores the images
+    content-addressed under MEDIA_ROOT and writes the batch, prompts, images and tasks.
+
+    Guarantees: when it raises (BatchRejected, StorageUnavailable or anything else),
+    the database and MEDIA_ROOT are exactly as before. When it returns, every group of
+    the manifest is stored exactly once.
+    """
+    started = time.perf_counter()
+    progress = progress or Progress()
+    problems = _check_options(project_slug, split, judgments_per_task)
+    if not path.exists():
+        problems.append(Problem(str(path), "does not exist; give a .zip file or a folder"))
+    if problems:
+        raise BatchRejected(problems)
+
+    source = open_batch_source(path, _source_limits())
+    writer = MediaWriter(Path(settings.MEDIA_ROOT))
+    try:
+        hpd_prefix = None
+        if _find_manifest_prefix(source) is None:
+            from annotation.intake.hpd_layout import find_hpd_prefix
+
+            hpd_prefix = find_hpd_prefix(source)
+        if hpd_prefix is not None:
+            summary = _import_hpd(source, hpd_prefix, project_slug, uploaded_by, writer, progress)
+        else:
+            validated = _validate(source, progress)
+            # Files are removed on any failure, including one at COMMIT.
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+                summary = _ingest(
+                    validated,
+                    project_slug,
+                    split,
+                    judgments_per_task,
+                    uploaded_by,
+                    writer,
+                    progress,
+                )
+    except IntegrityError as exc:
+        writer.rollback()
+        raise BatchRejected(
+            [Problem(source.name, f"conflicts with data imported meanwhile ({exc}); import again")]
+        ) from exc
+    except BaseException:
+        writer.rollback()
+        raise
+    finally:
+        source.close()
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _import_hpd(
+    source: BatchSource,
+    prefix: str,
+    slug: str,
+    uploaded_by: User | None,
+    writer: MediaWriter,
+    progress: Progress,
+) -> ImportSummary:
+    """An HPD v2 release folder (train.json / test.json): its files decide the splits."""
+    from annotation.intake.hpd_import import ingest_hpd, validate_hpd
+
+    validated = validate_hpd(source, prefix, progress)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+        return ingest_hpd(validated, slug, uploaded_by, writer, progress)
+
+
+def _check_options(slug: str, split: str, judgments_per_task: int | None) -> list[Problem]:
+    problems = []
+    max_slug = Project._meta.get_field("slug").max_length or 64
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        problems.append(
+            Problem("project", f"{slug!r} is not a valid slug; use letters, digits, - and _")
+        )
+    else:
+        if len(slug) > max_slug:
+            problems.append(
+                Problem(
+                    "project",
+                    f"the slug is {len(slug)} characters long; use at most {max_slug} characters",
+                )
+            )
+    if split not in Split.values:
+        problems.append(Problem("split", f"{split!r} is not a split; use train or test"))
+    if judgments_per_task is not None and not 1 <= judgments_per_task <= 100:
+        problems.append(
+            Problem("judgments_per_task", f"{judgments_per_task} is out of range; use 1..100")
+        )
+    return problems
+
+
+def _source_limits() -> SourceLimits:
+    return SourceLimits(
+        max_archive_bytes=settings.IMPORT_MAX_ARCHIVE_BYTES,
+        max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES,
+        max_files=settings.IMPORT_MAX_FILES,
+        max_compression_ratio=settings.IMPORT_MAX_COMPRESSION_RATIO,
+        max_member_bytes=max(settings.IMPORT_MAX_IMAGE_BYTES, MAX_MANIFEST_BYTES),
+    )
+
+
+def _find_manifest_prefix(source: BatchSource) -> str | None:
+    """'' when manifest.jsonl is at the top, 'folder/' when the batch sits in one folder."""
+    if MANIFEST_NAME in source.members:
+        return ""
+    tops = {member.split("/", 1)[0] for member in source.members}
+    if len(tops) == 1:
+        top = tops.pop()
+        if f"{top}/{MANIFEST_NAME}" in source.members:
+            return f"{top}/"
+    return None
+
+
+def _validate(source: BatchSource, progress: Progress) -> _ValidatedBatch:
+    problems = list(source.problems)
+    if problems and not source.members:
+        raise BatchRejected(problems)
+    prefix = _find_manifest_prefix(source)
+    if prefix is None:
+        problems.append(
+            Problem(
+                source.name,
+                f"has no {MANIFEST_NAME} at its top; add one JSON line per prompt group "
+                "(format in the README), or an HPD v2 folder's train.json / test.json",
+            )
+        )
+        raise BatchRejected(problems)
+
+    manifest_where = f"{prefix}{MANIFEST_NAME}"
+    try:
+        with source.open_member(manifest_where) as stream:
+            manifest_bytes = read_capped(stream, MAX_MANIFEST_BYTES)
+    except MemberTooLarge:
+        problems.append(Problem(manifest_where, f"is over {MAX_MANIFEST_BYTES} bytes"))
+        raise BatchRejected(problems) from None
+    rules = ManifestRules(
+        max_prompt_chars=settings.IMPORT_MAX_PROMPT_CHARS,
+        max_images_per_group=settings.IMPORT_MAX_IMAGES_PER_GROUP,
+    )
+    mentioned: set[str] = set()
+    groups, manifest_problems = parse_manifest(manifest_bytes, manifest_where, rules, mentioned)
+    problems.extend(manifest_problems)
+
+    validated = _ValidatedBatch(source=source, prefix=prefix, groups=groups)
+    referenced = _check_references(validated, manifest_where, problems, mentioned)
+    keep = sum(source.members[m] for m in referenced) <= KEEP_IN_MEMORY_BYTES
+    progress.start("validating images", len(referenced))
+    first_seen: dict[str, str] = {}
+    checked = check_images(
+        source,
+        referenced,
+        max_bytes=settings.IMPORT_MAX_IMAGE_BYTES,
+        max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS,
+        workers=settings.IMPORT_WORKERS,
+        progress=progress,
+    )
+    for image in checked:
+        member, facts = image.member, image.outcome
+        if isinstance(facts, Problem):
+            problems.append(facts)
+            continue
+        if facts.sha256 in first_seen:
+            problems.append(
+                Problem(
+                    member,
+                    f"is the same image (sha256 {facts.sha256[:12]}...) as "
+                    f"{first_seen[facts.sha256]}; each image may appear once",
+                )
+            )
+            continue
+        first_seen[facts.sha256] = member
+        validated.facts[member] = facts
+        if keep:
+            validated.kept_bytes[member] = image.data
+    if problems:
+        raise BatchRejected(problems)
+    return validated
+
+
+def _check_references(
+    validated: _ValidatedBatch,
+    manifest_where: str,
+    problems: list[Problem],
+    mentioned: set[str] | None = None,
+) -> list[str]:
+    """Members to check as images; problems for missing references and unused members.
+
+    The members to check are those the manifest's groups reference, then those only a
+    rejected manifest line names: these are not unused (that line's problem is reported),
+    and checking them now reports their own problems in the same pass.
+    """
+    members = validated.source.members
+    referenced: dict[str, int] = {}
+    for group in validated.groups:
+        at = f"{manifest_where} line {group.line}"
+        for image in group.images:
+            member = validated.prefix + image.path
+            if member in referenced:
+                problems.append(
+                    Problem(
+                        at,
+                        f"image {image.path!r} is also used on line {referenced[member]}; "
+                        "an image belongs to one prompt group",
+                    )
+                )
+            elif member not in members:
+                problems.append(
+                    Problem(
+                        at,
+                        f"image {image.path!r} is not in the batch; add the file or fix "
+                        "the path (paths are relative to the manifest's folder)",
+                    )
+                )
+            else:
+                referenced[member] = group.line
+    named_by_rejected_lines: list[str] = []
+    for member in sorted(members):
+        if member == manifest_where or member in referenced:
+            continue
+        if not member.startswith(validated.prefix):
+            problems.append(
+                Problem(member, f"is outside the folder that holds {MANIFEST_NAME}; remove it")
+            )
+        elif member[len(validated.prefix) :] in (mentioned or set()):
+            named_by_rejected_lines.append(member)
+        else:
+            problems.append(
+                Problem(
+                    member,
+                    "is in the batch but no manifest line uses it; remove it or add it to a group",
+                )
+            )
+    return list(referenced) + named_by_rejected_lines
+
+
+def _ingest(
+    validated: _ValidatedBatch,
+    slug: str,
+    split: str,
+    judgments_per_task: int | None,
+    uploaded_by: User | None,
+    writer: MediaWriter,
+    progress: Progress,
+) -> ImportSummary:
+    """Runs inside the import transaction, under the import lock."""
+    groups = validated.groups
+    sizes = {len(group.images) for group in groups}
+    project, created_project = locked_project(slug, sizes, judgments_per_task, uploaded_by)
+    problems = _check_against_project(validated, project, split)
+    if problems:
+        raise BatchRejected(problems)
+    widen_project(project, sizes)
+
+    wanted = judgments_per_task or project.judgments_per_task
+    batch = Batch.objects.create(
+        project=project,
+        status=Batch.Status.IMPORTED,
+        split=split,
+        judgments_per_task=wanted,
+        source_name=validated.source.name[:500],
+        uploaded_by=uploaded_by,
+    )
+    _store_files(validated, writer, progress)
+    counts = _write_rows(validated, project, batch, wanted)
+    Batch.objects.filter(pk=batch.pk).update(**counts)
+    transaction.on_commit(lambda: enqueue_batch_processing(batch.pk))
+    return ImportSummary(
+        batch=batch.pk,
+        project=project.slug,
+        created_project=created_project,
+        task_type=project.task_type,
+        split=split,
+        judgments_per_task=wanted,
+        prompts=counts["prompt_count"],
+        images=counts["image_count"],
+        tasks=counts["task_count"],
+        seconds=0.0,
+    )
+
+
+def _check_against_project(
+    validated: _ValidatedBatch, project: Project, split: str
+) -> list[Problem]:
+    problems: list[Problem] = []
+    where = f"{validated.prefix}{MANIFEST_NAME}"
+    if project.task_type == TaskType.PAIRWISE:
+        for group in validated.groups:
+            if len(group.images) != 2:
+                problems.append(
+                    Problem(
+                        f"{where} line {group.line}",
+                        f"has {len(group.images)} images but project {project.slug!r} is "
+                        "pairwise (2 images per group); import it into a ranking project",
+                    )
+                )
+    problems += already_imported(validated.facts, project)
+    texts = {group.prompt: f"{where} line {group.line}" for group in validated.groups}
+    problems += shared_with_other_split(texts, split, project)
+    return problems
+
+
+def _store_files(validated: _ValidatedBatch, writer: MediaWriter, progress: Progress) -> None:
+    progress.start("storing images", len(validated.facts))
+    for member, facts in validated.facts.items():
+        data = validated.kept_bytes.get(member)
+        if data is None:
+            with validated.source.open_member(member) as stream:
+                data = read_capped(stream, settings.IMPORT_MAX_IMAGE_BYTES)
+            if hashlib.sha256(data).hexdigest() != facts.sha256:
+                raise BatchRejected(
+                    [Problem(member, "changed while it was being imported; import again")]
+                )
+        writer.store(media_path_for(facts.sha256, facts.extension), data)
+        progress.advance()
+
+
+def _write_rows(
+    validated: _ValidatedBatch, project: Project, batch: Batch, wanted: int
+) -> dict[str, int]:
+    prompts = Prompt.objects.bulk_create(
+        [
+            Prompt(
+                project=project,
+                batch=batch,
+                raw_text=group.prompt,
+                source=group.source,
+                line_number=group.line,
+            )
+            for group in validated.groups
+        ],
+        batch_size=5000,
+    )
+    images: list[Image] = []
+    for group, prompt in zip(validated.groups, prompts, strict=True):
+        for entry in group.images:
+            member = validated.prefix + entry.path
+            facts = validated.facts[member]
+            images.append(
+                Image(
+                    project=project,
+                    prompt=prompt,
+                    sha256=facts.sha256,
+                    file=media_path_for(facts.sha256, facts.extension),
+                    original_name=entry.path[:500],
+                    format=facts.format,
+                    width=facts.width,
+                    height=facts.height,
+                    exif_orientation=facts.exif_orientation,
+                    byte_size=facts.byte_size,
+                    generator=entry.generator,
+                )
+            )
+    Image.objects.bulk_create(images, batch_size=5000)
+    tasks = Task.objects.bulk_create(
+        [
+            Task(project=project, batch=batch, prompt=prompt, judgments_wanted=wanted)
+            for prompt in prompts
+        ],
+        batch_size=5000,
+    )
+    task_images: list[TaskImage] = []
+    cursor = 0
+    for group, task in zip(validated.groups, tasks, strict=True):
+        for position in range(len(group.images)):
+            task_images.append(TaskImage(task=task, image=images[cursor], position=position))
+            cursor += 1
+    TaskImage.objects.bulk_create(task_images, batch_size=5000)
+    return {"prompt_count": len(prompts), "image_count": len(images), "task_count": len(tasks)}
+
+
+def enqueue_batch_processing(batch_id: int) -> None:
+    """Queue post-import processing. A broker outage never fails an import that committed:
+    the batch stays `imported` and the periodic sweep (annotation.sweep_unprocessed_batches)
+    queues it once Redis answers again."""
+    from annotation.tasks import process_batch
+
+    if not enqueue(process_batch, batch_id):
+        logger.info(
+            "batch %s imported; its processing is queued by the sweep when the broker answers",
+            batch_id,
+        )
+
+
+def import_upload(
+    upload: UploadedFile,
+    project_slug: str,
+    *,
+    split: str = Split.TRAIN,
+    judgments_per_task: int | None = None,
+    uploaded_by: User | None = None,
+) -> ImportSummary:
+    """import_batch for a file uploaded over HTTP (a .zip), with the same guarantees.
+
+    The upload is copied to a private temporary folder under its own base name, so the
+    problems name the file the user sent; the copy is removed afterwards.
+    """
+    with tempfile.TemporaryDirectory(prefix="hpd-upload-") as folder:
+        path = Path(folder) / (Path(upload.name or "").name or "upload.zip")
+        with open(path, "wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        return import_batch(
+            path,
+            project_slug,
+            split=split,
+            judgments_per_task=judgments_per_task,
+            uploaded_by=uploaded_by,
+        )
+
+
+def already_imported(facts: Mapping[str, ImageFacts], project: Project) -> list[Problem]:
+    """A problem for each image (member -> facts) whose bytes the project already holds."""
+    by_sha = {image.sha256: member for member, image in facts.items()}
+    existing = Image.objects.filter(project=project, sha256__in=list(by_sha)).values_list(
+        "sha256", "prompt__batch_id"
+    )
+    return [
+        Problem(
+            by_sha[sha],
+            f"is already in project {project.slug!r} (batch {batch_id}); "
+            "each image may be imported once",
+        )
+        for sha, batch_id in existing
+    ]
+
+
+def shared_with_other_split(
+    places: Mapping[str, str], split: str, project: Project
+) -> list[Problem]:
+    """A problem for each prompt (text -> where it is) already in the project's other split:
+    train and test never share a prompt."""
+    other = Split.TEST if split == Split.TRAIN else Split.TRAIN
+    shared = (
+        Prompt.objects.filter(project=project, batch__split=other, raw_text__in=list(places))
+        .values_list("raw_text", flat=True)
+        .distinct()
+    )
+    return [
+        Problem(
+            places[text],
+            f"this prompt is already in the {other} split of project {project.slug!r}; "
+            "train and test must not share a prompt",
+        )
+        for text in shared
+    ]
+
+
+def locked_project(
+    slug: str, sizes: set[int], judgments_per_task: int | None, uploaded_by: User | None
+) -> tuple[Project, bool]:
+    """The project `slug`, row-locked, or a new one shaped by the batch's group sizes
+    (pairwise when every group has two images); and whether it was created."""
+    project = Project.objects.select_for_update().filter(slug=slug).first()
+    if project is not None:
+        return project, False
+    project = Project.objects.create(
+        slug=slug,
+        name=slug.replace("-", " ").replace("_", " ").capitalize(),
+        task_type=TaskType.PAIRWISE if sizes == {2} else TaskType.RANKING,
+        images_per_task=max(sizes),
+        judgments_per_task=judgments_per_task or settings.DEFAULT_JUDGMENTS_PER_TASK,
+        guideline_version=settings.GUIDELINE_VERSION,
+        lease_seconds=settings.DEFAULT_LEASE_SECONDS,
+        created_by=uploaded_by,
+    )
+    return project, True
+
+
+def widen_project(project: Project, sizes: set[int]) -> None:
+    """A ranking project grows to hold the batch's largest group."""
+    if project.task_type == TaskType.RANKING and max(sizes) > project.images_per_task:
+        project.images_per_task = max(sizes)
+        project.save(update_fields=["images_per_task"])

@@ -1,0 +1,344 @@
+"""Storing an annotator's judgment exactly once, and skipping a task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from annotation.judging.calibration import CalibrationFeedback, record_calibration
+from annotation.judging.image_flags import record_image_flags
+from annotation.models import (
+    Assignment,
+    AssignmentStatus,
+    Judgment,
+    JudgmentFlag,
+    Project,
+    Task,
+    User,
+)
+from core.prepared import execute_prepared, insert_columns, insert_params
+
+IMAGE_FLAGS = {JudgmentFlag.BROKEN_IMAGE.value, JudgmentFlag.UNSAFE.value}
+MAX_DURATION_MS = 24 * 3600 * 1000
+
+
+class SubmissionError(Exception):
+    """A submission or skip that cannot be accepted; `status` is the HTTP status to answer.
+
+    Nothing was stored when it is raised.
+    """
+
+    status = 400
+
+
+class InvalidSubmission(SubmissionError):
+    status = 400
+
+
+class NotYourAssignment(SubmissionError):
+    status = 403
+
+
+class AssignmentNotFound(SubmissionError):
+    status = 404
+
+
+class SubmissionConflict(SubmissionError):
+    status = 409
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A stored judgment; `created` is False when the call replayed an earlier submit."""
+
+    judgment: Judgment
+    created: bool
+    calibration: CalibrationFeedback | None
+
+
+def submit_judgment(
+    assignment_id: int,
+    annotator: User,
+    *,
+    ranking: list[int],
+    duration_ms: int | None,
+    flags: list[str],
+    flagged_images: list[int] | None = None,
+    idempotency_key: str,
+) -> Submitted:
+    """Store the annotator's ranking for their assignment, exactly once.
+
+    Locks the assignment row (FOR UPDATE) for the transaction, then the task row while
+    `judgments_done` is incremented. In one transaction: the Judgment (ranking best to
+    worst, display order, duration, flags, the project's guideline version, the key),
+    its PairJudgment rows, the assignment marked submitted, the task's
+    `judgments_done` + 1 (not for calibration judgments, which also get no pair rows),
+    image flags and any withdrawal they trigger, and calibration progress.
+
+    Guarantees: a second call with the same key or the same ranking and flags returns
+    the stored judgment (created=False) and writes nothing; any other second call, a
+    skipped or expired lease, or a key already used for another assignment raises
+    SubmissionConflict; another user's assignment raises NotYourAssignment; a ranking
+    that is not a permutation of the task's images, unknown flags or flagged images not
+    in the task raise InvalidSubmission. On any error nothing is written.
+    """
+    flagged_images = list(flagged_images or [])
+    try:
+        with transaction.atomic():
+            return _submit_locked(
+                assignment_id,
+                annotator,
+                ranking=ranking,
+                duration_ms=duration_ms,
+                flags=flags,
+                flagged_images=flagged_images,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError as exc:
+        used = (
+            Judgment.objects.filter(annotator=annotator, idempotency_key=idempotency_key)
+            .exclude(assignment_id=assignment_id)
+            .values_list("assignment_id", flat=True)
+            .first()
+        )
+        if used is not None:
+            raise SubmissionConflict(
+                f"The Idempotency-Key {idempotency_key!r} was already used for assignment "
+                f"{used}. Send a new key (a fresh UUID) for each assignment."
+            ) from exc
+        raise SubmissionConflict(
+            "This task already has a judgment of yours; it was not stored twice."
+        ) from exc
+
+
+def _submit_locked(
+    assignment_id: int,
+    annotator: User,
+    *,
+    ranking: list[int],
+    duration_ms: int | None,
+    flags: list[str],
+    flagged_images: list[int],
+    idempotency_key: str,
+) -> Submitted:
+    assignment = _locked_own_assignment(assignment_id, annotator)
+    task = assignment.task
+    if assignment.status == AssignmentStatus.SUBMITTED:
+        return _replay(assignment, ranking, flags, idempotency_key)
+    if assignment.status == AssignmentStatus.SKIPPED:
+        raise SubmissionConflict(
+            f"You skipped assignment {assignment.pk}; a skipped task cannot be judged. "
+            "Ask for the next task."
+        )
+    now = timezone.now()
+    if assignment.status == AssignmentStatus.EXPIRED or assignment.expires_at <= now:
+        raise SubmissionConflict(
+            f"Your lease on assignment {assignment.pk} expired at "
+            f"{assignment.expires_at.isoformat()} and the task may have gone to someone "
+            "else; your judgment was not stored. Ask for the next task."
+        )
+    _check_ranking(ranking, assignment.display_order)
+    _check_flags(flags, flagged_images, assignment.display_order)
+    if duration_ms is not None and not 0 <= duration_ms <= MAX_DURATION_MS:
+        raise InvalidSubmission(
+            f"duration_ms must be between 0 and {MAX_DURATION_MS} (milliseconds spent on "
+            f"the task), got {duration_ms}."
+        )
+
+    judgment = Judgment(
+        assignment=assignment,
+        task=task,
+        annotator=annotator,
+        ranking=ranking,
+        display_order=assignment.display_order,
+        duration_ms=duration_ms,
+        flags=flags,
+        guideline_version=task.project.guideline_version,
+        is_calibration=assignment.is_calibration,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    judgment.pk = _store(judgment, now)
+    if flagged_images:
+        record_image_flags(task.project, annotator, assignment, flags, flagged_images)
+    feedback = record_calibration(judgment) if assignment.is_calibration else None
+    return Submitted(judgment=judgment, created=True, calibration=feedback)
+
+
+# One round trip for the whole write: the judgment, its pairs, the task's count and the
+# assignment's status (data-modifying CTEs all run, in one statement, one snapshot).
+_JUDGMENT_COLUMNS, _JUDGMENT_VALUES = insert_columns(Judgment)
+_STORE_SQL = f"""
+WITH judgment AS (
+    INSERT INTO annotation_judgment ({_JUDGMENT_COLUMNS})
+    VALUES ({_JUDGMENT_VALUES})
+    RETURNING id
+), pairs AS (
+    INSERT INTO annotation_pairjudgment
+        (project_id, judgment_id, task_id, annotator_id, winner_id, loser_id)
+    SELECT %(project)s::bigint, judgment.id, %(task_id)s, %(annotator_id)s,
+           pair.winner, pair.loser
+    FROM judgment, unnest(%(winners)s::bigint[], %(losers)s::bigint[]) AS pair(winner, loser)
+), counted AS (
+    UPDATE annotation_task SET judgments_done = judgments_done + 1
+    WHERE id = %(task_id)s AND NOT %(is_calibration)s
+), finished AS (
+    UPDATE annotation_assignment SET status = 'submitted', finished_at = %(created_at)s
+    WHERE id = %(assignment_id)s
+)
+SELECT id FROM judgment
+"""
+
+
+def _store(judgment: Judgment, now: datetime) -> int:
+    """Write the judgment, its pairs (none for calibration), the task's count (not for
+    calibration) and the assignment's status; returns the judgment's id."""
+    pairs = [] if judgment.is_calibration else list(combinations(judgment.ranking, 2))
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "hpd_store_judgment",
+            _STORE_SQL,
+            {
+                **insert_params(judgment),
+                "project": judgment.task.project_id,
+                "winners": [winner for winner, _ in pairs],
+                "losers": [loser for _, loser in pairs],
+            },
+        )
+        judgment_id: int = cursor.fetchone()[0]
+    return judgment_id
+
+
+def skip_assignment(
+    assignment_id: int,
+    annotator: User,
+    *,
+    flags: list[str] | None = None,
+    flagged_images: list[int] | None = None,
+) -> Assignment:
+    """Give the task back: it goes to someone else, never again to this annotator.
+
+    Locks the assignment row. Idempotent: skipping a skipped assignment changes nothing.
+    An expired lease may be skipped too. Flags naming images (broken, unsafe) are
+    recorded and may withdraw the images. Raises NotYourAssignment, AssignmentNotFound,
+    SubmissionConflict (already submitted) or InvalidSubmission (bad flags).
+    """
+    flags = list(flags or [])
+    flagged_images = list(flagged_images or [])
+    with transaction.atomic():
+        assignment = _locked_own_assignment(assignment_id, annotator)
+        if assignment.status == AssignmentStatus.SUBMITTED:
+            raise SubmissionConflict(
+                f"Assignment {assignment.pk} was already submitted; it cannot be skipped."
+            )
+        _check_flags(flags, flagged_images, assignment.display_order)
+        if assignment.status != AssignmentStatus.SKIPPED:
+            assignment.status = AssignmentStatus.SKIPPED
+            assignment.finished_at = timezone.now()
+            assignment.save(update_fields=["status", "finished_at"])
+        if flagged_images:
+            record_image_flags(
+                assignment.task.project, annotator, assignment, flags, flagged_images
+            )
+    return assignment
+
+
+def _columns(alias: str, model: type[Model]) -> tuple[list[str], str]:
+    fields = [field.attname for field in model._meta.concrete_fields]
+    columns = ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+    return fields, columns
+
+
+_ASSIGNMENT_FIELDS, _ASSIGNMENT_COLUMNS = _columns("a", Assignment)
+_TASK_FIELDS, _TASK_COLUMNS = _columns("t", Task)
+_PROJECT_FIELDS, _PROJECT_COLUMNS = _columns("p", Project)
+# The assignment locked, with its task and project read in the same statement.
+_LOCK_ASSIGNMENT_SQL = f"""
+SELECT {_ASSIGNMENT_COLUMNS}, {_TASK_COLUMNS}, {_PROJECT_COLUMNS}
+FROM annotation_assignment a
+JOIN annotation_task t ON t.id = a.task_id
+JOIN annotation_project p ON p.id = t.project_id
+WHERE a.id = %(assignment)s::bigint
+FOR UPDATE OF a
+"""
+
+
+def _locked_own_assignment(assignment_id: int, annotator: User) -> Assignment:
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor, "hpd_lock_assignment", _LOCK_ASSIGNMENT_SQL, {"assignment": assignment_id}
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise AssignmentNotFound(f"There is no assignment {assignment_id}.")
+    split_task = len(_ASSIGNMENT_FIELDS)
+    split_project = split_task + len(_TASK_FIELDS)
+    assignment = Assignment.from_db(connection.alias, _ASSIGNMENT_FIELDS, row[:split_task])
+    task = Task.from_db(connection.alias, _TASK_FIELDS, row[split_task:split_project])
+    task.project = Project.from_db(connection.alias, _PROJECT_FIELDS, row[split_project:])
+    assignment.task = task
+    if assignment.annotator_id != annotator.pk:
+        raise NotYourAssignment(
+            f"Assignment {assignment_id} belongs to another annotator; you can only submit "
+            "or skip your own assignments."
+        )
+    return assignment
+
+
+def _replay(
+    assignment: Assignment, ranking: list[int], flags: list[str], idempotency_key: str
+) -> Submitted:
+    judgment = Judgment.objects.get(assignment=assignment)
+    # The stored result is replayed for the same body, whatever the key: a client that
+    # lost the response and retried with a fresh key must not be told it conflicts.
+    same_body = list(judgment.ranking) == list(ranking) and sorted(judgment.flags) == sorted(flags)
+    if not same_body:
+        raise SubmissionConflict(
+            f"Assignment {assignment.pk} was already submitted with ranking "
+            f"{list(judgment.ranking)} and flags {list(judgment.flags)}; a different "
+            "submission for it is refused. Ask for the next task."
+        )
+    from annotation.judging.calibration import feedback_for
+
+    feedback = feedback_for(judgment) if judgment.is_calibration else None
+    return Submitted(judgment=judgment, created=False, calibration=feedback)
+
+
+def _check_ranking(ranking: list[int], display_order: list[int]) -> None:
+    if len(ranking) != len(set(ranking)) or set(ranking) != set(display_order):
+        raise InvalidSubmission(
+            f"ranking must list each of the task's {len(display_order)} images exactly once, "
+            f"best to worst (image ids {sorted(display_order)}); got {ranking}."
+        )
+
+
+def _check_flags(flags: list[str], flagged_images: list[int], display_order: list[int]) -> None:
+    unknown = [flag for flag in flags if flag not in JudgmentFlag.values]
+    if unknown:
+        raise InvalidSubmission(
+            f"unknown flag(s) {unknown}; use any of {', '.join(JudgmentFlag.values)}."
+        )
+    if len(set(flags)) != len(flags):
+        raise InvalidSubmission(f"flags must not repeat; got {flags}.")
+    stray = [image for image in flagged_images if image not in display_order]
+    if stray:
+        raise InvalidSubmission(
+            f"flagged_images {stray} are not images of this task (its images: "
+            f"{sorted(display_order)})."
+        )
+    if flagged_images and not IMAGE_FLAGS & set(flags):
+        raise InvalidSubmission(
+            "flagged_images needs a flag saying what is wrong with them: add "
+            "'broken_image' or 'unsafe' to flags."
+        )
+    if IMAGE_FLAGS & set(flags) and not flagged_images:
+        raise InvalidSubmission(
+            "a 'broken_image' or 'unsafe' flag must name the image(s): list their ids in "
+            "flagged_images."
+        )

@@ -1,0 +1,145 @@
+"""Agreement between annotators, and each annotator's quality, for a project.
+
+`compute_agreement(project, *, split=None, batch=None, guideline_version=None) -> dict`
+returns a JSON-serialisable report (README "Agreement and annotator quality" lists every
+key). What it counts: judgments of the project's tasks, except calibration judgments,
+judgments of excluded annotators (ProjectAnnotator.is_excluded), and repeat items
+(Task.repeat_of; those only feed self-consistency). Judgments are read with SQL
+(agreement_data.py, annotator_stats.py) and the statistics computed with vectorised
+numpy (agreement_stats.py). The report is cached in AgreementReport and recomputed only
+when the project's judgments (or an annotator's standing) changed.
+
+Statistics (a "ranking" is one judgment: its images best to worst):
+- pairwise_agreement: over every image pair of a task judged by two or more annotators,
+  the share of annotator pairs that order it the same way (pooled over pairs).
+- krippendorff_alpha: ordinal alpha (`krippendorff` package); units are (task, image),
+  values the rank positions the annotators gave.
+- kendall_w_mean: Kendall's W of each task with two or more annotators, averaged; the
+  distribution is in kendall_w_distribution.
+- human_ceiling: the HPS v2 "single human" accuracy: each annotator's ranking scored with
+  the inversion score (1 - discordant pairs / all pairs; pairs the others tie on never
+  count as discordant) against the mean rank of the OTHER annotators of the task;
+  averaged over the task's annotators, then over tasks.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Count, Max
+
+from annotation.models import AgreementReport, Judgment, Project, ProjectAnnotator
+from annotation.quality.agreement_data import read_judgments
+from annotation.quality.agreement_stats import (
+    breakdown,
+    core_statistics,
+    distribution,
+    inversion_score,
+    over_time,
+    rank_groups,
+    summary,
+)
+from annotation.quality.annotator_stats import (
+    annotator_rows,
+    display_name,
+    quality_flags,
+    thresholds_for,
+)
+
+__all__ = ["compute_agreement", "forget_reports", "inversion_score", "quality_flags"]
+
+
+def compute_agreement(
+    project: Project | str,
+    *,
+    split: str | None = None,
+    batch: int | None = None,
+    guideline_version: str | None = None,
+    use_cache: bool = True,
+    store: bool = True,
+) -> dict[str, Any]:
+    """The agreement report of `project` (a Project or its slug), optionally filtered.
+
+    Reads only (the cache row aside); takes no lock. With `use_cache`, a report computed
+    from the same judgments is returned as it was stored; with `store`, a fresh report is
+    stored for later calls (pass False inside a read-only transaction).
+    """
+    if isinstance(project, str):
+        project = Project.objects.get(slug=project)
+    key = f"split={split or ''}|batch={batch or ''}|guideline={guideline_version or ''}"
+    fingerprint = Judgment.objects.filter(task__project=project).aggregate(
+        count=Count("id"), last=Max("id")
+    )
+    count, last = fingerprint["count"] or 0, fingerprint["last"] or 0
+    if use_cache:
+        cached = AgreementReport.objects.filter(
+            project=project, key=key, judgment_count=count, last_judgment_id=last
+        ).first()
+        if cached is not None:
+            return _with_current_flags(project, cached.report)
+    started = time.perf_counter()
+    report = _compute(project, split=split, batch=batch, guideline_version=guideline_version)
+    seconds = time.perf_counter() - started
+    report["seconds"] = round(seconds, 3)
+    if not store:
+        return report
+    with transaction.atomic():
+        AgreementReport.objects.update_or_create(
+            project=project,
+            key=key,
+            defaults={
+                "report": report,
+                "judgment_count": count,
+                "last_judgment_id": last,
+                "seconds": seconds,
+            },
+        )
+    return report
+
+
+def _with_current_flags(project: Project, report: dict[str, Any]) -> dict[str, Any]:
+    """Quality flags follow the thresholds as they are now, not when the report was cached."""
+    thresholds = thresholds_for(project)
+    for entry in report["annotators"]:
+        entry["quality_flags"] = quality_flags(entry, thresholds)
+    return report
+
+
+def forget_reports(project: Project) -> None:
+    """Drop the cached reports of a project (an annotator's standing changed)."""
+    AgreementReport.objects.filter(project=project).delete()
+
+
+def _compute(
+    project: Project, *, split: str | None, batch: int | None, guideline_version: str | None
+) -> dict[str, Any]:
+    judgments = read_judgments(project, split, batch, guideline_version)
+    groups = rank_groups(judgments)
+    everything = np.ones(len(judgments), dtype=bool)
+    core = core_statistics(judgments, groups, everything)
+    report: dict[str, Any] = {
+        "project": project.slug,
+        "filters": {"split": split, "batch": batch, "guideline_version": guideline_version},
+        "computed_at": datetime.now(UTC).isoformat(),
+        **summary(judgments, core, everything),
+        "kendall_w_distribution": distribution(core.kendall_w),
+        "human_ceiling_definition": "mean over tasks of the mean leave-one-out inversion "
+        "score of each annotator's ranking against the other annotators' mean rank",
+    }
+    thresholds = thresholds_for(project)
+    report["annotators"] = annotator_rows(project, judgments, core, thresholds)
+    report["excluded_annotators"] = sorted(
+        display_name(standing.annotator)
+        for standing in ProjectAnnotator.objects.filter(
+            project=project, is_excluded=True
+        ).select_related("annotator")
+    )
+    report["by_batch"] = breakdown(judgments, groups, judgments.batch)
+    report["by_split"] = breakdown(judgments, groups, judgments.split)
+    report["by_guideline_version"] = breakdown(judgments, groups, judgments.guideline)
+    report["over_time"] = over_time(judgments, core)
+    return report

@@ -1,0 +1,162 @@
+"""The generator leaderboard: Bradley-Terry strengths and intervals from pair rows."""
+
+from __future__ import annotations
+
+import math
+import re
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from annotation.leaderboard.standings import (
+    _fit_strengths_cached,
+    fit_strengths,
+    generator_leaderboard,
+)
+from annotation.models import ExportSnapshot, ProjectAnnotator, Task, User
+from tests.annotation.judged_projects import judge, judged_project
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_two_generators_strength_gap_is_the_log_odds() -> None:
+    board = fit_strengths({("a", "b"): 30, ("b", "a"): 10}, samples=50)
+    rows = {row["generator"]: row for row in board["generators"]}
+    assert board["comparisons"] == 40
+    assert rows["a"]["strength"] - rows["b"]["strength"] == pytest.approx(math.log(3), abs=0.02)
+    for row in rows.values():
+        assert row["low"] <= row["strength"] <= row["high"]
+    assert rows["a"]["win_rate"] == 0.75
+
+
+def test_fits_are_reused_for_unchanged_counts_and_redone_when_they_change() -> None:
+    counts = {("x", "y"): 12, ("y", "x"): 5}
+    first = fit_strengths(counts, samples=40)
+    first["generators"][0]["mean_score"] = 1.0  # a caller decorating its copy
+
+    hits = _fit_strengths_cached.cache_info().hits
+    again = fit_strengths(dict(reversed(list(counts.items()))), samples=40)
+    assert _fit_strengths_cached.cache_info().hits == hits + 1
+    assert again == {k: v for k, v in first.items() if k != "generators"} | {
+        "generators": [
+            {k: v for k, v in row.items() if k != "mean_score"} for row in first["generators"]
+        ]
+    }
+    assert "mean_score" not in again["generators"][0]
+
+    changed = fit_strengths({("x", "y"): 12, ("y", "x"): 15}, samples=40)
+    strengths = {row["generator"]: row["strength"] for row in changed["generators"]}
+    assert changed["comparisons"] == 27
+    assert strengths["y"] > strengths["x"]
+
+
+def ranked_by_generator(task: Task) -> list[int]:
+    rows = sorted(task.task_images.select_related("image"), key=lambda r: r.image.generator)
+    return [row.image_id for row in rows]
+
+
+def consistent_project(tmp: Path) -> Any:
+    """Every judgment ranks gen-0 > gen-1 > gen-2 > gen-3."""
+    judged = judged_project(tmp, "board", train_groups=6, test_groups=1, annotators=2)
+    from annotation.models import Judgment, PairJudgment
+
+    PairJudgment.objects.all().delete()
+    Judgment.objects.all().delete()
+    for task in Task.objects.filter(project=judged.project):
+        judge(task, judged.annotators[0], ranked_by_generator(task))
+    return judged
+
+
+def test_leaderboard_orders_generators_and_ignores_excluded_work(tmp_path: Path) -> None:
+    judged = consistent_project(tmp_path / "in")
+    before = generator_leaderboard(judged.project, samples=50)
+    order = [row["generator"] for row in before["overall"]["generators"]]
+    assert order == ["gen-0", "gen-1", "gen-2", "gen-3"]
+    assert before["overall"]["comparisons"] == 7 * 6
+    assert set(before["styles"]) == {"not classified"}
+    assert before["mean_scores"] is None
+
+    # An excluded annotator's reversed rankings and calibration judgments change nothing.
+    cheat = judged.annotators[1]
+    ProjectAnnotator.objects.create(project=judged.project, annotator=cheat, is_excluded=True)
+    for task in Task.objects.filter(project=judged.project):
+        judge(task, cheat, list(reversed(ranked_by_generator(task))))
+    after = generator_leaderboard(judged.project, samples=50)
+    assert after == before
+
+
+def test_leaderboard_api_and_datasets_page(
+    tmp_path: Path, researcher_user: User, annotator_user: User, settings: Any
+) -> None:
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    judged = consistent_project(tmp_path / "in")
+    api = client_for(researcher_user).get(
+        reverse("project-leaderboard", kwargs={"slug": judged.project.slug})
+    )
+    assert api.status_code == HTTPStatus.OK
+    assert api.json()["overall"]["generators"][0]["generator"] == "gen-0"
+
+    client = client_for(researcher_user)
+    client.force_login(researcher_user)
+    page = client.get(reverse("datasets"), {"project": judged.project.slug})
+    assert page.status_code == HTTPStatus.OK
+    html = page.content.decode()
+    assert "<svg" in html and html.count("<circle") == 4
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []  # no inline script
+    assert "gen-0" in html and "No snapshot yet." in html
+
+    started = client.post(
+        reverse("datasets-export", kwargs={"slug": judged.project.slug}),
+        {"split": "train", "min_annotators": "1"},
+    )
+    assert started.status_code == HTTPStatus.FOUND
+    snapshot = ExportSnapshot.objects.get()
+    assert snapshot.parameters["split"] == "train" and snapshot.created_by == researcher_user
+
+    refused = client.post(
+        reverse("datasets-export", kwargs={"slug": judged.project.slug}),
+        {"split": "train", "min_annotators": "0"},
+    )
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert "min_annotators" in refused.content.decode()
+    assert ExportSnapshot.objects.count() == 1
+
+    annotator = client_for(annotator_user)
+    annotator.force_login(annotator_user)
+    assert annotator.get(reverse("datasets")).status_code == HTTPStatus.FORBIDDEN
+    client.logout()
+    assert client.get(reverse("datasets")).status_code == HTTPStatus.FOUND
+
+
+def test_active_model_scores_sit_beside_the_strengths(tmp_path: Path) -> None:
+    from annotation.models import Image
+    from scoring.models import ImageScore, ModelVersion
+
+    judged = consistent_project(tmp_path / "in")
+    version = ModelVersion.objects.create(
+        name="hps-test",
+        architecture="ViT-B-32",
+        checkpoint_path=str(tmp_path / "none.pt"),
+        checkpoint_sha256="0" * 64,
+        status=ModelVersion.Status.ACTIVE,
+    )
+    images = Image.objects.filter(project=judged.project)
+    expected: dict[str, list[float]] = {}
+    for image in images:
+        score = 0.2 + 0.01 * int(image.generator.split("-")[1]) + 0.001 * (image.pk % 3)
+        ImageScore.objects.create(image=image, model_version=version, score=score)
+        expected.setdefault(image.generator, []).append(score)
+
+    board = generator_leaderboard(judged.project, samples=20)
+
+    assert board["mean_scores"] == pytest.approx(
+        {generator: sum(v) / len(v) for generator, v in expected.items()}
+    )
+    # Retired, the version's scores leave the leaderboard.
+    version.status = ModelVersion.Status.RETIRED
+    version.save(update_fields=["status"])
+    assert generator_leaderboard(judged.project, samples=20)["mean_scores"] is None

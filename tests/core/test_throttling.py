@@ -1,0 +1,105 @@
+"""API throttling: counts shared in Redis across clients, 429 past the rate, fail open."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from annotation.models import User
+from core import throttling
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def low_rates(monkeypatch: pytest.MonkeyPatch) -> None:
+    rates = {"anon": "2/min", "user": "3/min", "annotate": "1/min"}
+    for throttle in (throttling.AnonThrottle, throttling.UserThrottle, throttling.ScopedThrottle):
+        monkeypatch.setattr(throttle, "THROTTLE_RATES", rates)
+    # Earlier tests (and the other throttles' windows) made counts: start from none.
+    client = throttling.redis_client()
+    stale = list(client.scan_iter(f"{throttling.KEY_PREFIX}:*"))
+    if stale:
+        client.delete(*stale)
+
+
+def counted(key: str) -> int:
+    """The request count of the current window of the throttle key `key`."""
+    client = throttling.redis_client()
+    [window] = client.keys(f"{throttling.KEY_PREFIX}:{key}:*")
+    value = client.get(window)
+    assert value is not None
+    return int(value)
+
+
+def test_user_rate_is_shared_by_every_worker_and_answers_429(
+    low_rates: None, researcher_user: User
+) -> None:
+    url = reverse("project-list")
+    first_worker, second_worker = client_for(researcher_user), client_for(researcher_user)
+    statuses = [first_worker.get(url).status_code for _ in range(2)]
+    statuses.append(second_worker.get(url).status_code)
+    assert statuses == [HTTPStatus.OK] * 3
+    refused = second_worker.get(url)
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "throttled" in refused.json()["detail"].lower()
+    assert int(refused["Retry-After"]) > 0
+    # The count lives in Redis, not in the process.
+    assert counted(f"throttle_user_{researcher_user.pk}") == 4
+    assert first_worker.get(url).status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_anonymous_rate_is_per_address(low_rates: None) -> None:
+    client = APIClient()
+    url = reverse("api-schema")
+    assert [client.get(url).status_code for _ in range(2)] == [HTTPStatus.OK] * 2
+    assert client.get(url).status_code == HTTPStatus.TOO_MANY_REQUESTS
+    other = APIClient(REMOTE_ADDR="10.1.2.3")
+    assert other.get(url).status_code == HTTPStatus.OK
+
+
+def test_redis_outage_fails_open_and_logs_once(
+    low_rates: None, settings: Any, researcher_user: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    settings.API_THROTTLE_REDIS_URL = f"redis://127.0.0.1:{dead}/0"
+    client = client_for(researcher_user)
+    with caplog.at_level(logging.WARNING, logger="core.redis_outage"):
+        statuses = [client.get(reverse("project-list")).status_code for _ in range(6)]
+    assert statuses == [HTTPStatus.OK] * 6  # past the 3/min rate: nobody is locked out
+    outages = [r for r in caplog.records if "API throttling is off" in r.getMessage()]
+    assert len(outages) == 1
+    assert f"Redis at redis://127.0.0.1:{dead}/0 is unreachable" in outages[0].getMessage()
+    # Redis is left alone for a while after the failure: one attempt, not six.
+    assert throttling.throttle_outage().skipping()
+    throttling.throttle_outage().clear()
+
+
+def test_annotate_scope_limits_views_that_name_it(low_rates: None, annotator_user: User) -> None:
+    from rest_framework.request import Request
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory, force_authenticate
+    from rest_framework.views import APIView
+
+    class AnnotateProbe(APIView):
+        throttle_scope = "annotate"
+
+        def get(self, request: Request) -> Response:
+            return Response({"ok": True})
+
+    view = AnnotateProbe.as_view()
+    statuses = []
+    for _ in range(2):
+        request = APIRequestFactory().get("/probe/")
+        force_authenticate(request, annotator_user)
+        statuses.append(view(request).status_code)
+    assert statuses == [HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]  # 1/min for "annotate"
