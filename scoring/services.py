@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # torch is imported only when something is scored or verified
 
 logger = logging.getLogger(__name__)
 
+# The Celery task (scoring/tasks.py, `gpu` queue) that runs score_images_for_batch.
+SCORE_BATCH_TASK = "scoring.score_batch_images"
+
 __all__ = [
     "NoActiveModel",
     "ScoringError",
@@ -328,9 +331,7 @@ def unscored_batch_ids(version: ModelVersion) -> list[int]:
 def enqueue_batch_scoring(batch_id: int) -> None:
     """Queue scoring of a batch on the `gpu` queue. A broker outage is logged, never
     raised: the caller's data is committed and activation re-queues what was missed."""
-    from scoring.tasks import score_batch_images
-
-    if not enqueue(score_batch_images, batch_id):
+    if not enqueue(SCORE_BATCH_TASK, batch_id):
         logger.info("the scoring of batch %s was not queued: the broker is unreachable", batch_id)
 
 

@@ -9,7 +9,7 @@ from scoring import services
 
 
 @shared_task(
-    name="scoring.score_batch_images",
+    name=services.SCORE_BATCH_TASK,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,

@@ -8,7 +8,7 @@ from celery import Task, shared_task
 
 from annotation.models import Project
 from training.models import TrainingRun
-from training.services.cycle import run_cycle, start_cycle
+from training.services.cycle import RUN_CYCLE_TASK, run_cycle, start_cycle
 from training.services.lease import LeaseHeld
 from training.services.policy import due_projects
 
@@ -29,7 +29,7 @@ def start_due_cycles() -> list[int]:
 
 @shared_task(
     bind=True,
-    name="training.run_cycle",
+    name=RUN_CYCLE_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=None,

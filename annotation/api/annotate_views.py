@@ -26,15 +26,13 @@ from annotation.api.annotate_serializers import (
     SubmitSerializer,
     SubmittedSerializer,
 )
-from annotation.judging.assignment import (
+from annotation.judging import (
     AnnotatorExcluded,
     CalibrationFailed,
     Lease,
-    next_assignment,
-)
-from annotation.judging.submission import (
     SubmissionError,
     Submitted,
+    next_assignment,
     skip_assignment,
     submit_judgment,
 )

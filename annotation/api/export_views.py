@@ -19,8 +19,7 @@ from annotation.api.serializers import (
     ExportRequestSerializer,
     ExportSnapshotSerializer,
 )
-from annotation.export import ExportParamsError, create_export, snapshot_files
-from annotation.export.archive import stream_tar, tar_size
+from annotation.export import ExportParamsError, create_export, snapshot_files, stream_tar, tar_size
 from annotation.models import ExportSnapshot, Project
 from core.permissions import CanReadDatasets
 

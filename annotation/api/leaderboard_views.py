@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.serializers import LeaderboardSerializer
-from annotation.leaderboard.standings import generator_leaderboard
+from annotation.leaderboard import generator_leaderboard
 from annotation.models import Project
 from core.permissions import CanReadDatasets
 

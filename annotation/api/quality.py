@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Batch, Project, Split
-from annotation.quality.agreement import compute_agreement
+from annotation.quality import compute_agreement
 from core.permissions import CanReadDatasets
 
 

@@ -19,11 +19,9 @@ from annotation.api.serializers import (
     ImportSummarySerializer,
     ProjectSerializer,
 )
-from annotation.intake.importing import import_upload
-from annotation.intake.media import StorageUnavailable
-from annotation.intake.problems import BatchRejected, Problem
+from annotation.intake import BatchRejected, Problem, StorageUnavailable, import_upload
 from annotation.models import Batch, Project
-from annotation.projects.listing import projects_with_counts
+from annotation.projects import projects_with_counts
 from core.permissions import CanReadDatasets, IsPlatformAdmin
 
 

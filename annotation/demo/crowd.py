@@ -14,10 +14,9 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from annotation.judging.assignment import next_assignment
-from annotation.judging.submission import submit_judgment
+from annotation.judging import next_assignment, submit_judgment
 from annotation.models import Image, Project, Role, User
-from annotation.projects.accounts import add_user
+from annotation.projects import add_user
 
 # Hidden quality of each demo generator (higher is better); blur hurts c and d.
 GENERATOR_QUALITY = {

@@ -17,10 +17,9 @@ from django.conf import settings
 from PIL import Image, ImageDraw, ImageFilter
 
 from annotation.demo.crowd import judge_as_crowd
-from annotation.intake.batch_processing import process_batch
-from annotation.intake.importing import ImportSummary, import_batch
+from annotation.intake import ImportSummary, import_batch, process_batch
 from annotation.models import Project, Role, Split, User
-from annotation.projects.accounts import add_user
+from annotation.projects import add_user
 
 DEMO_PROMPTS = Path(settings.BASE_DIR) / "data" / "sd_prompts_1k.jsonl"
 DEMO_PROJECTS = {"demo-pairwise": 2, "demo-ranking": 4}

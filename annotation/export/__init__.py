@@ -6,17 +6,28 @@ pairs.parquet), datasheet (DATASHEET.md), manifest (manifest.json and checksums)
 writer (one pass writing them all), snapshots (the ExportSnapshot life cycle).
 """
 
+from annotation.export.archive import stream_tar, tar_size
 from annotation.export.hpd_files import ExportFailed
 from annotation.export.params import ExportParams, ExportParamsError
-from annotation.export.snapshots import create_export, export_snapshot, snapshot_files
+from annotation.export.snapshots import (
+    EXPORT_SNAPSHOT_TASK,
+    create_export,
+    export_snapshot,
+    queued_snapshot_ids,
+    snapshot_files,
+)
 from annotation.export.writer import write_export
 
 __all__ = [
+    "EXPORT_SNAPSHOT_TASK",
     "ExportFailed",
     "ExportParams",
     "ExportParamsError",
     "create_export",
     "export_snapshot",
+    "queued_snapshot_ids",
     "snapshot_files",
+    "stream_tar",
+    "tar_size",
     "write_export",
 ]

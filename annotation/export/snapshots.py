@@ -24,6 +24,9 @@ from core.queueing import enqueue
 
 logger = logging.getLogger(__name__)
 
+# The Celery task (annotation/tasks.py) that runs export_snapshot, by its registered name.
+EXPORT_SNAPSHOT_TASK = "annotation.export_snapshot"
+
 # pg_try_advisory_lock(class, id): one running export per snapshot, across workers.
 EXPORT_LOCK_CLASS = 0x48504445  # "HPDE"
 LOCK_WAIT_S = 3.0
@@ -66,9 +69,7 @@ def enqueue_export(snapshot_id: int) -> None:
     """Queue a recorded snapshot's export. When the broker is unreachable the snapshot
     stays `queued`, and the periodic sweep (annotation.sweep_queued_exports) queues it
     once Redis answers again: a request made during an outage is not lost."""
-    from annotation.tasks import export_snapshot_task
-
-    if not enqueue(export_snapshot_task, snapshot_id):
+    if not enqueue(EXPORT_SNAPSHOT_TASK, snapshot_id):
         logger.info(
             "export %s recorded; it is queued by the sweep when the broker answers", snapshot_id
         )

@@ -22,9 +22,9 @@ from annotation.export.query import (
     stream_task_groups,
 )
 from annotation.export.rich_files import RichWriter
-from annotation.leaderboard.standings import mean_scores_for
+from annotation.leaderboard import mean_scores_for
 from annotation.models import Project
-from annotation.quality.agreement import compute_agreement
+from annotation.quality import compute_agreement
 from core.progress import Progress
 
 

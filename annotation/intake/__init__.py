@@ -1,1 +1,51 @@
-"""TODO"""
+"""Intake: everything between an upload and tasks ready for annotators.
+
+One module per job: batch_source (reading a .zip or folder safely), image_checks and
+batch_images (deciding what is an image we serve), manifest (the manifest.jsonl format),
+hpd_layout and hpd_import (an HPD v2 release folder), project_fit (whether a batch fits
+its project), media (content-addressed storage), importing (the import_batch dispatcher
+and its transaction), batch_processing (cleaning, style, safety and scoring after the
+commit), prompt_review (an admin's review of cleaned prompts), cleaning/ (the cleaner).
+Other code imports the names below, not the modules.
+"""
+
+from annotation.intake.batch_processing import (
+    PROCESS_BATCH_TASK,
+    enqueue_batch_processing,
+    process_batch,
+    unprocessed_batch_ids,
+)
+from annotation.intake.cleaning import PromptCleaning, clean_prompt
+from annotation.intake.import_summary import ImportSummary
+from annotation.intake.importing import import_batch, import_upload
+from annotation.intake.media import MediaWriter, StorageUnavailable, media_path_for
+from annotation.intake.problems import BatchRejected, Problem
+from annotation.intake.prompt_review import (
+    ReviewError,
+    approve_prompts,
+    edit_prompt,
+    hold_prompts,
+    reclean_project,
+)
+
+__all__ = [
+    "PROCESS_BATCH_TASK",
+    "BatchRejected",
+    "ImportSummary",
+    "MediaWriter",
+    "Problem",
+    "PromptCleaning",
+    "ReviewError",
+    "StorageUnavailable",
+    "approve_prompts",
+    "clean_prompt",
+    "edit_prompt",
+    "enqueue_batch_processing",
+    "hold_prompts",
+    "import_batch",
+    "import_upload",
+    "media_path_for",
+    "process_batch",
+    "reclean_project",
+    "unprocessed_batch_ids",
+]

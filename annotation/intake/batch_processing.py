@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 
-from annotation.intake.cleaning import clean_prompt, llm
-from annotation.intake.prompt_review import hold_tasks_of_held_prompts
-from annotation.models import Batch, Prompt
+from annotation.intake.cleaning import CLEANING_FIELDS, apply_cleaning, llm
+from annotation.judging import take_out_of_circulation
+from annotation.models import Batch, Prompt, Task
+from core.queueing import enqueue
+from scoring.services import enqueue_batch_scoring
+
+logger = logging.getLogger(__name__)
+
+# The Celery task (annotation/tasks.py) that runs process_batch, by its registered name.
+PROCESS_BATCH_TASK = "annotation.process_batch"
 
 
 def process_batch(batch_id: int) -> bool:
@@ -36,30 +45,22 @@ def process_batch(batch_id: int) -> bool:
             apply_cleaning(prompt, allow_network=False)
             updated.append(prompt)
         Prompt.objects.bulk_update(updated, CLEANING_FIELDS, batch_size=2000)
-        hold_tasks_of_held_prompts(Prompt.objects.filter(batch=batch))
+        take_out_of_circulation(Task.objects.filter(prompt__batch=batch, prompt__is_held=True))
         batch.status = Batch.Status.READY
         batch.save(update_fields=["status"])
-        transaction.on_commit(lambda: _enqueue_scoring(batch_id))
+        transaction.on_commit(lambda: enqueue_batch_scoring(batch_id))
     return True
 
 
-CLEANING_FIELDS = ["cleaned_text", "removed_spans", "style", "is_unsafe", "is_held"]
-
-
-def apply_cleaning(prompt: Prompt, *, allow_network: bool = True) -> None:
-    """Set a prompt's cleaning fields from its raw text (not saved). Unsafe means held."""
-    result = clean_prompt(prompt.raw_text, allow_network=allow_network)
-    prompt.cleaned_text = result.cleaned
-    prompt.removed_spans = result.removed
-    prompt.style = result.style
-    prompt.is_unsafe = result.is_unsafe
-    prompt.is_held = result.is_unsafe
-
-
-def _enqueue_scoring(batch_id: int) -> None:
-    from scoring.services import enqueue_batch_scoring  # keeps torch out of this import
-
-    enqueue_batch_scoring(batch_id)
+def enqueue_batch_processing(batch_id: int) -> None:
+    """Queue post-import processing. A broker outage never fails an import that committed:
+    the batch stays `imported` and the periodic sweep (annotation.sweep_unprocessed_batches)
+    queues it once Redis answers again."""
+    if not enqueue(PROCESS_BATCH_TASK, batch_id):
+        logger.info(
+            "batch %s imported; its processing is queued by the sweep when the broker answers",
+            batch_id,
+        )
 
 
 def unprocessed_batch_ids() -> list[int]:

@@ -10,26 +10,28 @@ released (already cleaned of style words), so an export reproduces the same file
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.db import transaction
 
 from annotation.intake.batch_images import check_images
+from annotation.intake.batch_processing import enqueue_batch_processing
 from annotation.intake.batch_source import BatchSource, unsafe_path_reason
 from annotation.intake.hpd_layout import HPD_FILES, HpdSplit, parse_hpd
 from annotation.intake.image_checks import ImageFacts
-from annotation.intake.importing import (
-    ImportSummary,
-    already_imported,
-    enqueue_batch_processing,
-    locked_project,
-    shared_with_other_split,
-    widen_project,
-)
+from annotation.intake.import_summary import ImportSummary
 from annotation.intake.manifest import ManifestRules
 from annotation.intake.media import MediaWriter, media_path_for
 from annotation.intake.problems import BatchRejected, Problem
+from annotation.intake.project_fit import (
+    IncomingGroup,
+    locked_project,
+    problems_with_project,
+    widen_project,
+)
 from annotation.models import (
     Batch,
     Image,
@@ -40,7 +42,6 @@ from annotation.models import (
     Role,
     Task,
     TaskImage,
-    TaskType,
     User,
 )
 from core.progress import Progress
@@ -177,7 +178,7 @@ def ingest_hpd(
     for split in validated.splits:
         batch = _write_split(validated, split, project, uploaded_by, totals, annotators)
         batches.append(batch.pk)
-        transaction_on_commit(batch.pk)
+        transaction.on_commit(partial(enqueue_batch_processing, batch.pk))
     return HpdImportSummary(
         batch=batches[0] if batches else 0,
         project=project.slug,
@@ -195,31 +196,18 @@ def ingest_hpd(
     )
 
 
-def transaction_on_commit(batch_id: int) -> None:
-    from django.db import transaction
-
-    transaction.on_commit(lambda: enqueue_batch_processing(batch_id))
-
-
 def _check_against_project(validated: ValidatedHpd, project: Project) -> list[Problem]:
-    problems: list[Problem] = []
-    problems += already_imported(validated.facts, project)
-    for split in validated.splits:
-        where = f"{validated.prefix}{HPD_FILES[split.split]}"
-        if project.task_type == TaskType.PAIRWISE:
-            for entry in split.entries:
-                if len(entry.paths) != 2:
-                    problems.append(
-                        Problem(
-                            f"{where} entry {entry.number}",
-                            f"has {len(entry.paths)} images "
-                            f"but project {project.slug!r} is pairwise; import it into a "
-                            "ranking project",
-                        )
-                    )
-        texts = {entry.prompt: f"{where} entry {entry.number}" for entry in reversed(split.entries)}
-        problems += shared_with_other_split(texts, split.split, project)
-    return problems
+    groups = [
+        IncomingGroup(
+            f"{validated.prefix}{HPD_FILES[split.split]} entry {entry.number}",
+            entry.prompt,
+            len(entry.paths),
+            split.split,
+        )
+        for split in validated.splits
+        for entry in split.entries
+    ]
+    return problems_with_project(groups, validated.facts, project)
 
 
 def _annotators(hashes: set[str]) -> dict[str, User]:

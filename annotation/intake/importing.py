@@ -6,10 +6,8 @@ import hashlib
 import logging
 import tempfile
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,6 +16,7 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, connection, transaction
 
 from annotation.intake.batch_images import check_images
+from annotation.intake.batch_processing import enqueue_batch_processing
 from annotation.intake.batch_source import (
     MANIFEST_NAME,
     BatchSource,
@@ -26,13 +25,21 @@ from annotation.intake.batch_source import (
     open_batch_source,
     read_capped,
 )
+from annotation.intake.hpd_import import ingest_hpd, validate_hpd
+from annotation.intake.hpd_layout import find_hpd_prefix
 from annotation.intake.image_checks import ImageFacts
+from annotation.intake.import_summary import ImportSummary
 from annotation.intake.manifest import ManifestGroup, ManifestRules, parse_manifest
 from annotation.intake.media import MediaWriter, media_path_for
 from annotation.intake.problems import BatchRejected, Problem
-from annotation.models import Batch, Image, Project, Prompt, Split, Task, TaskImage, TaskType, User
+from annotation.intake.project_fit import (
+    IncomingGroup,
+    locked_project,
+    problems_with_project,
+    widen_project,
+)
+from annotation.models import Batch, Image, Project, Prompt, Split, Task, TaskImage, User
 from core.progress import Progress
-from core.queueing import enqueue
 
 __all__ = ["ImportSummary", "Progress", "import_batch", "import_upload"]
 
@@ -43,23 +50,6 @@ IMPORT_LOCK_KEY = 0x48504449  # "HPDI"
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 # Below this total, validated bytes stay in memory instead of being read a second time.
 KEEP_IN_MEMORY_BYTES = 256 * 1024 * 1024
-
-
-@dataclass
-class ImportSummary:
-    batch: int
-    project: str
-    created_project: bool
-    task_type: str
-    split: str
-    judgments_per_task: int
-    prompts: int
-    images: int
-    tasks: int
-    seconds: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -107,8 +97,6 @@ def import_batch(
     try:
         hpd_prefix = None
         if _find_manifest_prefix(source) is None:
-            from annotation.intake.hpd_layout import find_hpd_prefix
-
             hpd_prefix = find_hpd_prefix(source)
         if hpd_prefix is not None:
             summary = _import_hpd(source, hpd_prefix, project_slug, uploaded_by, writer, progress)
@@ -150,8 +138,6 @@ def _import_hpd(
     progress: Progress,
 ) -> ImportSummary:
     """An HPD v2 release folder (train.json / test.json): its files decide the splits."""
-    from annotation.intake.hpd_import import ingest_hpd, validate_hpd
-
     validated = validate_hpd(source, prefix, progress)
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -377,22 +363,12 @@ def _ingest(
 def _check_against_project(
     validated: _ValidatedBatch, project: Project, split: str
 ) -> list[Problem]:
-    problems: list[Problem] = []
     where = f"{validated.prefix}{MANIFEST_NAME}"
-    if project.task_type == TaskType.PAIRWISE:
-        for group in validated.groups:
-            if len(group.images) != 2:
-                problems.append(
-                    Problem(
-                        f"{where} line {group.line}",
-                        f"has {len(group.images)} images but project {project.slug!r} is "
-                        "pairwise (2 images per group); import it into a ranking project",
-                    )
-                )
-    problems += already_imported(validated.facts, project)
-    texts = {group.prompt: f"{where} line {group.line}" for group in validated.groups}
-    problems += shared_with_other_split(texts, split, project)
-    return problems
+    groups = [
+        IncomingGroup(f"{where} line {group.line}", group.prompt, len(group.images), split)
+        for group in validated.groups
+    ]
+    return problems_with_project(groups, validated.facts, project)
 
 
 def _store_files(validated: _ValidatedBatch, writer: MediaWriter, progress: Progress) -> None:
@@ -464,19 +440,6 @@ def _write_rows(
     return {"prompt_count": len(prompts), "image_count": len(images), "task_count": len(tasks)}
 
 
-def enqueue_batch_processing(batch_id: int) -> None:
-    """Queue post-import processing. A broker outage never fails an import that committed:
-    the batch stays `imported` and the periodic sweep (annotation.sweep_unprocessed_batches)
-    queues it once Redis answers again."""
-    from annotation.tasks import process_batch
-
-    if not enqueue(process_batch, batch_id):
-        logger.info(
-            "batch %s imported; its processing is queued by the sweep when the broker answers",
-            batch_id,
-        )
-
-
 def import_upload(
     upload: UploadedFile,
     project_slug: str,
@@ -502,68 +465,3 @@ def import_upload(
             judgments_per_task=judgments_per_task,
             uploaded_by=uploaded_by,
         )
-
-
-def already_imported(facts: Mapping[str, ImageFacts], project: Project) -> list[Problem]:
-    """A problem for each image (member -> facts) whose bytes the project already holds."""
-    by_sha = {image.sha256: member for member, image in facts.items()}
-    existing = Image.objects.filter(project=project, sha256__in=list(by_sha)).values_list(
-        "sha256", "prompt__batch_id"
-    )
-    return [
-        Problem(
-            by_sha[sha],
-            f"is already in project {project.slug!r} (batch {batch_id}); "
-            "each image may be imported once",
-        )
-        for sha, batch_id in existing
-    ]
-
-
-def shared_with_other_split(
-    places: Mapping[str, str], split: str, project: Project
-) -> list[Problem]:
-    """A problem for each prompt (text -> where it is) already in the project's other split:
-    train and test never share a prompt."""
-    other = Split.TEST if split == Split.TRAIN else Split.TRAIN
-    shared = (
-        Prompt.objects.filter(project=project, batch__split=other, raw_text__in=list(places))
-        .values_list("raw_text", flat=True)
-        .distinct()
-    )
-    return [
-        Problem(
-            places[text],
-            f"this prompt is already in the {other} split of project {project.slug!r}; "
-            "train and test must not share a prompt",
-        )
-        for text in shared
-    ]
-
-
-def locked_project(
-    slug: str, sizes: set[int], judgments_per_task: int | None, uploaded_by: User | None
-) -> tuple[Project, bool]:
-    """The project `slug`, row-locked, or a new one shaped by the batch's group sizes
-    (pairwise when every group has two images); and whether it was created."""
-    project = Project.objects.select_for_update().filter(slug=slug).first()
-    if project is not None:
-        return project, False
-    project = Project.objects.create(
-        slug=slug,
-        name=slug.replace("-", " ").replace("_", " ").capitalize(),
-        task_type=TaskType.PAIRWISE if sizes == {2} else TaskType.RANKING,
-        images_per_task=max(sizes),
-        judgments_per_task=judgments_per_task or settings.DEFAULT_JUDGMENTS_PER_TASK,
-        guideline_version=settings.GUIDELINE_VERSION,
-        lease_seconds=settings.DEFAULT_LEASE_SECONDS,
-        created_by=uploaded_by,
-    )
-    return project, True
-
-
-def widen_project(project: Project, sizes: set[int]) -> None:
-    """A ranking project grows to hold the batch's largest group."""
-    if project.task_type == TaskType.RANKING and max(sizes) > project.images_per_task:
-        project.images_per_task = max(sizes)
-        project.save(update_fields=["images_per_task"])

@@ -5,21 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import QuerySet
 
+from annotation.intake.cleaning import CLEANING_FIELDS, clean_prompt
+from annotation.judging import return_to_circulation, take_out_of_circulation
 from annotation.models import Project, Prompt, Style, Task
 from core.progress import Progress
 
 
 class ReviewError(Exception):
     """An edit that cannot be stored; the message says what to change."""
-
-
-def hold_tasks_of_held_prompts(prompts: QuerySet[Prompt]) -> int:
-    """Take the tasks of held prompts out of circulation. Returns how many changed."""
-    return Task.objects.filter(prompt__in=prompts.filter(is_held=True), is_active=True).update(
-        is_active=False
-    )
 
 
 def approve_prompts(project: Project, prompt_ids: Iterable[int]) -> int:
@@ -36,9 +30,7 @@ def approve_prompts(project: Project, prompt_ids: Iterable[int]) -> int:
             .values_list("pk", flat=True)
         )
         Prompt.objects.filter(pk__in=ids).update(is_held=False)
-        Task.objects.filter(prompt_id__in=ids, is_active=False).exclude(
-            task_images__image__is_withdrawn=True
-        ).update(is_active=True)
+        return_to_circulation(Task.objects.filter(prompt_id__in=ids))
     return len(ids)
 
 
@@ -49,7 +41,7 @@ def hold_prompts(project: Project, prompt_ids: Iterable[int]) -> int:
             project=project, pk__in=list(prompt_ids)
         )
         count = prompts.update(is_held=True)
-        hold_tasks_of_held_prompts(Prompt.objects.filter(project=project, is_held=True))
+        take_out_of_circulation(Task.objects.filter(project=project, prompt__is_held=True))
     return count
 
 
@@ -79,9 +71,6 @@ def reclean_project(project: Project, progress: Progress | None = None) -> dict[
     unsafe is held and its tasks leave circulation; a prompt an admin already approved
     stays approved. Returns counts of prompts seen, changed and newly held.
     """
-    from annotation.intake.batch_processing import CLEANING_FIELDS
-    from annotation.intake.cleaning import clean_prompt
-
     progress = progress or Progress()
     prompts = Prompt.objects.filter(project=project).order_by("pk")
     progress.start("cleaning prompts", prompts.count())
@@ -110,5 +99,5 @@ def reclean_project(project: Project, progress: Progress | None = None) -> dict[
                 updated.append(prompt)
             progress.advance()
         Prompt.objects.bulk_update(updated, CLEANING_FIELDS, batch_size=2000)
-        hold_tasks_of_held_prompts(Prompt.objects.filter(project=project))
+        take_out_of_circulation(Task.objects.filter(project=project, prompt__is_held=True))
     return {"prompts": seen, "changed": changed, "newly_held": held}

@@ -1,1 +1,42 @@
-"""TODO"""
+"""Judging: handing tasks to annotators and storing what they decide.
+
+assignment (next_assignment: the slot rule and its locks; expiring leases), submission
+(submit_judgment and skip_assignment: stored exactly once, with derived pair rows),
+calibration (a new annotator's gold round), image_flags (broken/unsafe flags and
+withdrawal), circulation (which tasks are offered: the rule every caller shares).
+Other code imports the names below, not the modules.
+"""
+
+from annotation.judging.assignment import (
+    AnnotatorExcluded,
+    CalibrationFailed,
+    Lease,
+    expire_leases,
+    next_assignment,
+)
+from annotation.judging.calibration import matches_gold
+from annotation.judging.circulation import return_to_circulation, take_out_of_circulation
+from annotation.judging.image_flags import restore_image, withdrawn_images
+from annotation.judging.submission import (
+    SubmissionError,
+    Submitted,
+    skip_assignment,
+    submit_judgment,
+)
+
+__all__ = [
+    "AnnotatorExcluded",
+    "CalibrationFailed",
+    "Lease",
+    "SubmissionError",
+    "Submitted",
+    "expire_leases",
+    "matches_gold",
+    "next_assignment",
+    "restore_image",
+    "return_to_circulation",
+    "skip_assignment",
+    "submit_judgment",
+    "take_out_of_circulation",
+    "withdrawn_images",
+]

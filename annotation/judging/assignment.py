@@ -55,7 +55,8 @@ _TASK_CONTENT = """
         WHERE ti.task_id = t.id ORDER BY ti.position)
 """
 
-_CANDIDATE_SQL = (
+# Clauses shared by the task and calibration queries: the same rule in one place each.
+_SELECT_TASK = (
     "SELECT t.id, t.judgments_wanted,"
     + _TASK_CONTENT
     + """
@@ -63,21 +64,31 @@ FROM annotation_task t
 JOIN annotation_batch b ON b.id = t.batch_id
 JOIN annotation_prompt p ON p.id = t.prompt_id
 WHERE t.project_id = %(project)s
-  AND t.is_gold = %(gold)s
   AND t.is_active
-  AND t.judgments_done < t.judgments_wanted
   AND b.status = %(ready)s
+  AND NOT EXISTS (
+        SELECT 1 FROM annotation_assignment mine
+        WHERE mine.task_id = t.id AND mine.annotator_id = %(user)s)
+"""
+)
+
+
+def _taken_slots(at: str) -> str:
+    """SQL: task t's submitted judgments plus its leases still live at parameter `at`."""
+    return f"""t.judgments_done + (
+        SELECT count(*) FROM annotation_assignment a
+        WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %({at})s)"""
+
+
+_CANDIDATE_SQL = (
+    _SELECT_TASK
+    + f"""  AND t.is_gold = %(gold)s
+  AND t.judgments_done < t.judgments_wanted
   AND (t.repeat_for_id IS NULL OR t.repeat_for_id = %(user)s)
   AND (t.repeat_of_id IS NULL OR EXISTS (
         SELECT 1 FROM annotation_judgment j
         WHERE j.task_id = t.repeat_of_id AND j.annotator_id = %(user)s))
-  AND NOT EXISTS (
-        SELECT 1 FROM annotation_assignment mine
-        WHERE mine.task_id = t.id AND mine.annotator_id = %(user)s)
-  AND t.judgments_done + (
-        SELECT count(*) FROM annotation_assignment a
-        WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %(now)s
-      ) < t.judgments_wanted
+  AND {_taken_slots("now")} < t.judgments_wanted
   AND NOT (t.id = ANY(%(passed)s::bigint[]))
 ORDER BY t.judgments_done DESC, t.id
 LIMIT 1
@@ -92,29 +103,16 @@ _LEASE_IF_ROOM_SQL = f"""
 INSERT INTO annotation_assignment ({_ASSIGNMENT_COLUMNS})
 SELECT {_ASSIGNMENT_VALUES}
 WHERE %(is_calibration)s::boolean OR (
-    SELECT t.judgments_done + (
-        SELECT count(*) FROM annotation_assignment a
-        WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %(leased_at)s)
+    SELECT {_taken_slots("leased_at")}
     FROM annotation_task t WHERE t.id = %(task_id)s) < %(wanted)s::integer
 RETURNING id
 """
 
 # Calibration uses gold tasks without taking a slot: calibration judgments do not count.
 _CALIBRATION_SQL = (
-    "SELECT t.id, t.judgments_wanted,"
-    + _TASK_CONTENT
-    + """
-FROM annotation_task t
-JOIN annotation_batch b ON b.id = t.batch_id
-JOIN annotation_prompt p ON p.id = t.prompt_id
-WHERE t.project_id = %(project)s
-  AND t.is_gold AND t.gold_ranking IS NOT NULL
-  AND t.is_active
-  AND b.status = %(ready)s
+    _SELECT_TASK
+    + """  AND t.is_gold AND t.gold_ranking IS NOT NULL
   AND t.repeat_of_id IS NULL AND t.repeat_for_id IS NULL
-  AND NOT EXISTS (
-        SELECT 1 FROM annotation_assignment mine
-        WHERE mine.task_id = t.id AND mine.annotator_id = %(user)s)
 ORDER BY t.id
 LIMIT 1
 """

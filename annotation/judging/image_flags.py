@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
+from annotation.judging.circulation import return_to_circulation, take_out_of_circulation
 from annotation.models import (
     Assignment,
     Image,
@@ -12,7 +13,6 @@ from annotation.models import (
     ImageFlagKind,
     Project,
     Task,
-    TaskImage,
     User,
 )
 
@@ -54,7 +54,7 @@ def record_image_flags(
     )
     if crossing:
         Image.objects.filter(pk__in=crossing).update(is_withdrawn=True)
-        Task.objects.filter(task_images__image_id__in=crossing).update(is_active=False)
+        take_out_of_circulation(Task.objects.filter(task_images__image_id__in=crossing))
     return crossing
 
 
@@ -91,9 +91,4 @@ def restore_image(image_id: int) -> int:
         image.is_withdrawn = False
         image.save(update_fields=["is_withdrawn"])
         ImageFlag.objects.filter(image=image).update(is_cleared=True)
-        still_withdrawn = TaskImage.objects.filter(task=OuterRef("pk"), image__is_withdrawn=True)
-        return (
-            Task.objects.filter(task_images__image=image, is_active=False, prompt__is_held=False)
-            .exclude(Exists(still_withdrawn))
-            .update(is_active=True)
-        )
+        return return_to_circulation(Task.objects.filter(task_images__image=image))

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from annotation.judging.calibration import CalibrationFeedback, record_calibration
+from annotation.judging.calibration import CalibrationFeedback, feedback_for, record_calibration
 from annotation.judging.image_flags import record_image_flags
 from annotation.models import (
     Assignment,
@@ -304,8 +304,6 @@ def _replay(
             f"{list(judgment.ranking)} and flags {list(judgment.flags)}; a different "
             "submission for it is refused. Ask for the next task."
         )
-    from annotation.judging.calibration import feedback_for
-
     feedback = feedback_for(judgment) if judgment.is_calibration else None
     return Submitted(judgment=judgment, created=False, calibration=feedback)
 

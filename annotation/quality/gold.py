@@ -18,7 +18,7 @@ from django.db import transaction
 from PIL import Image as PILImage
 from PIL import ImageFilter, ImageOps
 
-from annotation.intake.media import MediaWriter, media_path_for
+from annotation.intake import MediaWriter, media_path_for
 from annotation.models import Image, Project, Task, TaskImage
 
 DEGRADATIONS = ("blur", "noise", "distort")

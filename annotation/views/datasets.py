@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from annotation.export import ExportParamsError, create_export
-from annotation.leaderboard.standings import generator_leaderboard
+from annotation.leaderboard import generator_leaderboard
 from annotation.models import ExportSnapshot, Project
 from annotation.views.strength_chart import strength_chart
 from core.access import dataset_reader_required

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from annotation.judging.image_flags import restore_image, withdrawn_images
+from annotation.judging import restore_image, withdrawn_images
 from core.access import admin_required
 
 

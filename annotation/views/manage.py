@@ -6,11 +6,9 @@ from django.core.validators import validate_slug
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from annotation.intake.importing import import_upload
-from annotation.intake.media import StorageUnavailable
-from annotation.intake.problems import BatchRejected, Problem
+from annotation.intake import BatchRejected, Problem, StorageUnavailable, import_upload
 from annotation.models import Split
-from annotation.projects.listing import projects_with_counts, recent_batches
+from annotation.projects import projects_with_counts, recent_batches
 from core.access import admin_required
 
 

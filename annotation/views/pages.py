@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from annotation.projects.listing import projects_with_counts, recent_batches, sample_tasks
+from annotation.projects import projects_with_counts, recent_batches, sample_tasks
 from core.access import dataset_reader_required
 from scoring.queries import mean_score_by_generator
 

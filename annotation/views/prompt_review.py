@@ -13,12 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from annotation.intake.prompt_review import (
-    ReviewError,
-    approve_prompts,
-    edit_prompt,
-    hold_prompts,
-)
+from annotation.intake import ReviewError, approve_prompts, edit_prompt, hold_prompts
 from annotation.models import Project, Prompt, Style
 from core.access import admin_required
 

@@ -11,10 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from annotation.models import Project, ProjectAnnotator, QualitySettings, User
-from annotation.quality.agreement import compute_agreement
-from annotation.quality.annotator_quality import refresh_quality_flags, set_excluded
-from annotation.quality.gold import GoldError, make_gold_pairs
-from annotation.quality.repeats import schedule_repeat_items
+from annotation.quality import (
+    GoldError,
+    compute_agreement,
+    make_gold_pairs,
+    refresh_quality_flags,
+    schedule_repeat_items,
+    set_excluded,
+)
 from core import charts
 from core.access import admin_required
 

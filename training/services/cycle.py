@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation.models import Project, User
+from core.queueing import enqueue
 from training import runner
 from training.models import TrainingPolicy, TrainingRun
 from training.services.lease import Heartbeat, release_lease, take_lease, this_process
@@ -33,6 +34,9 @@ from training.services.steps import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The Celery task (training/tasks.py, `gpu` queue) that runs run_cycle, by its name.
+RUN_CYCLE_TASK = "training.run_cycle"
 
 RECIPE_FIELDS = (
     "steps", "batch_size", "global_batch", "lr", "weight_decay", "warmup_steps",
@@ -117,16 +121,13 @@ def start_cycle(
 
 
 def enqueue_run(run_id: int, task_id: str) -> None:
-    """Queue training.run_cycle for a run; a broker outage fails the run with the reason."""
-    from training.tasks import run_cycle_task
-
-    try:
-        run_cycle_task.apply_async(args=[run_id], task_id=task_id)
-    except Exception as exc:
-        logger.warning("training run %s recorded, but queueing it failed: %s", run_id, exc)
+    """Queue training.run_cycle for a run under the Celery id the run recorded; when the
+    broker cannot take it, the run fails with the reason (nothing sweeps training runs)."""
+    if not enqueue(RUN_CYCLE_TASK, run_id, task_id=task_id):
+        logger.warning("training run %s recorded, but the broker did not take it", run_id)
         TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
             status=TrainingRun.Status.FAILED,
-            error=f"could not be queued ({exc}); start the cycle again",
+            error="could not be queued (the broker did not answer); start the cycle again",
             finished_at=timezone.now(),
         )
 

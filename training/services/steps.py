@@ -16,7 +16,7 @@ from django.db import transaction
 
 from annotation.export import create_export, export_snapshot
 from annotation.models import ExportSnapshot
-from annotation.quality.agreement import compute_agreement
+from annotation.quality import compute_agreement
 from scoring.errors import ModelLoadError
 from scoring.models import ModelVersion
 from scoring.queries import active_model_version

@@ -17,6 +17,7 @@ from annotation.intake.cleaning.llm import (
 from annotation.intake.cleaning.rules import clean_text
 from annotation.intake.cleaning.safety import unsafe_words
 from annotation.intake.cleaning.style import classify_style
+from annotation.models import Prompt
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +59,17 @@ def clean_prompt(raw: str, *, allow_network: bool = True) -> PromptCleaning:
     return PromptCleaning(
         ruled.cleaned, classify_style(raw), ruled.removed_dicts(), found_unsafe, "rules"
     )
+
+
+# The Prompt columns a cleaning writes (for bulk_update).
+CLEANING_FIELDS = ["cleaned_text", "removed_spans", "style", "is_unsafe", "is_held"]
+
+
+def apply_cleaning(prompt: Prompt, *, allow_network: bool = True) -> None:
+    """Set a prompt's cleaning fields from its raw text (not saved). Unsafe means held."""
+    result = clean_prompt(prompt.raw_text, allow_network=allow_network)
+    prompt.cleaned_text = result.cleaned
+    prompt.removed_spans = result.removed
+    prompt.style = result.style
+    prompt.is_unsafe = result.is_unsafe
+    prompt.is_held = result.is_unsafe

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.models import Role
-from annotation.projects.accounts import AccountError, add_user
+from annotation.projects import AccountError, add_user
 
 
 class Command(BaseCommand):

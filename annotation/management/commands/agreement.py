@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.models import Project, Split
-from annotation.quality.agreement import compute_agreement
+from annotation.quality import compute_agreement
 
 
 class Command(BaseCommand):

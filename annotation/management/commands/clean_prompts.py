@@ -5,8 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.intake.cleaning import clean_prompt
-from annotation.intake.prompt_review import reclean_project
+from annotation.intake import clean_prompt, reclean_project
 from annotation.models import Project
 from core.progress_bar import TqdmProgress
 

@@ -5,9 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.intake.importing import import_batch
-from annotation.intake.media import StorageUnavailable
-from annotation.intake.problems import BatchRejected
+from annotation.intake import BatchRejected, StorageUnavailable, import_batch
 from annotation.models import Split
 from core.progress_bar import TqdmProgress
 

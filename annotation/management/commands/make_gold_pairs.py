@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.models import Project
-from annotation.quality.gold import DEGRADATIONS, GoldError, make_gold_pairs
+from annotation.quality import DEGRADATIONS, GoldError, make_gold_pairs
 
 
 class Command(BaseCommand):
