@@ -663,6 +663,10 @@ def make_test_steps(pytest_args: Sequence[str]) -> list[tuple[str, list[str]]]:
         ("ruff check", [str(tool("ruff")), "check", "."]),
         ("ruff format", [str(tool("ruff")), "format", "--check", "."]),
         ("mypy", [str(tool("mypy")), "."]),
+        # The architecture contracts in pyproject.toml, then cycles that imports inside
+        # functions would hide.
+        ("import contracts", [str(tool("lint-imports"))]),
+        ("import cycles", [sys.executable, str(REPO_ROOT / "scripts" / "import_cycles.py")]),
         ("django check", manage("check")),
         ("migrations", manage("makemigrations", "--check", "--dry-run")),
         ("pytest", [str(tool("pytest")), *pytest_args]),

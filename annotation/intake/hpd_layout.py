@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from annotation.intake.batch_source import BatchSource, MemberTooLarge, read_capped
-from annotation.intake.manifest import ManifestRules, _check_prompt
+from annotation.intake.manifest import ManifestRules, check_prompt
 from annotation.intake.problems import Problem
 
 HPD_FILES = {"train": "train.json", "test": "test.json"}
@@ -122,7 +122,7 @@ def _train_entry(
         return None
     assert isinstance(item, dict)
     found = len(problems)
-    prompt = _check_prompt(item["prompt"], at, rules, problems)
+    prompt = check_prompt(item["prompt"], at, rules, problems)
     paths = _paths(item["file_path"], "file_path", at, problems)
     if paths is not None and len(paths) != 2:
         problems.append(Problem(at, "'file_path' must name exactly 2 images"))
@@ -144,7 +144,7 @@ def _test_entry(
         return None
     assert isinstance(item, dict)
     found = len(problems)
-    prompt = _check_prompt(item["prompt"], at, rules, problems)
+    prompt = check_prompt(item["prompt"], at, rules, problems)
     paths = _paths(item["image_path"], "image_path", at, problems)
     size = len(paths) if paths else 0
     if paths is not None and size > rules.max_images_per_group:

@@ -96,7 +96,7 @@ def _parse_group(
     for key in ("prompt", "images"):
         if key not in entry:
             problems.append(Problem(at, f"is missing the required key {key!r}"))
-    prompt = _check_prompt(entry.get("prompt"), at, rules, problems)
+    prompt = check_prompt(entry.get("prompt"), at, rules, problems)
     source = entry.get("source", "")
     if not isinstance(source, str) or len(source) > MAX_SOURCE_CHARS:
         problems.append(
@@ -108,9 +108,12 @@ def _parse_group(
     return ManifestGroup(line=number, prompt=prompt, source=str(source), images=images)
 
 
-def _check_prompt(
+def check_prompt(
     prompt: object, at: str, rules: ManifestRules, problems: list[Problem]
 ) -> str | None:
+    """The prompt text trimmed, or None with a problem appended (not a string, empty,
+    too long); None without a problem when it is missing (the caller says so). The same
+    rule for manifest.jsonl groups and HPD v2 release entries."""
     if prompt is None:
         return None
     if not isinstance(prompt, str):
