@@ -40,7 +40,7 @@ def enqueue(task_name: str, *args: Any, task_id: str | None = None) -> bool:
     if outage.skipping():
         return False
     try:
-        app.send_task(task_name, args=list(args), task_id=task_id)
+        app.send_task(task_name, args=args, task_id=task_id)
     except (BrokerUnreachable, redis.RedisError, OSError) as exc:
         outage.failed(exc)
         return False
