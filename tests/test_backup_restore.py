@@ -1,6 +1,6 @@
-"""The README's backup and restore recipe, once for real: pg_dump -Fc of the database and a
-tar of MEDIA_ROOT, restored into a fresh database and an empty folder; every table's row
-count and every media file must come back equal."""
+"""The backup and restore recipe of docs/operations.md#backups, once for real: pg_dump -Fc
+of the database and a tar of MEDIA_ROOT, restored into a fresh database and an empty
+folder; every table's row count and every media file must come back equal."""
 
 from __future__ import annotations
 

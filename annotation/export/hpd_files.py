@@ -1,4 +1,4 @@
-"""The HPD v2 layout (HPD_V2.md): train.json, test.json and the images in train/, test/."""
+"""The HPD v2 layout (docs/hpd_v2.md#the-release-files): train.json, test.json, train/, test/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Parsing `manifest.jsonl`: one prompt group per line (format in DESIGN.md)."""
+"""Parsing `manifest.jsonl`: one prompt group per line.
+
+The format: docs/hpd_v2.md#our-batch-format-manifestjsonl.
+"""
 
 from __future__ import annotations
 

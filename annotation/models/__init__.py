@@ -1,4 +1,4 @@
-"""The nouns of the human side (DESIGN.md, "Data model")."""
+"""The nouns of the human side (docs/architecture.md#data-model)."""
 
 from annotation.models.content import Batch, Image, Project, Prompt, Split, Style, TaskType
 from annotation.models.exports import ExportSnapshot

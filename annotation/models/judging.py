@@ -45,7 +45,7 @@ class Task(models.Model):
 
     class Meta:
         indexes = [
-            # The next-task query (services/assignment.py): open, active tasks of a
+            # The next-task query (annotation/judging/assignment.py): open, active tasks of a
             # project, gold or not, started ones first.
             models.Index(
                 fields=["project", "is_gold", "-judgments_done", "id"],

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_GET
 
-# Only what import_batch writes: images/ab/cd/<sha256>.<ext> (see services/media.py).
+# Only what import_batch writes: images/ab/cd/<sha256>.<ext> (see annotation/intake/media.py).
 _MEDIA_PATH = re.compile(r"^images/([0-9a-f]{2})/([0-9a-f]{2})/\1\2[0-9a-f]{60}\.(png|jpg|webp)$")
 _CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 

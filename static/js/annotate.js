@@ -406,7 +406,7 @@
   });
   $("show-guidelines").addEventListener("click", showGuidelines);
 
-  // --- the keyboard contract (DESIGN.md)
+  // --- the keyboard contract (docs/hpd_v2.md#the-annotation-guidelines)
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (document.querySelector("dialog[open]")) return;  // dialogs handle their own keys

@@ -30,8 +30,9 @@ def trainable(model: torch.nn.Module) -> list[str]:
 
 
 def expected_vit_h_14_trainable(names: list[str]) -> list[str]:
-    """The recipe read from HPD_V2.md: the last 19 of 32 image blocks, ln_post and proj;
-    the last 11 of 24 text blocks, ln_final and text_projection; the logit scale."""
+    """The recipe of docs/hpd_v2.md#the-training-recipe: the last 19 of 32 image blocks,
+    ln_post and proj; the last 11 of 24 text blocks, ln_final and text_projection; the
+    logit scale."""
     image_blocks = {f"visual.transformer.resblocks.{i}." for i in range(IMAGE_BLOCKS - 19, 32)}
     text_blocks = {f"transformer.resblocks.{i}." for i in range(TEXT_BLOCKS - 11, 24)}
     kept = []

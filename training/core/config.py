@@ -1,6 +1,6 @@
 """What a fine-tuning run is asked to do (TrainConfig) and what it produced (TrainResult).
 
-The defaults are the HPS v2 recipe for ViT-H-14 (see HPD_V2.md, "Training recipe").
+The defaults are the HPS v2 recipe for ViT-H-14 (docs/hpd_v2.md#the-training-recipe).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """HPD v2 files for training: train.json pairs, test.json ranked groups, and their order.
 
-Formats (HPD_V2.md): train.json is a list of `{"prompt", "file_path": [a, b],
-"human_preference": [1, 0]}` whose images live in `train/` beside it; test.json is a list
-of `{"prompt", "image_path": [...], "rank": [...]}` whose images live in `test/`. Every
-problem raises TrainingDataError naming the file (and entry); unlike the release's
-loaders, nothing is ever skipped or silently replaced by another sample.
+Formats (docs/hpd_v2.md#the-release-files): train.json is a list of `{"prompt",
+"file_path": [a, b], "human_preference": [1, 0]}` whose images live in `train/` beside
+it; test.json is a list of `{"prompt", "image_path": [...], "rank": [...]}` whose images
+live in `test/`. Every problem raises TrainingDataError naming the file (and entry);
+unlike the release's loaders, nothing is ever skipped or silently replaced by another
+sample.
 
 Data order: epoch e's pair order is a permutation seeded with (seed + e), as
 DistributedSampler does; optimizer step s of the epoch uses the contiguous block
