@@ -20,8 +20,8 @@ from django.db import transaction
 from annotation.intake.batch_images import check_images
 from annotation.intake.batch_processing import enqueue_batch_processing
 from annotation.intake.batch_source import BatchSource, unsafe_path_reason
+from annotation.intake.checked_upload import CheckedUpload, store_images
 from annotation.intake.hpd_layout import HPD_FILES, HpdSplit, parse_hpd
-from annotation.intake.image_checks import ImageFacts
 from annotation.intake.import_summary import ImportSummary
 from annotation.intake.manifest import ManifestRules
 from annotation.intake.media import MediaWriter, media_path_for
@@ -56,13 +56,9 @@ class HpdImportSummary(ImportSummary):
     annotators: int = 0
 
 
-@dataclass
-class ValidatedHpd:
-    source: BatchSource
-    prefix: str
+@dataclass(kw_only=True)
+class ValidatedHpd(CheckedUpload):
     splits: list[HpdSplit]
-    facts: dict[str, ImageFacts] = field(default_factory=dict)
-    kept_bytes: dict[str, bytes] = field(default_factory=dict)
 
 
 def validate_hpd(source: BatchSource, prefix: str, progress: Progress) -> ValidatedHpd:
@@ -124,7 +120,7 @@ def validate_hpd(source: BatchSource, prefix: str, progress: Progress) -> Valida
                 "remove it or add it to an entry",
             )
         )
-    validated = ValidatedHpd(source, prefix, splits)
+    validated = ValidatedHpd(source=source, prefix=prefix, splits=splits)
     progress.start("validating images", len(referenced))
     first_seen: dict[str, str] = {}
     for image in check_images(
@@ -168,10 +164,7 @@ def ingest_hpd(
     if problems:
         raise BatchRejected(problems)
     widen_project(project, sizes)
-    progress.start("storing images", len(validated.facts))
-    for member, facts in validated.facts.items():
-        writer.store(media_path_for(facts.sha256, facts.extension), validated.kept_bytes[member])
-        progress.advance()
+    store_images(validated, writer, progress)
     totals: dict[str, Any] = {"prompts": 0, "images": 0, "tasks": 0, "judgments": 0}
     batches: list[int] = []
     annotators: set[int] = set()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -25,9 +24,9 @@ from annotation.intake.batch_source import (
     open_batch_source,
     read_capped,
 )
+from annotation.intake.checked_upload import CheckedUpload, store_images
 from annotation.intake.hpd_import import ingest_hpd, validate_hpd
 from annotation.intake.hpd_layout import find_hpd_prefix
-from annotation.intake.image_checks import ImageFacts
 from annotation.intake.import_summary import ImportSummary
 from annotation.intake.manifest import ManifestGroup, ManifestRules, parse_manifest
 from annotation.intake.media import MediaWriter, media_path_for
@@ -52,13 +51,9 @@ MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 KEEP_IN_MEMORY_BYTES = 256 * 1024 * 1024
 
 
-@dataclass
-class _ValidatedBatch:
-    source: BatchSource
-    prefix: str
+@dataclass(kw_only=True)
+class _ValidatedBatch(CheckedUpload):
     groups: list[ManifestGroup]
-    facts: dict[str, ImageFacts] = field(default_factory=dict)
-    kept_bytes: dict[str, bytes] = field(default_factory=dict)
 
 
 def import_batch(
@@ -342,7 +337,7 @@ def _ingest(
         source_name=validated.source.name[:500],
         uploaded_by=uploaded_by,
     )
-    _store_files(validated, writer, progress)
+    store_images(validated, writer, progress)
     counts = _write_rows(validated, project, batch, wanted)
     Batch.objects.filter(pk=batch.pk).update(**counts)
     transaction.on_commit(lambda: enqueue_batch_processing(batch.pk))
@@ -369,21 +364,6 @@ def _check_against_project(
         for group in validated.groups
     ]
     return problems_with_project(groups, validated.facts, project)
-
-
-def _store_files(validated: _ValidatedBatch, writer: MediaWriter, progress: Progress) -> None:
-    progress.start("storing images", len(validated.facts))
-    for member, facts in validated.facts.items():
-        data = validated.kept_bytes.get(member)
-        if data is None:
-            with validated.source.open_member(member) as stream:
-                data = read_capped(stream, settings.IMPORT_MAX_IMAGE_BYTES)
-            if hashlib.sha256(data).hexdigest() != facts.sha256:
-                raise BatchRejected(
-                    [Problem(member, "changed while it was being imported; import again")]
-                )
-        writer.store(media_path_for(facts.sha256, facts.extension), data)
-        progress.advance()
 
 
 def _write_rows(
