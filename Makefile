@@ -62,10 +62,12 @@ chromium: ## install Debian's chromium for the browser tests when it is missing 
 test: venv chromium ## start PostgreSQL and Redis, run ruff, mypy, Django checks and pytest
 	$(VENV_PYTHON) scripts/stack.py test $(PYTEST_ARGS)
 
-lint: venv ## ruff check, ruff format --check, mypy (no servers needed)
+lint: venv ## ruff check, ruff format --check, mypy, import contracts (no servers needed)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(LINT_ENV) $(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
+	$(VENV_PYTHON) scripts/import_cycles.py
 
 clean-data: ## delete .data/ (databases, Redis snapshots, media); stop `make run` first
 	rm -rf .data/
