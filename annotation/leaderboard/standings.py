@@ -35,10 +35,9 @@ def mean_scores_for(project: Project) -> Mapping[str, float] | None:
 def pair_counts(project: Project) -> dict[str, dict[tuple[str, str], int]]:
     """(winner generator, loser generator) -> count, per prompt style.
 
-    Counts the pair rows of the judgments that count (annotation/quality/counted.py:
-    calibration judgments, judgments of excluded annotators and repeat tasks are left
-    out, as exports always leave them out). One grouped query: memory does not grow with
-    the number of pairs.
+    Counts the pair rows of the judgments that count (annotation/quality/counted.py),
+    gold pairs included: what an export keeps unless it leaves gold out. One grouped
+    query: memory does not grow with the number of pairs.
     """
     rows = (
         counted_pairs(project)
