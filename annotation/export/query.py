@@ -22,13 +22,16 @@ from annotation.models import (
     TaskImage,
     User,
 )
+from annotation.quality import GOLD_REASON, UNCOUNTED_REASONS, gold_condition
 
 # Rows fetched per round trip of the server-side cursor.
 CHUNK_ROWS = 2000
 
-# Why a judgment is left out, in the order the reasons are checked (the first that holds).
-ALWAYS_REMOVED = ("calibration", "excluded_annotator", "repeat_task")
-FILTER_REMOVED = ("split", "batch", "date_range", "flagged_annotator", "gold_task")
+# Why a judgment is left out, in the order the reasons are checked (the first that holds):
+# first those of a judgment that does not count (annotation/quality/counted.py), then the
+# export's own filters.
+ALWAYS_REMOVED = tuple(reason for reason, _ in UNCOUNTED_REASONS)
+FILTER_REMOVED = ("split", "batch", "date_range", "flagged_annotator", GOLD_REASON)
 MIN_ANNOTATORS = "min_annotators"
 
 T = {
@@ -45,15 +48,7 @@ T = {
 
 def _reason_sql(params: ExportParams) -> tuple[str, list[Any]]:
     """A CASE expression naming the first reason a judgment is left out, or 'kept'."""
-    cases: list[tuple[str, list[Any]]] = [
-        ("j.is_calibration", []),
-        (
-            f"EXISTS (SELECT 1 FROM {T['standing']} pa WHERE pa.project_id = t.project_id "
-            "AND pa.annotator_id = j.annotator_id AND pa.is_excluded)",
-            [],
-        ),
-        ("t.repeat_of_id IS NOT NULL", []),
-    ]
+    cases: list[tuple[str, list[Any]]] = [(condition, []) for _, condition in UNCOUNTED_REASONS]
     reasons = list(ALWAYS_REMOVED)
     if params.split != "all":
         cases.append(("b.split <> %s", [params.split]))
@@ -82,8 +77,8 @@ def _reason_sql(params: ExportParams) -> tuple[str, list[Any]]:
         )
         reasons.append("flagged_annotator")
     if params.exclude_gold:
-        cases.append(("t.is_gold", []))
-        reasons.append("gold_task")
+        cases.append((gold_condition("t"), []))
+        reasons.append(GOLD_REASON)
     sql = (
         "CASE "
         + " ".join(

@@ -11,9 +11,10 @@ from typing import Any
 
 import choix
 import numpy as np
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 
-from annotation.models import PairJudgment, Project, ProjectAnnotator
+from annotation.models import Project
+from annotation.quality import counted_pairs
 from scoring.queries import mean_score_by_generator
 
 BOOTSTRAP_SAMPLES = 200
@@ -34,18 +35,12 @@ def mean_scores_for(project: Project) -> Mapping[str, float] | None:
 def pair_counts(project: Project) -> dict[str, dict[tuple[str, str], int]]:
     """(winner generator, loser generator) -> count, per prompt style.
 
-    Counts the pair rows of the project, leaving out what exports always leave out:
-    calibration judgments, judgments of excluded annotators and repeat tasks. One
-    grouped query: memory does not grow with the number of pairs.
+    Counts the pair rows of the judgments that count (annotation/quality/counted.py),
+    gold pairs included: what an export keeps unless it leaves gold out. One grouped
+    query: memory does not grow with the number of pairs.
     """
-    excluded = ProjectAnnotator.objects.filter(
-        project=project, annotator=OuterRef("annotator"), is_excluded=True
-    )
     rows = (
-        PairJudgment.objects.filter(
-            project=project, judgment__is_calibration=False, task__repeat_of__isnull=True
-        )
-        .exclude(Exists(excluded))
+        counted_pairs(project)
         .values_list("winner__generator", "loser__generator", "task__prompt__style")
         .annotate(n=Count("id"))
         .order_by()

@@ -2,9 +2,8 @@
 
 `compute_agreement(project, *, split=None, batch=None, guideline_version=None) -> dict`
 returns a JSON-serialisable report (README "Agreement and annotator quality" lists every
-key). What it counts: judgments of the project's tasks, except calibration judgments,
-judgments of excluded annotators (ProjectAnnotator.is_excluded), and repeat items
-(Task.repeat_of; those only feed self-consistency). Judgments are read with SQL
+key). What it counts: the project's judgments that count (annotation/quality/counted.py),
+gold ones included; repeat items only feed self-consistency. Judgments are read with SQL
 (agreement_data.py, annotator_stats.py) and the statistics computed with vectorised
 numpy (agreement_stats.py). The report is cached in AgreementReport and recomputed only
 when the project's judgments (or an annotator's standing) changed.

@@ -9,6 +9,7 @@ import numpy as np
 from django.db import connection
 
 from annotation.models import Project
+from annotation.quality.counted import counted_sql
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -39,13 +40,11 @@ class JudgmentArrays:
 def read_judgments(
     project: Project, split: str | None, batch: int | None, guideline_version: str | None
 ) -> JudgmentArrays:
-    filters = ["t.project_id = %s", "NOT j.is_calibration", "t.repeat_of_id IS NULL"]
-    params: list[Any] = [project.pk]
-    filters.append(
-        "j.annotator_id NOT IN (SELECT annotator_id FROM annotation_projectannotator "
-        "WHERE project_id = %s AND is_excluded)"
-    )
-    params.append(project.pk)
+    """The project's judgments that count (annotation/quality/counted.py; gold included)
+    and rank two images or more, optionally of one split, batch or guideline version."""
+    counted, counted_params = counted_sql("j", "t")
+    filters = ["t.project_id = %s", counted]
+    params: list[Any] = [project.pk, *counted_params]
     if split:
         filters.append("b.split = %s")
         params.append(split)

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from annotation.models import Project, ProjectAnnotator, QualitySettings, User
+from annotation.models import Project, QualitySettings, User
 from annotation.quality.agreement_data import JudgmentArrays
 from annotation.quality.agreement_stats import Core, inversion_score, mean, number
+from annotation.quality.counted import counted_sql
 
 
 def thresholds_for(project: Project) -> QualitySettings:
@@ -22,13 +23,9 @@ def annotator_rows(
 ) -> list[dict[str, Any]]:
     gold = gold_accuracy(project)
     repeats = self_consistency(project)
+    # Every source reads only judgments that count (annotation/quality/counted.py), so an
+    # excluded annotator has no row.
     ids = sorted(set(judgments.annotator.tolist()) | set(gold) | set(repeats))
-    excluded = set(
-        ProjectAnnotator.objects.filter(project=project, is_excluded=True).values_list(
-            "annotator_id", flat=True
-        )
-    )
-    ids = [annotator for annotator in ids if annotator not in excluded]
     users = {user.pk: user for user in User.objects.filter(pk__in=ids)}
     order = np.argsort(judgments.annotator, kind="stable")
     sorted_annotators = judgments.annotator[order]
@@ -87,16 +84,18 @@ def quality_flags(entry: dict[str, Any], thresholds: QualitySettings) -> list[st
 
 
 def gold_accuracy(project: Project) -> dict[int, list[float]]:
-    """Per annotator: inversion score of each gold judgment against the gold ranking."""
+    """Per annotator: inversion score of each gold judgment that counts (calibration
+    judgments and excluded annotators' aside) against the gold ranking."""
+    counted, counted_params = counted_sql("j", "t")
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT j.annotator_id, j.ranking, t.gold_ranking
             FROM annotation_judgment j JOIN annotation_task t ON t.id = j.task_id
             WHERE t.project_id = %s AND t.is_gold AND t.gold_ranking IS NOT NULL
-              AND NOT j.is_calibration
+              AND {counted}
             """,
-            [project.pk],
+            [project.pk, *counted_params],
         )
         rows = cursor.fetchall()
     scores: dict[int, list[float]] = {}
@@ -109,18 +108,24 @@ def gold_accuracy(project: Project) -> dict[int, list[float]]:
 
 
 def self_consistency(project: Project) -> dict[int, list[float]]:
-    """Per annotator: inversion score of each repeat judgment against their first one."""
+    """Per annotator: inversion score of each repeat judgment against their first one.
+
+    A repeat judgment never counts itself (its task is a repeat item); it is read when
+    the first judgment it repeats counts, which leaves out excluded annotators.
+    """
+    counted, counted_params = counted_sql("o", "ot")
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT j.annotator_id, j.ranking, o.ranking
             FROM annotation_judgment j
             JOIN annotation_task t ON t.id = j.task_id
             JOIN annotation_judgment o
               ON o.task_id = t.repeat_of_id AND o.annotator_id = j.annotator_id
-            WHERE t.project_id = %s AND t.repeat_of_id IS NOT NULL
+            JOIN annotation_task ot ON ot.id = o.task_id
+            WHERE t.project_id = %s AND t.repeat_of_id IS NOT NULL AND {counted}
             """,
-            [project.pk],
+            [project.pk, *counted_params],
         )
         rows = cursor.fetchall()
     scores: dict[int, list[float]] = {}

@@ -10,17 +10,20 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from annotation.models import Judgment, Project, ProjectAnnotator, QualitySettings, Task, TaskImage
+from annotation.models import Project, QualitySettings, Task, TaskImage
+from annotation.quality.counted import counted_judgments
 
 
 def schedule_repeat_items(project: Project, *, now: datetime | None = None) -> int:
     """Give each annotator repeats of `repeat_rate` of the tasks they judged; returns how many.
 
     A repeat is a copy of the task (same prompt and images) with repeat_of set, served
-    only to repeat_for, wanting one judgment. Only tasks judged at least
-    `repeat_after_hours` ago, still active, not gold and not repeated for that annotator
-    yet are chosen. Idempotent: the target counts existing repeats, so running again makes
-    none until the annotator judges more. Locks the project row against a concurrent run.
+    only to repeat_for, wanting one judgment. The rate applies to the annotator's
+    judgments that count (annotation/quality/counted.py: excluded annotators get none),
+    and only tasks whose counted judgment is at least `repeat_after_hours` old, still
+    active, not gold and not repeated for that annotator yet are chosen. Idempotent: the
+    target counts existing repeats, so running again makes none until the annotator
+    judges more. Locks the project row against a concurrent run.
     """
     now = now or timezone.now()
     thresholds = QualitySettings.objects.filter(project=project).first() or QualitySettings()
@@ -30,18 +33,7 @@ def schedule_repeat_items(project: Project, *, now: datetime | None = None) -> i
     made = 0
     with transaction.atomic():
         Project.objects.select_for_update().get(pk=project.pk)
-        excluded = set(
-            ProjectAnnotator.objects.filter(project=project, is_excluded=True).values_list(
-                "annotator_id", flat=True
-            )
-        )
-        judged = (
-            Judgment.objects.filter(
-                task__project=project, task__repeat_of=None, is_calibration=False
-            )
-            .values("annotator_id")
-            .annotate(tasks=Count("task_id"))
-        )
+        judged = counted_judgments(project).values("annotator_id").annotate(tasks=Count("task_id"))
         existing = dict(
             Task.objects.filter(project=project)
             .exclude(repeat_of=None)
@@ -51,20 +43,18 @@ def schedule_repeat_items(project: Project, *, now: datetime | None = None) -> i
         )
         for row in judged:
             annotator = row["annotator_id"]
-            if annotator in excluded:
-                continue
             wanted = math.floor(thresholds.repeat_rate * row["tasks"]) - existing.get(annotator, 0)
             if wanted <= 0:
                 continue
+            earlier = counted_judgments(project).filter(
+                annotator_id=annotator, created_at__lte=cutoff
+            )
             candidates = list(
                 Task.objects.filter(
                     project=project,
-                    repeat_of=None,
                     is_gold=False,
                     is_active=True,
-                    judgments__annotator_id=annotator,
-                    judgments__is_calibration=False,
-                    judgments__created_at__lte=cutoff,
+                    pk__in=earlier.values("task_id"),
                 )
                 .exclude(repeats__repeat_for_id=annotator)
                 .order_by("pk")

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max
 
-from annotation.models import Judgment, Project
+from annotation.models import Project
+from annotation.quality import counted_judgments
 from training.models import TrainingPolicy, TrainingRun
+from training.services.steps import EXPORT_PARAMETERS
 
 
 def policy_for(project: Project) -> TrainingPolicy:
@@ -18,9 +20,10 @@ def policy_for(project: Project) -> TrainingPolicy:
 
 @dataclass(frozen=True)
 class JudgmentTally:
-    """The project's judgments now, and how many arrived since the last finished cycle."""
+    """The project's judgments a cycle learns from now, and how many arrived since the
+    last finished cycle (see judgment_tally)."""
 
-    watermark: int  # highest judgment id
+    watermark: int  # highest id among those judgments
     total: int
     new: int
 
@@ -43,8 +46,24 @@ def last_watermark(project: Project) -> int:
 
 
 def judgment_tally(project: Project) -> JudgmentTally:
-    """Counts the project's judgments (calibration judgments aside); reads only."""
-    judgments = Judgment.objects.filter(task__project=project, is_calibration=False)
+    """Counts the judgments a cycle would learn from; reads only.
+
+    A cycle trains on its export (training/services/steps.py, EXPORT_PARAMETERS), and
+    the export keeps only judgments that count (annotation/quality/counted.py: no
+    calibration judgments, none of excluded annotators, none of repeat items) and, as
+    the cycle asks, leaves gold pairs out. So "N new judgments" means N new judgments
+    that the next export would keep: those are counted here, with gold ones aside
+    exactly when the cycle's export leaves them out.
+
+    The watermark is the highest id among those same judgments, so `total`, `new` and
+    the watermark a run records all describe one set. A judgment that does not count
+    never moves the watermark: if it comes to count later (its annotator is included
+    again), it is new when its id is above the last run's watermark, and otherwise
+    taken as seen by that run. A judgment that stops counting (its annotator is
+    excluded) is simply no longer counted.
+    """
+    include_gold = not EXPORT_PARAMETERS["exclude_gold"]
+    judgments = counted_judgments(project, include_gold=include_gold)
     totals = judgments.aggregate(count=Count("id"), last=Max("id"))
     since = last_watermark(project)
     new = judgments.filter(pk__gt=since).count() if since else totals["count"] or 0
