@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from scoring.core import HpsModel, load_model
-from scoring.core.loading import _read_config_file
+from scoring.core.loading import read_config_file
 from training.core import distributed
 from training.core.checkpoint import (
     CHECKPOINT_FORMAT,
@@ -96,7 +96,7 @@ def model_config_of(model: str) -> tuple[dict[str, Any], str | None]:
     """The open_clip config of an architecture name or model-config JSON, and the name
     (None for a JSON file)."""
     if model.endswith(".json") or os.sep in model:
-        return _read_config_file(Path(model)), None
+        return read_config_file(Path(model)), None
     config = open_clip.get_model_config(model)
     if config is None:
         raise TrainingConfigError(f"unknown architecture {model!r}")
