@@ -36,7 +36,7 @@ from training.core.checkpoint import (
     restore_rng,
     save_atomically,
 )
-from training.core.config import TrainConfig, TrainResult
+from training.core.config import RUN_DEFINING, TrainConfig, TrainResult
 from training.core.data import (
     PairDataset,
     PairOrderSampler,
@@ -59,20 +59,6 @@ from training.core.recipe import (
     set_learning_rate,
 )
 from training.core.reporting import RunReport
-
-# Settings a resumed run must share with the checkpoint to continue the same run.
-_RUN_DEFINING = (
-    "steps",
-    "global_batch",
-    "lr",
-    "weight_decay",
-    "betas",
-    "eps",
-    "warmup_steps",
-    "unlocked_image_groups",
-    "unlocked_text_layers",
-    "seed",
-)
 
 
 @dataclass(frozen=True)
@@ -135,7 +121,7 @@ def _check_same_run(
     current = config.to_json()
     differences = [
         f"{key}={stored.get(key)!r} there, {current[key]!r} here"
-        for key in _RUN_DEFINING
+        for key in RUN_DEFINING  # the settings a resumed run must share with its checkpoint
         if stored.get(key) != current[key]
     ]
     if state["data_position"]["num_pairs"] != num_pairs:
