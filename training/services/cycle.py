@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from annotation.models import Project, User
 from training import runner
+from training.core import POLICY_KNOBS
 from training.models import TrainingPolicy, TrainingRun
 from training.services.lease import Heartbeat, release_lease, take_lease, this_process
 from training.services.policy import judgment_tally, policy_for
@@ -34,12 +35,6 @@ from training.services.steps import (
 
 logger = logging.getLogger(__name__)
 
-RECIPE_FIELDS = (
-    "steps", "batch_size", "global_batch", "lr", "weight_decay", "warmup_steps",
-    "unlocked_image_groups", "unlocked_text_layers", "precision", "eval_every",
-    "checkpoint_every", "workers", "seed",
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class CycleStart:
@@ -52,7 +47,8 @@ class CycleStart:
 
 
 def recipe_of(policy: TrainingPolicy) -> dict[str, Any]:
-    return {name: getattr(policy, name) for name in RECIPE_FIELDS}
+    """The policy's recipe knobs (training.core.POLICY_KNOBS), as a run keeps them."""
+    return {name: getattr(policy, name) for name in POLICY_KNOBS}
 
 
 def start_cycle(
