@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import models
 
 from training import runner
 from training.cli import build_parser, config_from_options
@@ -60,6 +61,7 @@ def test_every_policy_knob_is_a_training_policy_field_with_the_declared_default(
             assert field.name not in model_fields, field.name
             continue
         model_field = TrainingPolicy._meta.get_field(field.name)
+        assert isinstance(model_field, models.Field), field.name
         assert model_field.default == field.default, field.name
         assert model_field.help_text.lower().startswith(field.help.lower()), field.name
     assert recipe_of(TrainingPolicy()) == {name: recipe_defaults()[name] for name in POLICY_KNOBS}
