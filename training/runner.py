@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.core.config import RECIPE_FIELDS, RecipeField, recipe_defaults
+from training.core import RECIPE_FIELDS, RecipeField, recipe_defaults
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
