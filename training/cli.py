@@ -13,7 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from training.core import RecipeField
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -26,9 +29,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from training.core import TrainConfig
+    from training.core import RECIPE_FIELDS
 
-    defaults = TrainConfig(train_json=Path("."), test_json=None, model="", out_dir=Path("."))
     parser = argparse.ArgumentParser(
         prog="python -m training",
         description=(
@@ -57,54 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start from random weights (tests and benchmarks only)",
     )
-    recipe = parser.add_argument_group("recipe (defaults: HPS v2 on ViT-H-14)")
-    recipe.add_argument("--steps", type=int, default=defaults.steps, help="optimizer steps")
-    recipe.add_argument(
-        "--batch-size",
-        type=int,
-        default=defaults.batch_size,
-        help="pairs per device per micro-step",
-    )
-    recipe.add_argument(
-        "--global-batch",
-        type=int,
-        default=defaults.global_batch,
-        help="pairs per optimizer step (gradient accumulation makes up the difference)",
-    )
-    recipe.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate")
-    recipe.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    recipe.add_argument(
-        "--betas", type=float, nargs=2, default=list(defaults.betas), metavar=("B1", "B2")
-    )
-    recipe.add_argument("--eps", type=float, default=defaults.eps, help="AdamW epsilon")
-    recipe.add_argument("--warmup-steps", type=int, default=defaults.warmup_steps)
-    recipe.add_argument(
-        "--unlocked-image-groups",
-        type=int,
-        default=defaults.unlocked_image_groups,
-        help="trainable layer groups at the end of the image tower",
-    )
-    recipe.add_argument(
-        "--unlocked-text-layers",
-        type=int,
-        default=defaults.unlocked_text_layers,
-        help="trainable blocks at the end of the text tower (plus its final norm and projection)",
-    )
-    recipe.add_argument(
-        "--precision",
-        choices=["auto", "fp32", "bf16"],
-        default=defaults.precision,
-        help="auto: bf16 autocast on CUDA, fp32 on CPU",
-    )
-    running = parser.add_argument_group("running")
-    running.add_argument(
-        "--eval-every", type=int, default=defaults.eval_every, help="steps; 0: only at the end"
-    )
-    running.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
-    running.add_argument(
-        "--workers", type=int, default=defaults.workers, help="image decoding processes"
-    )
-    running.add_argument("--seed", type=int, default=defaults.seed)
+    sections = {
+        "recipe": parser.add_argument_group("recipe (defaults: HPS v2 on ViT-H-14)"),
+        "running": parser.add_argument_group("running"),
+    }
+    for field in RECIPE_FIELDS:
+        sections[field.spec.section].add_argument(field.flag, **recipe_flag_options(field))
+    running = sections["running"]
     running.add_argument(
         "--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any; LOCAL_RANK)"
     )
@@ -115,9 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_options(options: argparse.Namespace) -> Any:
-    from training.core import TrainConfig
+def recipe_flag_options(field: RecipeField) -> dict[str, Any]:
+    """add_argument's options for a recipe field's flag, as training/core/config.py
+    declares the field: its type (a value per element of a tuple), choices, default, help."""
+    options: dict[str, Any] = {"default": field.default, "help": field.help}
+    if field.spec.choices:
+        options["choices"] = list(field.spec.choices)
+    elif isinstance(field.default, tuple):
+        options.update(type=field.kind, nargs=len(field.default), default=list(field.default))
+        options["metavar"] = field.spec.metavar or None
+    else:
+        options["type"] = field.kind
+    return options
 
+
+def config_from_options(options: argparse.Namespace) -> Any:
+    from training.core import RECIPE_FIELDS, TrainConfig
+
+    recipe = {field.name: getattr(options, field.name) for field in RECIPE_FIELDS}
+    for name, value in recipe.items():
+        if isinstance(value, list):
+            recipe[name] = tuple(value)
     return TrainConfig(
         train_json=options.train,
         test_json=options.test,
@@ -126,24 +105,10 @@ def config_from_options(options: argparse.Namespace) -> Any:
         checkpoint=options.checkpoint,
         pretrained=options.pretrained,
         allow_random_init=options.allow_random_init,
-        steps=options.steps,
-        batch_size=options.batch_size,
-        global_batch=options.global_batch,
-        lr=options.lr,
-        weight_decay=options.weight_decay,
-        betas=(options.betas[0], options.betas[1]),
-        eps=options.eps,
-        warmup_steps=options.warmup_steps,
-        unlocked_image_groups=options.unlocked_image_groups,
-        unlocked_text_layers=options.unlocked_text_layers,
-        precision=options.precision,
-        eval_every=options.eval_every,
-        checkpoint_every=options.checkpoint_every,
-        workers=options.workers,
-        seed=options.seed,
         device=options.device,
         resume=options.resume,
         progress=not options.no_progress,
+        **recipe,
     )
 
 

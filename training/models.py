@@ -8,14 +8,22 @@ from django.db.models import Q
 
 from annotation.models import ExportSnapshot, Project
 from scoring.models import ModelVersion
+from training.core import recipe_default, recipe_field
+
+
+def _help(name: str) -> str:
+    """A recipe field's declared help as a form's help text (a sentence)."""
+    text = recipe_field(name).help
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 class TrainingPolicy(models.Model):
     """When a project's scorer is fine-tuned, and the recipe's knobs.
 
     One per project, created with these defaults the first time it is asked for
-    (training.services.policy.policy_for). Defaults follow the HPS v2 recipe
-    (training.core.TrainConfig); the cycle is off until an admin enables it.
+    (training.services.policy.policy_for). The knobs are the recipe fields declared as
+    policy knobs in training/core/config.py, with its defaults (the HPS v2 recipe) and
+    help; the cycle is off until an admin enables it.
     """
 
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="training")
@@ -30,25 +38,43 @@ class TrainingPolicy(models.Model):
         help_text="Promote the candidate when its test accuracy is at least the active "
         "model's plus this (0.01 = one point).",
     )
-    steps = models.PositiveIntegerField(default=4000)
-    batch_size = models.PositiveIntegerField(default=16, help_text="Pairs per device per step.")
-    global_batch = models.PositiveIntegerField(
-        default=128, help_text="Pairs per optimizer step (a multiple of the batch size)."
+    # The recipe's knobs: defaults and help as training/core/config.py declares them.
+    steps = models.PositiveIntegerField(default=recipe_default("steps"), help_text=_help("steps"))
+    batch_size = models.PositiveIntegerField(
+        default=recipe_default("batch_size"), help_text=_help("batch_size")
     )
-    lr = models.FloatField(default=3.3e-6, help_text="Peak learning rate.")
-    weight_decay = models.FloatField(default=0.35)
-    warmup_steps = models.PositiveIntegerField(default=500)
-    unlocked_image_groups = models.PositiveIntegerField(default=20)
-    unlocked_text_layers = models.PositiveIntegerField(default=11)
+    global_batch = models.PositiveIntegerField(
+        default=recipe_default("global_batch"), help_text=_help("global_batch")
+    )
+    lr = models.FloatField(default=recipe_default("lr"), help_text=_help("lr"))
+    weight_decay = models.FloatField(
+        default=recipe_default("weight_decay"), help_text=_help("weight_decay")
+    )
+    warmup_steps = models.PositiveIntegerField(
+        default=recipe_default("warmup_steps"), help_text=_help("warmup_steps")
+    )
+    unlocked_image_groups = models.PositiveIntegerField(
+        default=recipe_default("unlocked_image_groups"), help_text=_help("unlocked_image_groups")
+    )
+    unlocked_text_layers = models.PositiveIntegerField(
+        default=recipe_default("unlocked_text_layers"), help_text=_help("unlocked_text_layers")
+    )
     precision = models.CharField(
         max_length=8,
-        default="auto",
-        choices=[("auto", "auto (bf16 on CUDA)"), ("bf16", "bf16"), ("fp32", "fp32")],
+        default=recipe_default("precision"),
+        choices=[(name, name) for name in recipe_field("precision").spec.choices],
+        help_text=_help("precision"),
     )
-    eval_every = models.PositiveIntegerField(default=500, help_text="Steps; 0 = only at the end.")
-    checkpoint_every = models.PositiveIntegerField(default=500, help_text="Steps.")
-    workers = models.PositiveIntegerField(default=4, help_text="Data loader processes.")
-    seed = models.PositiveIntegerField(default=0)
+    eval_every = models.PositiveIntegerField(
+        default=recipe_default("eval_every"), help_text=_help("eval_every")
+    )
+    checkpoint_every = models.PositiveIntegerField(
+        default=recipe_default("checkpoint_every"), help_text=_help("checkpoint_every")
+    )
+    workers = models.PositiveIntegerField(
+        default=recipe_default("workers"), help_text=_help("workers")
+    )
+    seed = models.PositiveIntegerField(default=recipe_default("seed"), help_text=_help("seed"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,8 +1,10 @@
 """How the pipeline calls the torch-only training core: in this process, or as a child
 process (`python -m training`, or torchrun for several GPUs) that dies with its parent.
 
-The one module of the Django side that touches training.core (imported lazily, so a web
-process never loads torch). Django-free itself: it takes plain values and returns them.
+The one module of the Django side that trains with training.core (its torch parts are
+imported lazily, so a web process never loads torch; the recipe's declaration, which
+the child's command line is built from, is torch-free). Django-free itself: it takes
+plain values and returns them.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from training.core import RECIPE_FIELDS, RecipeField, recipe_defaults
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -27,7 +31,11 @@ class TrainingFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainingJob:
-    """One training of the cycle: the TrainConfig fields the pipeline sets."""
+    """One training of the cycle: the TrainConfig fields the pipeline sets.
+
+    `recipe` holds the recipe fields the run sets (a policy's knobs); the others keep
+    their declared defaults (training/core/config.py). An unknown name is refused.
+    """
 
     train_json: Path
     test_json: Path | None
@@ -35,21 +43,22 @@ class TrainingJob:
     out_dir: Path
     checkpoint: Path | None = None
     pretrained: str | None = None
-    steps: int = 4000
-    batch_size: int = 16
-    global_batch: int = 128
-    lr: float = 3.3e-6
-    weight_decay: float = 0.35
-    warmup_steps: int = 500
-    unlocked_image_groups: int = 20
-    unlocked_text_layers: int = 11
-    precision: str = "auto"
-    eval_every: int = 500
-    checkpoint_every: int = 500
-    workers: int = 4
-    seed: int = 0
     device: str | None = None
     progress: bool = False
+    recipe: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.recipe) - {f.name for f in RECIPE_FIELDS})
+        if unknown:
+            raise TrainingFailed(
+                f"unknown recipe setting(s) {', '.join(unknown)}; the recipe fields are "
+                f"{', '.join(f.name for f in RECIPE_FIELDS)}"
+            )
+        object.__setattr__(self, "recipe", {**recipe_defaults(), **self.recipe})
+
+    @property
+    def workers(self) -> int:
+        return int(self.recipe["workers"])
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,18 @@ def train_in_process(job: TrainingJob) -> TrainingOutcome:
     """training.core.train with resume="latest" in job.out_dir (continues a killed run)."""
     from training.core import TrainConfig, TrainingConfigError, TrainingDataError, train
 
-    config = TrainConfig(**_config_fields(job), resume="latest")
+    config = TrainConfig(
+        train_json=job.train_json,
+        test_json=job.test_json,
+        model=job.model,
+        out_dir=job.out_dir,
+        checkpoint=job.checkpoint,
+        pretrained=job.pretrained,
+        device=job.device,
+        progress=job.progress,
+        resume="latest",
+        **job.recipe,
+    )
     try:
         result = train(config)
     except (TrainingDataError, TrainingConfigError) as exc:
@@ -104,10 +124,6 @@ def train_in_process(job: TrainingJob) -> TrainingOutcome:
         test_accuracy=None if result.test_accuracy is None else float(result.test_accuracy),
         metrics_path=Path(result.metrics_path),
     )
-
-
-def _config_fields(job: TrainingJob) -> dict[str, Any]:
-    return {field.name: getattr(job, field.name) for field in fields(job)}
 
 
 def torchrun_command(job: TrainingJob, processes: int) -> list[str]:
@@ -126,36 +142,31 @@ def single_process_command(job: TrainingJob) -> list[str]:
 
 def cli_arguments(job: TrainingJob) -> list[str]:
     """The training CLI's flags for the job, always with --resume latest."""
-    command: list[str] = []
-    flags = {
-        "train": job.train_json,
-        "test": job.test_json,
-        "model": job.model,
-        "out": job.out_dir,
-        "checkpoint": job.checkpoint,
-        "pretrained": job.pretrained,
-        "steps": job.steps,
-        "batch-size": job.batch_size,
-        "global-batch": job.global_batch,
-        "lr": job.lr,
-        "weight-decay": job.weight_decay,
-        "warmup-steps": job.warmup_steps,
-        "unlocked-image-groups": job.unlocked_image_groups,
-        "unlocked-text-layers": job.unlocked_text_layers,
-        "precision": job.precision,
-        "eval-every": job.eval_every,
-        "checkpoint-every": job.checkpoint_every,
-        "workers": job.workers,
-        "seed": job.seed,
-        "device": job.device,
-        "resume": "latest",
+    flags: dict[str, Any] = {
+        "--train": job.train_json,
+        "--test": job.test_json,
+        "--model": job.model,
+        "--out": job.out_dir,
+        "--checkpoint": job.checkpoint,
+        "--pretrained": job.pretrained,
+        "--device": job.device,
+        "--resume": "latest",
     }
-    for name, value in flags.items():
+    command: list[str] = []
+    for flag, value in flags.items():
         if value is not None:
-            command += [f"--{name}", str(value)]
+            command += [flag, str(value)]
+    for recipe_field in RECIPE_FIELDS:
+        command += recipe_flag(recipe_field, job.recipe[recipe_field.name])
     if not job.progress:
         command.append("--no-progress")
     return command
+
+
+def recipe_flag(recipe_field: RecipeField, value: Any) -> list[str]:
+    """A recipe field's flag with its value (one argument per element of a tuple)."""
+    values = value if isinstance(value, list | tuple) else [value]
+    return [recipe_field.flag, *(str(element) for element in values)]
 
 
 def die_with_parent() -> None:

@@ -43,7 +43,9 @@ class HpsModel:
     device: torch.device
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The open_clip model config in a model-config JSON file (a bare config, or one under
+    "model_cfg"); ModelLoadError says what is wrong with an unreadable or incomplete one."""
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -145,7 +147,7 @@ def _build_network_now(architecture: str) -> tuple[torch.nn.Module, str]:
                 f"{architecture}: model-config file not found; give an existing JSON file "
                 "or an open_clip architecture name such as ViT-H-14"
             )
-        return _instantiate(_read_config_file(path), architecture), path.stem
+        return _instantiate(read_config_file(path), architecture), path.stem
     config = open_clip.get_model_config(architecture)
     if config is None:
         raise ModelLoadError(

@@ -63,7 +63,7 @@ def test_the_torchrun_command_asks_the_cli_to_resume_its_latest_checkpoint(
         model="ViT-H-14",
         out_dir=tmp_path / "out",
         checkpoint=tmp_path / "start.pt",
-        steps=10,
+        recipe={"steps": 10},
     )
     command = runner.torchrun_command(job, 4)
     assert command[1:7] == ["-m", "torch.distributed.run", "--standalone",

@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from scoring.core import HpsModel, load_model
-from scoring.core.loading import _read_config_file
+from scoring.core.loading import read_config_file
 from training.core import distributed
 from training.core.checkpoint import (
     CHECKPOINT_FORMAT,
@@ -36,7 +36,7 @@ from training.core.checkpoint import (
     restore_rng,
     save_atomically,
 )
-from training.core.config import TrainConfig, TrainResult
+from training.core.config import RUN_DEFINING, TrainConfig, TrainResult
 from training.core.data import (
     PairDataset,
     PairOrderSampler,
@@ -60,20 +60,6 @@ from training.core.recipe import (
 )
 from training.core.reporting import RunReport
 
-# Settings a resumed run must share with the checkpoint to continue the same run.
-_RUN_DEFINING = (
-    "steps",
-    "global_batch",
-    "lr",
-    "weight_decay",
-    "betas",
-    "eps",
-    "warmup_steps",
-    "unlocked_image_groups",
-    "unlocked_text_layers",
-    "seed",
-)
-
 
 @dataclass(frozen=True)
 class RunPaths:
@@ -96,7 +82,7 @@ def model_config_of(model: str) -> tuple[dict[str, Any], str | None]:
     """The open_clip config of an architecture name or model-config JSON, and the name
     (None for a JSON file)."""
     if model.endswith(".json") or os.sep in model:
-        return _read_config_file(Path(model)), None
+        return read_config_file(Path(model)), None
     config = open_clip.get_model_config(model)
     if config is None:
         raise TrainingConfigError(f"unknown architecture {model!r}")
@@ -135,7 +121,7 @@ def _check_same_run(
     current = config.to_json()
     differences = [
         f"{key}={stored.get(key)!r} there, {current[key]!r} here"
-        for key in _RUN_DEFINING
+        for key in RUN_DEFINING  # the settings a resumed run must share with its checkpoint
         if stored.get(key) != current[key]
     ]
     if state["data_position"]["num_pairs"] != num_pairs:

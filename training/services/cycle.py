@@ -20,6 +20,7 @@ from django.utils import timezone
 from annotation.models import Project, User
 from core.queueing import enqueue
 from training import runner
+from training.core import POLICY_KNOBS
 from training.models import TrainingPolicy, TrainingRun
 from training.services.lease import Heartbeat, release_lease, take_lease, this_process
 from training.services.policy import judgment_tally, policy_for
@@ -38,12 +39,6 @@ logger = logging.getLogger(__name__)
 # The Celery task (training/tasks.py, `gpu` queue) that runs run_cycle, by its name.
 RUN_CYCLE_TASK = "training.run_cycle"
 
-RECIPE_FIELDS = (
-    "steps", "batch_size", "global_batch", "lr", "weight_decay", "warmup_steps",
-    "unlocked_image_groups", "unlocked_text_layers", "precision", "eval_every",
-    "checkpoint_every", "workers", "seed",
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class CycleStart:
@@ -56,7 +51,8 @@ class CycleStart:
 
 
 def recipe_of(policy: TrainingPolicy) -> dict[str, Any]:
-    return {name: getattr(policy, name) for name in RECIPE_FIELDS}
+    """The policy's recipe knobs (training.core.POLICY_KNOBS), as a run keeps them."""
+    return {name: getattr(policy, name) for name in POLICY_KNOBS}
 
 
 def start_cycle(

@@ -126,7 +126,6 @@ def train_step(run: TrainingRun, reporter: CycleReporter) -> None:
         return
     snapshot_root = Path(run.snapshot.path)  # type: ignore[union-attr]
     out_dir = Path(run.out_dir)
-    recipe = run.config.get("recipe", {})
     job = runner.TrainingJob(
         train_json=snapshot_root / "train.json",
         test_json=snapshot_root / "test.json",
@@ -136,7 +135,7 @@ def train_step(run: TrainingRun, reporter: CycleReporter) -> None:
         pretrained=start.pretrained,
         device=settings.TRAINING_DEVICE or None,
         progress=reporter.training_bar,
-        **recipe,
+        recipe=run.config.get("recipe", {}),
     )
     processes = _processes()
     resumed = runner.checkpoint_step(out_dir)
