@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from annotation.models import Image, Prompt, Role, User
 from annotation.projects.accounts import add_user
 from scoring.models import ModelVersion
-from tests.annotation.judged_projects import judged_project
+from tests.factories.projects import judged_project
 
 ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
 ROLES = (ANON, ANNOTATOR, RESEARCHER, ADMIN)
