@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotation.models import Role, User
-from annotation.projects.accounts import add_user
+from tests.factories.users import make_user
 
 
 @pytest.fixture(autouse=True)
@@ -21,23 +21,19 @@ def media_root(tmp_path: Path, settings: Any) -> Path:
     return root
 
 
-def _account(username: str, role: str) -> User:
-    return add_user(username, role, password="correct-horse-battery-9").user
-
-
 @pytest.fixture
 def admin_user(db: None) -> User:
-    return _account("ada-admin", Role.ADMIN)
+    return make_user("ada-admin", Role.ADMIN)
 
 
 @pytest.fixture
 def annotator_user(db: None) -> User:
-    return _account("ann-annotator", Role.ANNOTATOR)
+    return make_user("ann-annotator", Role.ANNOTATOR)
 
 
 @pytest.fixture
 def researcher_user(db: None) -> User:
-    return _account("rex-researcher", Role.RESEARCHER)
+    return make_user("rex-researcher", Role.RESEARCHER)
 
 
 def client_for(user: User | None) -> APIClient:

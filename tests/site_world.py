@@ -11,13 +11,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from annotation.models import Image, Prompt, Role, User
-from annotation.projects.accounts import add_user
 from scoring.models import ModelVersion
-from tests.annotation.judged_projects import judged_project
+from tests.factories.projects import judged_project
+from tests.factories.users import make_user
 
 ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
 ROLES = (ANON, ANNOTATOR, RESEARCHER, ADMIN)
-PASSWORD = "correct-horse-battery-9"
 
 
 @dataclass
@@ -56,7 +55,7 @@ class World:
 def make_world(tmp: Path) -> World:
     judged = judged_project(tmp / "in", "site", train_groups=1, test_groups=1, annotators=1)
     users = {
-        str(role): add_user(f"site-{role}", role, password=PASSWORD).user
+        str(role): make_user(f"site-{role}", role)
         for role in (Role.ANNOTATOR, Role.RESEARCHER, Role.ADMIN)
     }
     image = Image.objects.filter(project=judged.project).order_by("pk").first()

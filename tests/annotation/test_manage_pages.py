@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from annotation.intake.importing import import_batch
 from annotation.models import Batch, Image, User
-from tests.annotation.factories import (
+from tests.factories.batches import (
     database_state,
     media_state,
     write_batch,

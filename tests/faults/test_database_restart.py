@@ -15,7 +15,7 @@ import psycopg2
 import pytest
 
 from scripts import stack
-from tests.annotation.factories import write_batch
+from tests.factories.batches import write_batch
 from tests.faults.conftest import app_env
 from tests.faults.processes import REPO_ROOT, Annotator, wait_for, web_server
 from tests.services import child_env

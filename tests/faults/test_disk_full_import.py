@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from annotation.models import Batch
-from tests.annotation.factories import database_state, media_state, write_batch
+from tests.factories.batches import database_state, media_state, write_batch
 from tests.faults.processes import REPO_ROOT
 from tests.services import child_env
 

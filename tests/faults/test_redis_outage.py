@@ -13,7 +13,7 @@ from annotation.intake.importing import import_batch
 from annotation.models import ExportSnapshot, Judgment, Role
 from annotation.projects.accounts import add_user
 from scripts import stack
-from tests.annotation.factories import write_batch
+from tests.factories.batches import write_batch
 from tests.faults.conftest import app_env
 from tests.faults.processes import Annotator, call, start_worker, wait_for, web_server
 

@@ -14,7 +14,7 @@ from annotation.intake.importing import import_batch
 from annotation.models import User
 from scoring import services
 from scoring.models import ImageScore, ModelVersion
-from tests.annotation.factories import write_batch
+from tests.factories.batches import write_batch
 
 
 @pytest.mark.django_db

@@ -21,7 +21,7 @@ from scoring import services
 from scoring.core import Scorer, load_model
 from scoring.models import ImageScore, ModelVersion
 from scoring.tasks import score_batch_images
-from tests.annotation.factories import write_batch
+from tests.factories.batches import write_batch
 from tests.scoring.helpers import TINY_CONFIG, write_tiny_model
 
 Register = Callable[..., ModelVersion]

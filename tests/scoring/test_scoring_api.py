@@ -16,8 +16,8 @@ from annotation.models import Image, User
 from scoring import services
 from scoring.core import Scorer, load_model
 from scoring.models import ImageScore, ModelVersion
-from tests.annotation.factories import png_bytes, write_batch
 from tests.conftest import client_for
+from tests.factories.batches import png_bytes, write_batch
 from tests.scoring.helpers import TINY_CONFIG
 
 Register = Callable[..., ModelVersion]

@@ -14,7 +14,7 @@ from annotation.intake.importing import import_batch
 from annotation.models import Image, User
 from scoring import services
 from scoring.models import ModelVersion
-from tests.annotation.factories import write_batch
+from tests.factories.batches import write_batch
 from tests.scoring.helpers import write_tiny_model
 
 Register = Callable[..., ModelVersion]

@@ -14,11 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
-from annotation.intake.importing import import_batch
-from annotation.models import Project, Task, User
-from annotation.projects.accounts import add_user
+from annotation.models import Project, Split, Task, User
 from scoring.core.loading import _instantiate
-from tests.annotation.judged_projects import image_ids, judge
+from tests.factories.batches import image_ids, import_ready_batch, tasks_of
+from tests.factories.judging import judge
+from tests.factories.users import make_user
 from tests.training.helpers import TINY_CONFIG
 from training.models import TrainingPolicy
 from training.services.policy import policy_for
@@ -137,17 +137,14 @@ def grey_project(
     judged darker-first by everyone, so no model scoring by brightness alone gets a test
     accuracy of exactly 0 or 1."""
     train = write_grey_batch(tmp / f"{slug}-train", train_groups, 3, seed, "a grey card {n}")
-    summary = import_batch(train, slug)
-    users = [
-        add_user(f"{slug}-judge-{k}", "annotator", password="correct-horse-9x").user
-        for k in range(annotators)
-    ]
-    for index, task in enumerate(Task.objects.filter(batch_id=summary.batch).order_by("pk")):
+    batch = import_ready_batch(train, slug)
+    users = [make_user(f"{slug}-judge-{k}") for k in range(annotators)]
+    for index, task in enumerate(tasks_of(batch)):
         judge(task, users[index % annotators], brightness_ranking(task))
     if with_test:
         test = write_grey_batch(tmp / f"{slug}-test", test_groups, 3, seed + 100, "a grey tile {n}")
-        test_summary = import_batch(test, slug, split="test")
-        tasks = list(Task.objects.filter(batch_id=test_summary.batch).order_by("pk"))
+        test_batch = import_ready_batch(test, slug, split=Split.TEST, judgments_per_task=annotators)
+        tasks = tasks_of(test_batch)
         for index, task in enumerate(tasks):
             ranking = brightness_ranking(task)
             if index == len(tasks) - 1:
@@ -162,8 +159,7 @@ def add_train_judgments(tmp: Path, grey: GreyProject, groups: int, seed: int) ->
     folder = write_grey_batch(
         tmp / f"more-{seed}", groups, 3, seed, f"another grey card {seed}-{{n}}"
     )
-    summary = import_batch(folder, grey.project.slug)
-    tasks = list(Task.objects.filter(batch_id=summary.batch).order_by("pk"))
+    tasks = tasks_of(import_ready_batch(folder, grey.project.slug))
     for task in tasks:
         judge(task, grey.annotators[0], brightness_ranking(task))
     return len(tasks)

@@ -16,7 +16,10 @@ from PIL import Image as PILImage
 
 from annotation.export import ExportParamsError, create_export, export_snapshot
 from annotation.models import ExportSnapshot, Judgment, ProjectAnnotator, Task
-from tests.annotation.judged_projects import image_ids, judge, judged_project
+from annotation.quality.annotator_quality import set_excluded
+from tests.factories.batches import image_ids
+from tests.factories.judging import judge, write_calibration_judgment
+from tests.factories.projects import judged_project
 from tests.official_hpsv2 import official
 
 pytestmark = pytest.mark.django_db
@@ -175,10 +178,12 @@ def test_always_left_out_and_filters_with_their_counts(tmp_path: Path) -> None:
     judged = judged_project(tmp_path / "in", annotators=3)
     project = judged.project
     cheat, flagged, _ = judged.annotators
-    ProjectAnnotator.objects.create(project=project, annotator=cheat, is_excluded=True)
-    ProjectAnnotator.objects.create(project=project, annotator=flagged, quality_flags=["speed"])
-    train_task = Task.objects.filter(batch=judged.train_batch).order_by("pk").last()
-    assert train_task is not None
+    set_excluded(project, cheat, excluded=True, by=None)
+    ProjectAnnotator.objects.filter(project=project, annotator=flagged).update(
+        quality_flags=["speed"]
+    )
+    # A repeat is served only to the annotator who judged the original.
+    train_task = Task.objects.get(batch=judged.train_batch, judgments__annotator=flagged)
     repeat = Task.objects.create(
         project=project,
         batch=judged.train_batch,
@@ -197,7 +202,7 @@ def test_always_left_out_and_filters_with_their_counts(tmp_path: Path) -> None:
         .first()
     )
     assert other is not None
-    judge(other, calibration_user, image_ids(other), is_calibration=True)
+    write_calibration_judgment(other, calibration_user, image_ids(other))
 
     snapshot = run_export(project, tmp_path / "a")
     removed = snapshot.counts["removed"]
@@ -262,18 +267,17 @@ def test_missing_image_file_fails_with_a_reason_and_leaves_no_files(
 
 
 def test_images_whose_names_clash_within_a_split_are_named_by_content(tmp_path: Path) -> None:
-    from annotation.intake.importing import import_batch
-    from tests.annotation.factories import write_batch
+    from tests.factories.batches import import_ready_batch, write_batch
 
     judged = judged_project(tmp_path / "in", train_groups=1, test_groups=1, annotators=1)
     # A second train batch reusing the names img/0000-0.png, ... of the first.
-    summary = import_batch(
+    batch = import_ready_batch(
         write_batch(
             tmp_path / "again", groups=1, images_per_group=4, seed=77, prompt="a third prompt {n}"
         ),
         judged.project.slug,
     )
-    task = Task.objects.get(batch_id=summary.batch)
+    task = Task.objects.get(batch=batch)
     judge(task, judged.annotators[0], image_ids(task))
     run_export(judged.project, tmp_path / "out")
     train = json.loads((tmp_path / "out" / "train.json").read_text())

@@ -18,8 +18,8 @@ from django.urls import reverse
 from annotation.export import create_export
 from annotation.models import ExportSnapshot, User
 from tests.annotation.intake.test_batch_processing import celery_worker
-from tests.annotation.judged_projects import judged_project
 from tests.conftest import client_for
+from tests.factories.projects import judged_project
 
 
 @pytest.fixture(autouse=True)

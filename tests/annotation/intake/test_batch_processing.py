@@ -17,7 +17,7 @@ from annotation.intake.batch_processing import process_batch, unprocessed_batch_
 from annotation.intake.importing import import_batch
 from annotation.models import Batch, Prompt
 from annotation.tasks import sweep_unprocessed_batches
-from tests.annotation.factories import write_batch, write_manifest
+from tests.factories.batches import write_batch, write_manifest
 from tests.services import child_env
 
 

@@ -14,7 +14,8 @@ from rest_framework.test import APIClient
 
 from annotation.models import Batch, Image, Project, User
 from annotation.projects.accounts import add_user
-from tests.annotation.factories import (
+from tests.conftest import client_for
+from tests.factories.batches import (
     database_state,
     media_state,
     png_bytes,
@@ -22,7 +23,6 @@ from tests.annotation.factories import (
     write_manifest,
     zip_folder,
 )
-from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from annotation.intake.cleaning import clean_prompt
 from annotation.intake.importing import import_batch
 from annotation.intake.prompt_review import ReviewError, approve_prompts, edit_prompt
 from annotation.models import LlmCleaning, Prompt, Style, Task
-from tests.annotation.factories import write_batch, write_manifest
+from tests.factories.batches import write_batch, write_manifest
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "sd_prompts_1k.jsonl"
 

@@ -14,7 +14,7 @@ from annotation.export import create_export, export_snapshot
 from annotation.intake.importing import import_batch
 from annotation.intake.problems import BatchRejected
 from annotation.models import Judgment, PairJudgment, Project, Task, User
-from tests.annotation.factories import database_state, media_state, png_bytes, zip_folder
+from tests.factories.batches import database_state, media_state, png_bytes, zip_folder
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from annotation.intake.importing import import_batch
 from annotation.intake.media import media_path_for
 from annotation.models import Batch, Image, Project, Prompt, Task, TaskType
-from tests.annotation.factories import write_batch, zip_folder
+from tests.factories.batches import write_batch, zip_folder
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.db import connection
 from annotation.intake.importing import ImportSummary, import_batch
 from annotation.intake.problems import BatchRejected
 from annotation.models import Batch, Image, Project
-from tests.annotation.factories import media_state, write_batch
+from tests.factories.batches import media_state, write_batch
 
 
 def _import_in_threads(paths: list[Path], slug: str) -> list[ImportSummary | BatchRejected]:

@@ -23,7 +23,7 @@ from annotation.intake.importing import import_batch
 from annotation.intake.media import StorageUnavailable, media_path_for
 from annotation.intake.problems import BatchRejected, Problem
 from annotation.models import Batch, Image, Project, Prompt, TaskType
-from tests.annotation.factories import (
+from tests.factories.batches import (
     database_state,
     media_state,
     png_bytes,

@@ -26,9 +26,9 @@ from annotation.models import (
     User,
 )
 from annotation.projects.accounts import add_user
-from tests.annotation.factories import database_state
-from tests.annotation.workflow_factories import image_ids, make_project, make_tasks
 from tests.conftest import client_for
+from tests.factories.batches import database_state, image_ids
+from tests.factories.tasks import make_project, make_tasks
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from annotation.models import Assignment, Judgment, PairJudgment, Role, TaskType, User
 from annotation.projects.accounts import add_user
-from tests.annotation.factories import png_bytes
-from tests.annotation.workflow_factories import make_project, make_tasks
 from tests.browser_support import browser, logged_in_context  # noqa: F401
+from tests.factories.batches import png_bytes
+from tests.factories.tasks import make_project, make_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from annotation.models import Image, ImageFlag, Prompt, Role, Task, User
 from annotation.projects.accounts import add_user
-from tests.annotation.workflow_factories import make_project, make_tasks
+from tests.factories.tasks import make_project, make_tasks
 
 pytestmark = pytest.mark.django_db
 

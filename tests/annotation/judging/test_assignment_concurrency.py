@@ -19,7 +19,7 @@ from annotation.judging.assignment import next_assignment
 from annotation.judging.submission import submit_judgment
 from annotation.models import Assignment, AssignmentStatus, Judgment, PairJudgment, Role, Task, User
 from annotation.projects.accounts import add_user
-from tests.annotation.workflow_factories import make_project, make_tasks
+from tests.factories.tasks import make_project, make_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

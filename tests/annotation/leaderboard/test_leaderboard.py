@@ -16,9 +16,11 @@ from annotation.leaderboard.standings import (
     fit_strengths,
     generator_leaderboard,
 )
-from annotation.models import ExportSnapshot, ProjectAnnotator, Task, User
-from tests.annotation.judged_projects import judge, judged_project
+from annotation.models import ExportSnapshot, Prompt, Task, User
+from annotation.quality.annotator_quality import set_excluded
 from tests.conftest import client_for
+from tests.factories.judging import judge_all
+from tests.factories.projects import imported_project
 
 pytestmark = pytest.mark.django_db
 
@@ -60,14 +62,15 @@ def ranked_by_generator(task: Task) -> list[int]:
 
 
 def consistent_project(tmp: Path) -> Any:
-    """Every judgment ranks gen-0 > gen-1 > gen-2 > gen-3."""
-    judged = judged_project(tmp, "board", train_groups=6, test_groups=1, annotators=2)
-    from annotation.models import Judgment, PairJudgment
-
-    PairJudgment.objects.all().delete()
-    Judgment.objects.all().delete()
-    for task in Task.objects.filter(project=judged.project):
-        judge(task, judged.annotators[0], ranked_by_generator(task))
+    """Every judgment ranks gen-0 > gen-1 > gen-2 > gen-3: the first annotator judges all
+    seven tasks; each has a slot left for the second."""
+    judged = imported_project(
+        tmp, "board", train_groups=6, test_groups=1, annotators=2, train_judgments=2
+    )
+    # Processing the batches classified every prompt's style; these tests show prompts
+    # with no style class, a state no service makes, so the classes are cleared here.
+    Prompt.objects.filter(project=judged.project).update(style="")
+    assert len(judge_all(judged.project, judged.annotators[0], ranked_by_generator)) == 7
     return judged
 
 
@@ -80,11 +83,15 @@ def test_leaderboard_orders_generators_and_ignores_excluded_work(tmp_path: Path)
     assert set(before["styles"]) == {"not classified"}
     assert before["mean_scores"] is None
 
-    # An excluded annotator's reversed rankings and calibration judgments change nothing.
+    # An excluded annotator's reversed rankings change nothing (an excluded annotator is
+    # served no more tasks: they judged before being excluded).
     cheat = judged.annotators[1]
-    ProjectAnnotator.objects.create(project=judged.project, annotator=cheat, is_excluded=True)
-    for task in Task.objects.filter(project=judged.project):
-        judge(task, cheat, list(reversed(ranked_by_generator(task))))
+
+    def reversed_by_generator(task: Task) -> list[int]:
+        return list(reversed(ranked_by_generator(task)))
+
+    assert len(judge_all(judged.project, cheat, reversed_by_generator)) == 7
+    set_excluded(judged.project, cheat, excluded=True, by=None)
     after = generator_leaderboard(judged.project, samples=50)
     assert after == before
 

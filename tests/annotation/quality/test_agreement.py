@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import combinations
 from typing import Any
 
@@ -14,14 +16,10 @@ from annotation.models import Project, ProjectAnnotator, Task, TaskImage, User
 from annotation.quality.agreement import compute_agreement, inversion_score
 from annotation.quality.agreement_stats import ordinal_alpha
 from annotation.quality.annotator_quality import refresh_quality_flags, set_excluded
-from tests.annotation.quality_factories import (
-    annotators,
-    image_ids,
-    judge,
-    make_batch,
-    make_project,
-    make_task,
-)
+from tests.factories.batches import image_ids
+from tests.factories.judging import judge, write_calibration_judgment
+from tests.factories.tasks import make_project, make_tasks
+from tests.factories.users import annotators
 
 # --- independent reference computations (plain loops over rankings, no numpy tricks)
 
@@ -68,12 +66,14 @@ def reference_statistics(rankings: dict[int, dict[int, list[int]]]) -> dict[str,
 
 
 def store(project: Project, rankings_by_position: dict[int, dict[User, list[int]]]) -> dict:
-    """Create tasks and judgments; rankings given as positions 0..n-1 into each task's images."""
-    batch = make_batch(project)
+    """Create tasks and judgments; rankings given as positions 0..n-1 into each task's images.
+
+    Each task wants one judgment per annotator of its plan, so it is full once judged and
+    the next one is served next."""
     stored: dict[int, dict[int, list[int]]] = {}
     for _task_number, by_user in rankings_by_position.items():
         n = len(next(iter(by_user.values())))
-        task = make_task(batch, n)
+        [task] = make_tasks(project, 1, images=n, wanted=len(by_user))
         ids = image_ids(task)
         stored[task.pk] = {}
         for user, positions in by_user.items():
@@ -81,6 +81,17 @@ def store(project: Project, rankings_by_position: dict[int, dict[User, list[int]
             judge(task, user, ranking)
             stored[task.pk][user.pk] = ranking
     return stored
+
+
+@contextmanager
+def guideline(project: Project, version: str) -> Iterator[None]:
+    """Judgments submitted inside are made under the project's guideline `version`."""
+    before = project.guideline_version
+    Project.objects.filter(pk=project.pk).update(guideline_version=version)
+    try:
+        yield
+    finally:
+        Project.objects.filter(pk=project.pk).update(guideline_version=before)
 
 
 def assert_matches(report: dict[str, Any], expected: dict[str, float]) -> None:
@@ -93,7 +104,7 @@ def assert_matches(report: dict[str, Any], expected: dict[str, float]) -> None:
 
 @pytest.mark.django_db
 def test_perfect_agreement_gives_one_everywhere() -> None:
-    project = make_project()
+    project = make_project("quality", images_per_task=4)
     users = annotators(3)
     rng = random.Random(1)
     plan = {}
@@ -114,7 +125,7 @@ def test_perfect_agreement_gives_one_everywhere() -> None:
 
 @pytest.mark.django_db
 def test_one_adversarial_annotator_is_singled_out() -> None:
-    project = make_project()
+    project = make_project("quality", images_per_task=4)
     users = annotators(4)
     rng = random.Random(2)
     plan = {}
@@ -136,7 +147,7 @@ def test_one_adversarial_annotator_is_singled_out() -> None:
 
 @pytest.mark.django_db
 def test_random_answers_match_the_reference_and_sit_near_chance() -> None:
-    project = make_project()
+    project = make_project("quality", images_per_task=4)
     users = annotators(5)
     rng = random.Random(3)
     plan = {t: {user: rng.sample(range(4), 4) for user in users} for t in range(40)}
@@ -149,7 +160,7 @@ def test_random_answers_match_the_reference_and_sit_near_chance() -> None:
 
 @pytest.mark.django_db
 def test_mixed_task_sizes_and_single_annotator_tasks() -> None:
-    project = make_project(images_per_task=9)
+    project = make_project("quality", images_per_task=9)
     users = annotators(4)
     rng = random.Random(4)
     plan: dict[int, dict[User, list[int]]] = {}
@@ -209,18 +220,18 @@ def test_krippendorff_package_reproduces_the_published_example() -> None:
 
 @pytest.mark.django_db
 def test_calibration_excluded_annotators_and_repeats_are_left_out() -> None:
-    project = make_project()
+    project = make_project("quality", images_per_task=4)
     users = annotators(4)
-    batch = make_batch(project)
+    tasks = make_tasks(project, 3, images=4, wanted=3)
+    batch = tasks[0].batch
     reference: dict[int, dict[int, list[int]]] = {}
-    for _ in range(3):
-        task = make_task(batch, 4)
+    for task in tasks:
         ids = image_ids(task)
         reference[task.pk] = {}
         for user in users[:2]:
             judge(task, user, ids)
             reference[task.pk][user.pk] = ids
-        judge(task, users[2], ids[::-1], is_calibration=True)
+        write_calibration_judgment(task, users[2], ids[::-1])
         judge(task, users[3], ids[::-1])
     admin = annotators(1, prefix="boss")[0]
     set_excluded(project, users[3], excluded=True, by=admin, reason="clicks at random")
@@ -258,15 +269,18 @@ def test_calibration_excluded_annotators_and_repeats_are_left_out() -> None:
 
 @pytest.mark.django_db
 def test_breakdowns_filters_and_the_cache() -> None:
-    project = make_project()
+    project = make_project("quality", images_per_task=4)
     users = annotators(2)
-    train, test = make_batch(project, "train"), make_batch(project, "test")
-    for batch, agree in ((train, True), (test, False)):
-        for _ in range(2):
-            task = make_task(batch, 2)
+    train_tasks = make_tasks(project, 2, images=2, wanted=2, split="train")
+    test_tasks = make_tasks(project, 2, images=2, wanted=2, split="test")
+    train = train_tasks[0].batch
+    for tasks, agree in ((train_tasks, True), (test_tasks, False)):
+        for task in tasks:
             ids = image_ids(task)
             judge(task, users[0], ids)
-            judge(task, users[1], ids if agree else ids[::-1], guideline_version="v2")
+            # The second annotator works under a newer guideline version.
+            with guideline(project, "v2"):
+                judge(task, users[1], ids if agree else ids[::-1])
     report = compute_agreement(project)
     assert report["by_split"]["train"]["pairwise_agreement"] == 1.0
     assert report["by_split"]["test"]["pairwise_agreement"] == 0.0
@@ -280,29 +294,29 @@ def test_breakdowns_filters_and_the_cache() -> None:
 
     cached = compute_agreement(project)
     assert cached["computed_at"] == report["computed_at"]
-    task = make_task(train, 2)
+    [task] = make_tasks(project, 1, images=2)
     judge(task, users[0], image_ids(task))
     assert compute_agreement(project)["judgments"] == 9
 
 
 @pytest.mark.django_db
 def test_per_annotator_position_bias_speed_gold_and_flags() -> None:
-    project = make_project(images_per_task=2)
+    project = make_project("quality", images_per_task=2)
     users = annotators(3)
-    batch = make_batch(project)
-    for i in range(20):
-        task = make_task(batch, 2)
+    for i, task in enumerate(make_tasks(project, 20, wanted=3)):
         left, right = image_ids(task)
         shown = [left, right] if i % 2 else [right, left]
-        judge(task, users[0], [left, right], display_order=shown, duration_ms=4000)
-        judge(task, users[1], [left, right], display_order=[right, left], duration_ms=5000)
+        judge(task, users[0], [left, right], shown=shown, duration_ms=4000)
+        judge(task, users[1], [left, right], shown=[right, left], duration_ms=5000)
         # users[2] always picks whatever was shown first, fast.
-        judge(task, users[2], [right, left], display_order=[right, left], duration_ms=400)
-    gold = make_task(batch, 2)
+        judge(task, users[2], [right, left], shown=[right, left], duration_ms=400)
+    [gold] = make_tasks(project, 1, wanted=2, gold=True)
     original, degraded = image_ids(gold)
-    Task.objects.filter(pk=gold.pk).update(is_gold=True, gold_ranking=[original, degraded])
-    judge(gold, users[0], [original, degraded])
-    judge(gold, users[2], [degraded, original])
+    assert gold.gold_ranking == [original, degraded]
+    # The gold task is served once the others are full, at a gold rate of one.
+    Project.objects.filter(pk=project.pk).update(gold_rate=1.0)
+    judge(gold, users[0], [original, degraded], shown=[original, degraded])
+    judge(gold, users[2], [degraded, original], shown=[original, degraded])
 
     report = refresh_quality_flags(project)
     by_name = {a["annotator"]: a for a in report["annotators"]}

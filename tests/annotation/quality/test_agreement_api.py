@@ -12,29 +12,25 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from annotation.models import Project, User
-from tests.annotation.quality_factories import (
-    annotators,
-    image_ids,
-    judge,
-    make_batch,
-    make_project,
-    make_task,
-)
 from tests.conftest import client_for
+from tests.factories.batches import image_ids
+from tests.factories.judging import judge
+from tests.factories.tasks import make_project, make_tasks
+from tests.factories.users import annotators
 
 
 @pytest.fixture
 def judged_project(db: None) -> Project:
     project = make_project("judged", images_per_task=2)
     users = annotators(3)
-    train, test = make_batch(project, "train"), make_batch(project, "test")
-    for batch in (train, test):
-        for _ in range(3):
-            task = make_task(batch, 2)
+    train = make_tasks(project, 3, wanted=3, split="train")
+    test = make_tasks(project, 3, wanted=3, split="test")
+    for tasks in (train, test):
+        for task in tasks:
             ids = image_ids(task)
             judge(task, users[0], ids)
             judge(task, users[1], ids)
-            judge(task, users[2], ids[::-1] if batch is test else ids)
+            judge(task, users[2], ids[::-1] if tasks is test else ids)
     return project
 
 

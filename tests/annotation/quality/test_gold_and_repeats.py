@@ -18,8 +18,9 @@ from annotation.quality.gold import GoldError, make_gold_pairs
 from annotation.quality.repeats import schedule_repeat_items
 from annotation.tasks import recompute_agreement
 from annotation.tasks import schedule_repeat_items as schedule_task
-from tests.annotation.factories import media_state, write_batch
-from tests.annotation.quality_factories import annotators, image_ids, judge
+from tests.factories.batches import image_ids, import_ready_batch, media_state, write_batch
+from tests.factories.judging import judge
+from tests.factories.users import annotators
 
 
 @pytest.mark.django_db
@@ -68,11 +69,11 @@ def test_gold_failures_leave_nothing_behind(tmp_path: Path, media_root: Path) ->
 
 @pytest.mark.django_db
 def test_repeat_items_for_earlier_judgments(tmp_path: Path) -> None:
-    import_batch(write_batch(tmp_path / "b", groups=20), "rep")
+    import_ready_batch(write_batch(tmp_path / "b", groups=20), "rep", judgments_per_task=3)
     project = Task.objects.first().project  # type: ignore[union-attr]
     QualitySettings.objects.create(project=project, repeat_rate=0.25, repeat_after_hours=1)
     alice, bob, eve = annotators(3)
-    for task in Task.objects.filter(project=project):
+    for task in Task.objects.filter(project=project).order_by("pk"):
         for user in (alice, bob, eve):
             judge(task, user, image_ids(task))
     Judgment.objects.filter(annotator=bob).update(created_at=timezone.now() - timedelta(hours=2))
@@ -98,11 +99,11 @@ def test_repeat_items_for_earlier_judgments(tmp_path: Path) -> None:
 
 @pytest.mark.django_db
 def test_periodic_recompute_sets_flags(tmp_path: Path) -> None:
-    import_batch(write_batch(tmp_path / "b", groups=3), "flags")
+    import_ready_batch(write_batch(tmp_path / "b", groups=3), "flags", judgments_per_task=2)
     project = Task.objects.first().project  # type: ignore[union-attr]
     QualitySettings.objects.create(project=project, min_judgments=1)
     fast, slow = annotators(2)
-    for task in Task.objects.filter(project=project):
+    for task in Task.objects.filter(project=project).order_by("pk"):
         judge(task, fast, image_ids(task), duration_ms=100)
         judge(task, slow, image_ids(task), duration_ms=5000)
     assert recompute_agreement(project.pk) == 1

@@ -12,8 +12,9 @@ from django.urls import reverse
 from annotation.intake.batch_processing import process_batch
 from annotation.intake.importing import import_batch
 from annotation.models import Project, ProjectAnnotator, Prompt, QualitySettings, Task, User
-from tests.annotation.factories import write_batch, write_manifest
-from tests.annotation.quality_factories import annotators, image_ids, judge
+from tests.factories.batches import image_ids, write_batch, write_manifest
+from tests.factories.judging import judge
+from tests.factories.users import annotators
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +43,10 @@ def project(tmp_path: Path) -> Project:
         )
     ]
     write_manifest(folder, lines)
-    summary = import_batch(folder, "owls")
+    summary = import_batch(folder, "owls", judgments_per_task=3)
     process_batch(summary.batch)
     users = annotators(3)
-    for task in Task.objects.filter(is_active=True):
+    for task in Task.objects.filter(is_active=True).order_by("pk"):
         ids = image_ids(task)
         judge(task, users[0], ids, duration_ms=4000)
         judge(task, users[1], ids, duration_ms=4000)

@@ -1,11 +1,17 @@
-"""Projects with ready tasks for the annotator workflow tests, built in the database."""
+"""Projects with ready tasks for the annotator-workflow and statistics tests.
+
+The rows are written directly, without image files: those tests lease and judge tasks
+through the services and need only the rows, often many small batches of a chosen
+status, split and number of wanted judgments. Tests of what an import stores, or that
+show or export image files, import real batches (batches.py).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from itertools import count
 
-from annotation.models import Batch, Image, Project, Prompt, Task, TaskImage, TaskType
+from annotation.models import Batch, Image, Project, Prompt, Split, Task, TaskImage, TaskType
 
 _serial = count(1)
 
@@ -13,7 +19,7 @@ _serial = count(1)
 def make_project(
     slug: str = "foxes",
     *,
-    task_type: str = TaskType.PAIRWISE,
+    task_type: str | None = None,
     images_per_task: int = 2,
     judgments_per_task: int = 1,
     lease_seconds: int = 600,
@@ -22,6 +28,9 @@ def make_project(
     calibration_pass_rate: float = 0.8,
     flag_withdraw_threshold: int = 2,
 ) -> Project:
+    """A project; pairwise for two images per task, ranking otherwise, unless told."""
+    if task_type is None:
+        task_type = TaskType.PAIRWISE if images_per_task == 2 else TaskType.RANKING
     return Project.objects.create(
         slug=slug,
         name=slug.title(),
@@ -44,17 +53,19 @@ def make_tasks(
     images: int | None = None,
     wanted: int | None = None,
     status: str = Batch.Status.READY,
+    split: str = Split.TRAIN,
     gold: bool = False,
     prompt: str = "a portrait of Ada Lovelace in Paris, number {n}",
 ) -> list[Task]:
-    """`n` tasks of `images` images each in a new batch (ready unless told otherwise).
+    """`n` tasks of `images` images each (made by gen-0, gen-1, ...) in a new batch of
+    `split`, ready unless told otherwise, each wanting `wanted` judgments.
 
     Gold tasks get the upload order as their gold ranking.
     """
     per_task = images or project.images_per_task
     k = wanted or project.judgments_per_task
     batch = Batch.objects.create(
-        project=project, status=status, judgments_per_task=k, source_name="factory"
+        project=project, status=status, split=split, judgments_per_task=k, source_name="factory"
     )
     tasks = []
     for i in range(n):
@@ -78,6 +89,7 @@ def make_tasks(
                 width=32,
                 height=24,
                 byte_size=100,
+                generator=f"gen-{position}",
             )
             TaskImage.objects.create(task=task, image=image, position=position)
             ids.append(image.pk)
@@ -86,7 +98,3 @@ def make_tasks(
             task.save(update_fields=["gold_ranking"])
         tasks.append(task)
     return tasks
-
-
-def image_ids(task: Task) -> list[int]:
-    return list(task.task_images.order_by("position").values_list("image_id", flat=True))

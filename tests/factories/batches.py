@@ -1,4 +1,5 @@
-"""Building real batches on disk: PNG/JPEG files and manifest.jsonl, as users make them."""
+"""Real batches on disk (PNG/JPEG files and manifest.jsonl, as users make them), imported
+with annotation.intake.importing.import_batch."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 from django.db.models import Model
 from PIL import Image
 
+from annotation.intake.batch_processing import process_batch
+from annotation.intake.importing import import_batch
 from annotation.models import (
     Assignment,
     Batch,
@@ -19,6 +22,7 @@ from annotation.models import (
     PairJudgment,
     Project,
     Prompt,
+    Split,
     Task,
     TaskImage,
 )
@@ -42,7 +46,8 @@ def write_batch(
     seed: int = 0,
     prompt: str = "a red fox in the snow, number {n}",
 ) -> Path:
-    """A valid batch folder: `groups` prompt groups of `images_per_group` PNGs each."""
+    """A valid batch folder: `groups` prompt groups of `images_per_group` PNGs each, the
+    k-th image of a group made by generator gen-k."""
     (folder / "img").mkdir(parents=True, exist_ok=True)
     lines = []
     for n in range(groups):
@@ -67,6 +72,30 @@ def zip_folder(folder: Path, target: Path) -> Path:
             if path.is_file():
                 archive.write(path, path.relative_to(folder).as_posix())
     return target
+
+
+def import_ready_batch(
+    folder: Path,
+    slug: str,
+    *,
+    split: str = Split.TRAIN,
+    judgments_per_task: int | None = None,
+) -> Batch:
+    """Import a batch folder or zip and process it (cleaning, screening) as the worker
+    does after the import commits: the batch is `ready` and its tasks can be leased."""
+    summary = import_batch(folder, slug, split=split, judgments_per_task=judgments_per_task)
+    process_batch(summary.batch)
+    return Batch.objects.get(pk=summary.batch)
+
+
+def tasks_of(batch: Batch) -> list[Task]:
+    """The batch's tasks in manifest order (the order next_assignment serves them in)."""
+    return list(Task.objects.filter(batch=batch).order_by("pk"))
+
+
+def image_ids(task: Task) -> list[int]:
+    """The task's image ids in upload order."""
+    return list(task.task_images.order_by("position").values_list("image_id", flat=True))
 
 
 def database_state() -> dict[str, int]:
