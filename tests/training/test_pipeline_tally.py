@@ -13,8 +13,8 @@ from annotation.intake.importing import import_batch
 from annotation.models import Project
 from annotation.quality.annotator_quality import set_excluded
 from annotation.quality.repeats import schedule_repeat_items
-from tests.annotation.factories import write_batch
-from tests.annotation.quality.test_counted import counted_scenario, judge_next
+from tests.factories.batches import write_batch
+from tests.factories.scenarios import counted_scenario, judge_next
 from tests.training.pipeline_support import tiny_policy
 from training.models import TrainingRun
 from training.services.cycle import start_cycle
