@@ -7,15 +7,20 @@ keep what they learnt here; ingesting then stores each image once under MEDIA_RO
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from annotation.intake.batch_images import check_images
 from annotation.intake.batch_source import BatchSource, read_capped
 from annotation.intake.image_checks import ImageFacts
 from annotation.intake.media import MediaWriter, media_path_for
 from annotation.intake.problems import BatchRejected, Problem
 from core.progress import Progress
+
+# Below this total, validated bytes stay in memory instead of being read a second time.
+KEEP_IN_MEMORY_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(kw_only=True)
@@ -24,6 +29,46 @@ class CheckedUpload:
     prefix: str  # the folder the batch sits in inside the upload ('' at the top)
     facts: dict[str, ImageFacts] = field(default_factory=dict)  # member -> checked image
     kept_bytes: dict[str, bytes] = field(default_factory=dict)  # member -> bytes kept
+
+
+def check_upload_images(
+    upload: CheckedUpload, members: Sequence[str], progress: Progress
+) -> list[Problem]:
+    """Check every referenced image of the upload (all cores) and record the good ones in
+    `upload.facts`; returns the problems: files that are not images we serve, and the same
+    image (by sha256) referenced twice. Bytes are kept in memory for storing when all of
+    them together stay under KEEP_IN_MEMORY_BYTES; otherwise they are read again then."""
+    keep = sum(upload.source.members[member] for member in members) <= KEEP_IN_MEMORY_BYTES
+    progress.start("validating images", len(members))
+    problems: list[Problem] = []
+    first_seen: dict[str, str] = {}
+    checked = check_images(
+        upload.source,
+        list(members),
+        max_bytes=settings.IMPORT_MAX_IMAGE_BYTES,
+        max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS,
+        workers=settings.IMPORT_WORKERS,
+        progress=progress,
+    )
+    for image in checked:
+        member, facts = image.member, image.outcome
+        if isinstance(facts, Problem):
+            problems.append(facts)
+            continue
+        if facts.sha256 in first_seen:
+            problems.append(
+                Problem(
+                    member,
+                    f"is the same image (sha256 {facts.sha256[:12]}...) as "
+                    f"{first_seen[facts.sha256]}; each image may appear once",
+                )
+            )
+            continue
+        first_seen[facts.sha256] = member
+        upload.facts[member] = facts
+        if keep:
+            upload.kept_bytes[member] = image.data
+    return problems
 
 
 def store_images(upload: CheckedUpload, writer: MediaWriter, progress: Progress) -> None:

@@ -17,10 +17,9 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from annotation.intake.batch_images import check_images
 from annotation.intake.batch_processing import enqueue_batch_processing
 from annotation.intake.batch_source import BatchSource, unsafe_path_reason
-from annotation.intake.checked_upload import CheckedUpload, store_images
+from annotation.intake.checked_upload import CheckedUpload, check_upload_images, store_images
 from annotation.intake.hpd_layout import HPD_FILES, HpdSplit, parse_hpd
 from annotation.intake.import_summary import ImportSummary
 from annotation.intake.manifest import ManifestRules
@@ -121,30 +120,7 @@ def validate_hpd(source: BatchSource, prefix: str, progress: Progress) -> Valida
             )
         )
     validated = ValidatedHpd(source=source, prefix=prefix, splits=splits)
-    progress.start("validating images", len(referenced))
-    first_seen: dict[str, str] = {}
-    for image in check_images(
-        source,
-        referenced,
-        max_bytes=settings.IMPORT_MAX_IMAGE_BYTES,
-        max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS,
-        workers=settings.IMPORT_WORKERS,
-        progress=progress,
-    ):
-        if isinstance(image.outcome, Problem):
-            problems.append(image.outcome)
-        elif image.outcome.sha256 in first_seen:
-            problems.append(
-                Problem(
-                    image.member,
-                    f"is the same image as {first_seen[image.outcome.sha256]}; "
-                    "each image may appear once",
-                )
-            )
-        else:
-            first_seen[image.outcome.sha256] = image.member
-            validated.facts[image.member] = image.outcome
-            validated.kept_bytes[image.member] = image.data
+    problems += check_upload_images(validated, referenced, progress)
     if problems:
         raise BatchRejected(problems)
     return validated

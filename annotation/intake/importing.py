@@ -14,7 +14,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_slug
 from django.db import IntegrityError, connection, transaction
 
-from annotation.intake.batch_images import check_images
 from annotation.intake.batch_processing import enqueue_batch_processing
 from annotation.intake.batch_source import (
     MANIFEST_NAME,
@@ -24,7 +23,7 @@ from annotation.intake.batch_source import (
     open_batch_source,
     read_capped,
 )
-from annotation.intake.checked_upload import CheckedUpload, store_images
+from annotation.intake.checked_upload import CheckedUpload, check_upload_images, store_images
 from annotation.intake.hpd_import import ingest_hpd, validate_hpd
 from annotation.intake.hpd_layout import find_hpd_prefix
 from annotation.intake.import_summary import ImportSummary
@@ -47,8 +46,6 @@ logger = logging.getLogger(__name__)
 # pg_advisory_xact_lock key: imports of all projects share MEDIA_ROOT, so they take turns.
 IMPORT_LOCK_KEY = 0x48504449  # "HPDI"
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
-# Below this total, validated bytes stay in memory instead of being read a second time.
-KEEP_IN_MEMORY_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(kw_only=True)
@@ -220,35 +217,7 @@ def _validate(source: BatchSource, progress: Progress) -> _ValidatedBatch:
 
     validated = _ValidatedBatch(source=source, prefix=prefix, groups=groups)
     referenced = _check_references(validated, manifest_where, problems, mentioned)
-    keep = sum(source.members[m] for m in referenced) <= KEEP_IN_MEMORY_BYTES
-    progress.start("validating images", len(referenced))
-    first_seen: dict[str, str] = {}
-    checked = check_images(
-        source,
-        referenced,
-        max_bytes=settings.IMPORT_MAX_IMAGE_BYTES,
-        max_pixels=settings.IMPORT_MAX_IMAGE_PIXELS,
-        workers=settings.IMPORT_WORKERS,
-        progress=progress,
-    )
-    for image in checked:
-        member, facts = image.member, image.outcome
-        if isinstance(facts, Problem):
-            problems.append(facts)
-            continue
-        if facts.sha256 in first_seen:
-            problems.append(
-                Problem(
-                    member,
-                    f"is the same image (sha256 {facts.sha256[:12]}...) as "
-                    f"{first_seen[facts.sha256]}; each image may appear once",
-                )
-            )
-            continue
-        first_seen[facts.sha256] = member
-        validated.facts[member] = facts
-        if keep:
-            validated.kept_bytes[member] = image.data
+    problems += check_upload_images(validated, referenced, progress)
     if problems:
         raise BatchRejected(problems)
     return validated
