@@ -10,8 +10,8 @@ nothing is started for them.
          and Celery beat. Ctrl-C or SIGTERM stops everything and exits 0; a child that exits
          on its own stops everything and exits 1.
 ``test`` runs the static checks, Django's checks and pytest (extra arguments go to pytest),
-         every step even when an earlier one failed, prints a summary and exits 1 if any
-         step failed.
+         every step even when an earlier one failed (the checks beside pytest, their
+         output shown after its), prints a summary and exits 1 if any step failed.
 
 ``exec``  runs one command (a benchmark, a management command) with the `run` mode's
          PostgreSQL and a Redis of its own that keeps no snapshot; exits with its code.
@@ -32,13 +32,15 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
@@ -137,16 +139,21 @@ class Child:
                 self.process.send_signal(signum)
 
 
-def start_child(name: str, command: Sequence[str | os.PathLike[str]]) -> Child:
+def start_child(
+    name: str, command: Sequence[str | os.PathLike[str]], output: IO[bytes] | None = None
+) -> Child:
     """Start a command from the repository root in its own session.
 
     Its own session keeps the terminal's Ctrl-C away from it: this script alone decides
-    the order in which things stop, and forwards exactly one signal.
+    the order in which things stop, and forwards exactly one signal. With `output`, its
+    stdout and stderr go there instead of this script's terminal.
     """
     process = subprocess.Popen(
         [os.fspath(part) for part in command],
         cwd=REPO_ROOT,
         stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
         start_new_session=True,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
@@ -658,7 +665,7 @@ class StepResult:
 
 
 def make_test_steps(pytest_args: Sequence[str]) -> list[tuple[str, list[str]]]:
-    """The steps of `make test`, in order, as (name, command line)."""
+    """The steps of `make test`, in order, as (name, command line); pytest is the last."""
     return [
         ("ruff check", [str(tool("ruff")), "check", "."]),
         ("ruff format", [str(tool("ruff")), "format", "--check", "."]),
@@ -679,6 +686,53 @@ def run_step(name: str, command: Sequence[str]) -> StepResult:
     started = time.monotonic()
     code = run_foreground(name, command)
     return StepResult(name, code, time.monotonic() - started)
+
+
+class CapturedSteps:
+    """Steps run one after another in a thread, each one's output kept until shown.
+
+    The static checks need no servers and no test database, so they run while pytest
+    does: on two cores that saves most of their minute and a half. Their output is shown
+    afterwards, each under its own header, so it never interleaves with pytest's.
+    """
+
+    def __init__(self, steps: Sequence[tuple[str, list[str]]]) -> None:
+        self.steps = list(steps)
+        self.results: list[tuple[StepResult, bytes]] = []
+        self.current: Child | None = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run_all, name="static checks", daemon=True)
+
+    def _run_all(self) -> None:
+        for name, command in self.steps:
+            if self.stopping.is_set():
+                return
+            with tempfile.TemporaryFile() as output:
+                started = time.monotonic()
+                self.current = start_child(name, command, output=output)
+                code = self.current.process.wait()
+                seconds = time.monotonic() - started
+                output.seek(0)
+                self.results.append((StepResult(name, code, seconds), output.read()))
+            self.current = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Run no further step and stop the running one (on Ctrl-C / SIGTERM)."""
+        self.stopping.set()
+        if self.current is not None:
+            stop_children([self.current], first_signal=signal.SIGINT)
+
+    def finish(self) -> list[StepResult]:
+        """Wait for the last step, show each step's output under its header, in order."""
+        self.thread.join()
+        for (_, output), (name, command) in zip(self.results, self.steps, strict=False):
+            print(f"\n===== {name}: {display(command)}", flush=True)
+            sys.stdout.buffer.write(output)
+            sys.stdout.flush()
+        return [result for result, _ in self.results]
 
 
 def display(command: Sequence[str]) -> str:
@@ -706,7 +760,15 @@ def run_tests(services: Services, pytest_args: Sequence[str]) -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     # "embedded" only when both servers are this run's own, hence disposable.
     os.environ["HPD_TEST_SERVICES"] = "embedded" if services.all_embedded else "external"
-    results = [run_step(name, command) for name, command in make_test_steps(pytest_args)]
+    *static, (pytest_name, pytest_command) = make_test_steps(pytest_args)
+    checks = CapturedSteps(static)
+    checks.start()
+    try:
+        tests = run_step(pytest_name, pytest_command)
+    except StopRequested:
+        checks.stop()
+        raise
+    results = [*checks.finish(), tests]
     print("\n" + format_summary(results), flush=True)
     failed = [result.name for result in results if not result.ok]
     if failed:

@@ -150,6 +150,31 @@ def test_a_failed_step_is_reported_in_the_summary() -> None:
     assert summary[2].split() == ["pytest", "FAILED", "3.0"]
 
 
+def test_checks_beside_pytest_keep_their_order_output_and_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    steps = [
+        ("first", [sys.executable, "-c", "import sys; print('one'); sys.exit(0)"]),
+        (
+            "second",
+            [sys.executable, "-c", "import sys; print('two', file=sys.stderr); sys.exit(4)"],
+        ),
+        ("third", [sys.executable, "-c", "print('three')"]),
+    ]
+    checks = stack.CapturedSteps(steps)
+    checks.start()
+    print("pytest runs here")
+    results = checks.finish()
+
+    assert [(r.name, r.returncode) for r in results] == [("first", 0), ("second", 4), ("third", 0)]
+    shown = capsys.readouterr().out
+    # Each check's output, stderr included, comes after what ran in the foreground,
+    # under its own header and in the steps' order; none is lost after a failure.
+    expected = ["pytest runs here", "===== first", "one", "===== second", "two", "===== third"]
+    order = [shown.index(text) for text in [*expected, "three"]]
+    assert order == sorted(order)
+
+
 def test_make_test_runs_the_stack_script_with_pytest_args() -> None:
     dry_run = subprocess.run(
         ["make", "-n", "test", "PYTEST_ARGS=-k import"],
