@@ -30,6 +30,8 @@ from training.services.schedule import SCHEDULE_NAME, set_cycle_schedule
 
 T = TypeVar("T")
 CELERY = [sys.executable, "-m", "celery", "-A", "config.celery_app"]
+# Enough steps after the first checkpoint (step 5) for the kill to land mid-training.
+STEPS = 40
 
 
 @contextmanager
@@ -112,7 +114,7 @@ def test_a_worker_killed_mid_training_resumes_from_its_checkpoint_and_finishes_o
 ) -> None:
     grey = grey_project(tmp_path)
     # Data loader processes: a pool process (daemonic) trains in a `python -m training` child.
-    tiny_policy(grey.project, steps=100, checkpoint_every=5, workers=2)
+    tiny_policy(grey.project, steps=STEPS, checkpoint_every=5, workers=2)
     env = child_env(MEDIA_ROOT=str(media_root), TRAINING_LEASE_SECONDS="3", **training_env)
     log = tmp_path / "celery.log"
 
@@ -131,16 +133,16 @@ def test_a_worker_killed_mid_training_resumes_from_its_checkpoint_and_finishes_o
         run = wait_for(finished_run(grey.project.pk), log)
 
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
-    assert killed_at < 100, "the kill came after training had finished"
-    assert run.lease_holder == "" and run.final_step == 100
+    assert killed_at < STEPS, "the kill came after training had finished"
+    assert run.lease_holder == "" and run.final_step == STEPS
     # Redelivered to a new pool process, which resumed from the checkpoint, not step 0.
     assert run.resumed_from_step is not None and 5 <= run.resumed_from_step <= killed_at + 5
     # Had it started over, steps 1.. would be logged twice; each step is logged once.
     steps = [row["step"] for row in runner.read_metrics(out_dir / "metrics.jsonl")]
-    assert steps == list(range(1, 101))
+    assert steps == list(range(1, STEPS + 1))
     # Finished once: one snapshot, one registered version, one run.
     assert ExportSnapshot.objects.filter(project=grey.project).count() == 1
     assert ModelVersion.objects.count() == 1 and run.candidate == ModelVersion.objects.get()
     assert TrainingRun.objects.count() == 1
     assert "WorkerLostError" in log.read_text() or "SIGKILL" in log.read_text()
-    assert (out_dir / "training.log").read_text().count('"step": 100') == 1  # one summary
+    assert (out_dir / "training.log").read_text().count(f'"step": {STEPS}') == 1  # one summary
