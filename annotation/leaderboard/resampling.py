@@ -99,13 +99,13 @@ def _fit_strengths_cached(
     low = high = None
     if len(prompt_index) >= 2:
         prompt_of = np.array(entry_prompt, dtype=np.int64)
-        draws = np.empty((samples, size))
-        for k, drawn in enumerate(resampled_prompts(len(prompt_index), samples, seed)):
-            resampled = np.bincount(
-                cell, weights=n * drawn[prompt_of], minlength=size * size
-            ).reshape(size, size)
-            # Warm-started from the full fit: the same optimum, in a third of the time.
-            draws[k] = choix.ilsr_pairwise_dense(resampled, alpha=ALPHA, initial_params=strengths)
+        resampled = np.stack(
+            [
+                np.bincount(cell, weights=n * drawn[prompt_of], minlength=size * size)
+                for drawn in resampled_prompts(len(prompt_index), samples, seed)
+            ]
+        ).reshape(samples, size, size)
+        draws = ilsr_batch(resampled, strengths)
         low, high = np.percentile(draws, [2.5, 97.5], axis=0)
     # Judgments in which each generator took part (as winner or loser of a pair).
     judgment = np.array(entry_judgment, dtype=np.int64)
@@ -128,6 +128,41 @@ def _fit_strengths_cached(
     ]
     rows.sort(key=lambda row: (-row["strength"], row["generator"]))
     return {**empty, "generators": rows}
+
+
+def ilsr_batch(
+    matrices: np.ndarray, initial: np.ndarray, max_iter: int = 100, tol: float = 1e-8
+) -> np.ndarray:
+    """choix.ilsr_pairwise_dense with `alpha=ALPHA` on a stack of win matrices at once.
+
+    The same iteration (the Luce spectral ranking chain, its stationary distribution,
+    centred log weights), vectorised over the stack and warm-started from `initial`, so a
+    bootstrap of hundreds of refits costs a few numpy calls; it reaches choix's fixed
+    point (tests/annotation/leaderboard/test_coverage.py compares the two).
+    """
+    samples, size, _ = matrices.shape
+    params = np.broadcast_to(initial - initial.mean(), (samples, size)).copy()
+    transposed = np.transpose(matrices, (0, 2, 1))
+    # The stationary distribution pi solves pi Q = 0 with sum(pi) = size: the last
+    # equation of Q^T pi = 0 is replaced by the normalisation.
+    rhs = np.zeros((samples, size))
+    rhs[:, -1] = size
+    for _ in range(max_iter):
+        weights = np.exp(params - params.mean(axis=1, keepdims=True))
+        weights *= size / weights.sum(axis=1, keepdims=True)
+        chain = ALPHA + transposed / (weights[:, None, :] + weights[:, :, None])
+        chain[:, np.arange(size), np.arange(size)] = 0.0
+        chain -= np.einsum("sij->si", chain)[:, :, None] * np.eye(size)
+        system = np.transpose(chain, (0, 2, 1)).copy()
+        system[:, -1, :] = 1.0
+        dist = np.linalg.solve(system, rhs[:, :, None])[:, :, 0]
+        logs = np.log(dist)
+        updated = logs - logs.mean(axis=1, keepdims=True)
+        done = np.abs(updated - params).sum(axis=1).max() < tol
+        params = updated
+        if done:
+            return params
+    raise RuntimeError(f"the bootstrap refits did not converge in {max_iter} iterations")
 
 
 def mean_score_intervals(

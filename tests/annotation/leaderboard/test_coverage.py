@@ -5,9 +5,10 @@ the service fits through the same function is in test_leaderboard.py."""
 
 from __future__ import annotations
 
+import choix
 import numpy as np
 
-from annotation.leaderboard.resampling import JudgedPairs, fit_strengths
+from annotation.leaderboard.resampling import ALPHA, JudgedPairs, fit_strengths, ilsr_batch
 
 TRUE = np.array([0.6, 0.2, -0.2, -0.6])  # log strengths, mean 0 as the fit reports them
 NAMES = [f"gen-{i}" for i in range(len(TRUE))]
@@ -77,3 +78,14 @@ def test_one_prompt_gives_no_interval() -> None:
     table = fit_strengths(draw_world(3, prompts=1, per_prompt=3), samples=20)
     assert table["prompts"] == 1 and table["comparisons"] == 3
     assert all(row["low"] is None and row["high"] is None for row in table["generators"])
+
+
+def test_the_batched_refit_reaches_choix_optimum() -> None:
+    rng = np.random.default_rng(0)
+    matrices = rng.integers(0, 20, (12, 5, 5)).astype(float)
+    for matrix in matrices:
+        np.fill_diagonal(matrix, 0)
+    matrices[0, 0, :] = 0  # a generator that never won
+    matrices[1, :, 1] = 0  # one that never lost
+    expected = np.stack([choix.ilsr_pairwise_dense(m, alpha=ALPHA) for m in matrices])
+    assert np.abs(ilsr_batch(matrices, np.zeros(5)) - expected).max() < 1e-6
