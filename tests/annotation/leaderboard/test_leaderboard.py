@@ -156,7 +156,9 @@ def test_leaderboard_api_and_datasets_page(
     assert client.get(reverse("datasets")).status_code == HTTPStatus.FOUND
 
 
-def test_active_model_scores_sit_beside_the_strengths(tmp_path: Path) -> None:
+def test_active_model_scores_sit_beside_the_strengths(
+    tmp_path: Path, researcher_user: User
+) -> None:
     from annotation.models import Image
     from scoring.models import ImageScore, ModelVersion
 
@@ -198,8 +200,18 @@ def test_active_model_scores_sit_beside_the_strengths(tmp_path: Path) -> None:
         assert (beside["mean_score"], beside["mean_score_low"], beside["mean_score_high"]) == (
             row["mean"], row["low"], row["high"]
         )  # fmt: skip
+    client = client_for(researcher_user)
+    client.force_login(researcher_user)
+    html = client.get(reverse("datasets"), {"project": judged.project.slug}).content.decode()
+    assert html.count('class="data score-table"') == 2  # all styles, then "not classified"
+    page_board = generator_leaderboard(judged.project)  # the page's 200 resamples
+    top = page_board["mean_score_intervals"]["overall"][0]
+    assert f"<td>{top['mean']}</td><td>[{top['low']}, {top['high']}]</td>" in html
+
     # Retired, the version's scores leave the leaderboard.
     version.status = ModelVersion.Status.RETIRED
     version.save(update_fields=["status"])
     retired = generator_leaderboard(judged.project, samples=20)
     assert retired["mean_scores"] is None and retired["mean_score_intervals"] is None
+    html = client.get(reverse("datasets"), {"project": judged.project.slug}).content.decode()
+    assert "Mean scores: not computed" in html and "score-table" not in html
