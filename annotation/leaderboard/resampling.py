@@ -9,12 +9,14 @@ independent re-draws of a synthetic world.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 import choix
 import numpy as np
+
+from core.intervals import PERCENTILES, resampled_counts
 
 BOOTSTRAP_SAMPLES = 200
 # A little regularisation keeps strengths finite when a generator never lost (or won).
@@ -22,14 +24,6 @@ ALPHA = 0.01
 
 # One judgment: (its prompt, {(winner generator, loser generator): pairs it implies}).
 JudgedPairs = tuple[Hashable, Mapping[tuple[str, str], int]]
-
-
-def resampled_prompts(prompts: int, samples: int, seed: int) -> Iterator[np.ndarray]:
-    """One array per bootstrap sample: how many times each of `prompts` prompts is drawn
-    (`prompts` draws with replacement). One sample at a time: memory stays O(prompts)."""
-    rng = np.random.default_rng(seed)
-    for _ in range(samples):
-        yield np.bincount(rng.integers(0, prompts, size=prompts), minlength=prompts)
 
 
 def fit_strengths(
@@ -102,11 +96,11 @@ def _fit_strengths_cached(
         resampled = np.stack(
             [
                 np.bincount(cell, weights=n * drawn[prompt_of], minlength=size * size)
-                for drawn in resampled_prompts(len(prompt_index), samples, seed)
+                for drawn in resampled_counts(len(prompt_index), samples, seed)
             ]
         ).reshape(samples, size, size)
         draws = ilsr_batch(resampled, strengths)
-        low, high = np.percentile(draws, [2.5, 97.5], axis=0)
+        low, high = np.percentile(draws, PERCENTILES, axis=0)
     # Judgments in which each generator took part (as winner or loser of a pair).
     judgment = np.array(entry_judgment, dtype=np.int64)
     involved = np.unique(
@@ -193,9 +187,9 @@ def mean_score_intervals(
     if prompts >= 2:
         draws = np.empty((samples, len(names)))
         with np.errstate(invalid="ignore", divide="ignore"):
-            for k, drawn in enumerate(resampled_prompts(prompts, samples, seed)):
+            for k, drawn in enumerate(resampled_counts(prompts, samples, seed)):
                 draws[k] = (sums @ drawn) / (counts @ drawn)  # NaN: no image drawn
-        low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
+        low, high = np.nanpercentile(draws, PERCENTILES, axis=0)
     return {
         name: {
             "mean": round(float(means[i]), 4),
