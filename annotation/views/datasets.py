@@ -81,7 +81,8 @@ def _render(
         context["style_tables"] = sorted(board["styles"].items())
         scores = board["mean_score_intervals"]
         if scores:
-            context["score_tables"] = [("All styles", scores["overall"])] + sorted(
-                scores["styles"].items()
-            )
+            context["score_tables"] = [
+                ("All styles", scores["overall"]),
+                *sorted(scores["styles"].items()),
+            ]
     return render(request, "annotation/datasets.html", context, status=status)
