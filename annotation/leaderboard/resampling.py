@@ -71,16 +71,18 @@ def _fit_strengths_cached(
     kept = 0
     for prompt, pairs in judgments:
         cells = [
-            (index[w] * size + index[loser], n) for (w, loser), n in pairs if w != loser and n > 0
+            (index[w] * size + index[loser], count)
+            for (w, loser), count in pairs
+            if w != loser and count > 0
         ]
         if not cells:
             continue
         cluster = prompt_index.setdefault(prompt, len(prompt_index))
-        for cell, n in cells:
+        for flat_cell, count in cells:
             entry_judgment.append(kept)
             entry_prompt.append(cluster)
-            entry_cell.append(cell)
-            entry_n.append(n)
+            entry_cell.append(flat_cell)
+            entry_n.append(count)
         kept += 1
     total = int(sum(entry_n))
     empty = {"comparisons": kept, "pairs": total, "prompts": len(prompt_index), "generators": []}
@@ -88,7 +90,9 @@ def _fit_strengths_cached(
         return empty
     cell = np.array(entry_cell, dtype=np.int64)
     n = np.array(entry_n, dtype=np.float64)
-    matrix = np.bincount(cell, weights=n, minlength=size * size).reshape(size, size)
+    matrix = np.asarray(
+        np.bincount(cell, weights=n, minlength=size * size), dtype=np.float64
+    ).reshape(size, size)
     strengths = choix.ilsr_pairwise_dense(matrix, alpha=ALPHA)
     low = high = None
     if len(prompt_index) >= 2:

@@ -59,10 +59,12 @@ def test_flags_need_the_whole_interval_past_the_threshold() -> None:
     assert quality_flags(gold, thresholds) == ["low_gold_accuracy"]
 
 
-def plan_with_disagreement(users: list[User], tasks: int, seed: int) -> dict:
+def plan_with_disagreement(
+    users: list[User], tasks: int, seed: int
+) -> dict[int, dict[User, list[int]]]:
     """Three of four annotators share a noisy truth; agreement varies from task to task."""
     rng = random.Random(seed)
-    plan = {}
+    plan: dict[int, dict[User, list[int]]] = {}
     for t in range(tasks):
         truth = rng.sample(range(4), 4)
         plan[t] = {}
