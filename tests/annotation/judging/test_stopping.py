@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from annotation.judging.stopping import consensus_confidence, pair_confidence, wants_more
@@ -29,7 +31,7 @@ def test_pair_confidence_on_hand_worked_cases(wins: int, losses: int, expected: 
 
 
 def test_a_pair_task_stops_once_confident_within_min_and_max() -> None:
-    rule = {"minimum": 2, "maximum": 5, "threshold": 0.9}
+    rule: dict[str, Any] = {"minimum": 2, "maximum": 5, "threshold": 0.9}
     assert wants_more([[A, B]], **rule)  # below the minimum
     assert wants_more([[A, B], [A, B]], **rule)  # 2-0: 0.875 < 0.9
     assert not wants_more([[A, B]] * 3, **rule)  # 3-0: 0.9375
@@ -37,7 +39,7 @@ def test_a_pair_task_stops_once_confident_within_min_and_max() -> None:
     assert wants_more([[A, B], [A, B], [A, B], [B, A]], **rule)  # 3-1: 0.8125
     assert not wants_more([[A, B], [B, A]] * 2 + [[A, B]], **rule)  # at the maximum
     # minimum == maximum: today's fixed redundancy, whatever the judgments say.
-    fixed = {"minimum": 3, "maximum": 3, "threshold": 0.9}
+    fixed: dict[str, Any] = {"minimum": 3, "maximum": 3, "threshold": 0.9}
     assert wants_more([[A, B], [B, A]], **fixed)
     assert not wants_more([[A, B], [B, A], [A, B]], **fixed)
 
@@ -54,7 +56,7 @@ def test_rankings_use_every_adjacent_pair_of_the_consensus_order() -> None:
     # A pair that is not adjacent in the consensus does not count: A > C is 4-0 above,
     # and reversing A and C in one judgment (C, B, A) leaves the order but weakens both.
     assert consensus_confidence([[A, B, C]] * 3 + [[C, B, A]]) == pytest.approx(13 / 16)
-    rule = {"minimum": 3, "maximum": 6, "threshold": 0.9}
+    rule: dict[str, Any] = {"minimum": 3, "maximum": 6, "threshold": 0.9}
     assert not wants_more([[A, B, C]] * 3, **rule)
     assert wants_more(split, **rule)
     assert consensus_confidence([]) == 0.5
