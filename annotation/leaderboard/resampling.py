@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 import choix
 import numpy as np
+from scipy import sparse
 
 from core.intervals import PERCENTILES, resampled_counts
 
 BOOTSTRAP_SAMPLES = 200
 # A little regularisation keeps strengths finite when a generator never lost (or won).
 ALPHA = 0.01
+# Bootstrap draws multiplied at once: 32 x prompts counts in memory at a time.
+DRAWS_PER_CHUNK = 32
 
 # One judgment: (its prompt, {(winner generator, loser generator): pairs it implies}).
 JudgedPairs = tuple[Hashable, Mapping[tuple[str, str], int]]
@@ -96,14 +100,18 @@ def _fit_strengths_cached(
     strengths = choix.ilsr_pairwise_dense(matrix, alpha=ALPHA)
     low = high = None
     if len(prompt_index) >= 2:
-        prompt_of = np.array(entry_prompt, dtype=np.int64)
-        resampled = np.stack(
-            [
-                np.bincount(cell, weights=n * drawn[prompt_of], minlength=size * size)
-                for drawn in resampled_counts(len(prompt_index), samples, seed)
-            ]
-        ).reshape(samples, size, size)
-        draws = ilsr_batch(resampled, strengths)
+        prompts = len(prompt_index)
+        # Prompts x cells, summed over each prompt's judgments: a draw's win matrix is the
+        # drawn counts times this, a sparse product (chunks bound the memory).
+        per_prompt = sparse.csr_matrix(
+            (n, (np.array(entry_prompt, dtype=np.int64), cell)), shape=(prompts, size * size)
+        )
+        draws_iter = resampled_counts(prompts, samples, seed)
+        chunks = []
+        for start in range(0, samples, DRAWS_PER_CHUNK):
+            drawn = np.stack(list(islice(draws_iter, min(DRAWS_PER_CHUNK, samples - start))))
+            chunks.append(np.asarray(per_prompt.T @ drawn.T.astype(np.float64)).T)
+        draws = ilsr_batch(np.concatenate(chunks).reshape(samples, size, size), strengths)
         low, high = np.percentile(draws, PERCENTILES, axis=0)
     # Judgments in which each generator took part (as winner or loser of a pair).
     judgment = np.array(entry_judgment, dtype=np.int64)
