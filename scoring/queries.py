@@ -28,3 +28,19 @@ def mean_score_by_generator(project: Project) -> dict[str, float]:
         .order_by("image__generator")
     )
     return {row["image__generator"]: float(row["mean"]) for row in rows}
+
+
+def image_scores(project: Project) -> list[tuple[str, str, int, float]]:
+    """(generator, prompt style, prompt id, score) of every image in circulation scored by
+    the active model version, the images `mean_score_by_generator` averages; [] when no
+    version is active. For intervals resampled by prompt (annotation/leaderboard/)."""
+    version = active_model_version()
+    if version is None:
+        return []
+    return list(
+        ImageScore.objects.filter(
+            model_version=version, image__project=project, image__is_withdrawn=False
+        )
+        .order_by("image_id")
+        .values_list("image__generator", "image__prompt__style", "image__prompt_id", "score")
+    )

@@ -141,15 +141,40 @@ class ExportSnapshotSerializer(serializers.ModelSerializer):
 class GeneratorStrengthSerializer(serializers.Serializer):
     generator = serializers.CharField()
     strength = serializers.FloatField(help_text="Bradley-Terry log-strength (mean 0).")
-    low = serializers.FloatField(help_text="Bootstrap 2.5th percentile.")
-    high = serializers.FloatField(help_text="Bootstrap 97.5th percentile.")
-    comparisons = serializers.IntegerField()
-    win_rate = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(
+        allow_null=True,
+        help_text="Bootstrap 2.5th percentile, prompts resampled; null with one prompt.",
+    )
+    high = serializers.FloatField(allow_null=True, help_text="Bootstrap 97.5th percentile.")
+    comparisons = serializers.IntegerField(help_text="Judgments the generator took part in.")
+    pairs = serializers.IntegerField(help_text="Pairs those judgments imply.")
+    win_rate = serializers.FloatField(allow_null=True, help_text="Share of its pairs won.")
+    mean_score = serializers.FloatField(
+        allow_null=True, help_text="Mean HPS score of the active model; null without one."
+    )
+    mean_score_low = serializers.FloatField(allow_null=True)
+    mean_score_high = serializers.FloatField(allow_null=True)
 
 
 class StrengthTableSerializer(serializers.Serializer):
-    comparisons = serializers.IntegerField()
+    comparisons = serializers.IntegerField(help_text="Judgments (one ranking is one).")
+    pairs = serializers.IntegerField(help_text="Pairs they imply.")
+    prompts = serializers.IntegerField(help_text="Prompts: the unit the bootstrap resamples.")
     generators = GeneratorStrengthSerializer(many=True)
+
+
+class MeanScoreSerializer(serializers.Serializer):
+    generator = serializers.CharField()
+    mean = serializers.FloatField()
+    low = serializers.FloatField(allow_null=True, help_text="Bootstrap 2.5th percentile.")
+    high = serializers.FloatField(allow_null=True, help_text="Bootstrap 97.5th percentile.")
+    images = serializers.IntegerField()
+    prompts = serializers.IntegerField()
+
+
+class MeanScoreIntervalsSerializer(serializers.Serializer):
+    overall = MeanScoreSerializer(many=True)
+    styles = serializers.DictField(child=MeanScoreSerializer(many=True))
 
 
 class LeaderboardSerializer(serializers.Serializer):
@@ -161,4 +186,9 @@ class LeaderboardSerializer(serializers.Serializer):
         child=serializers.FloatField(),
         allow_null=True,
         help_text="Generator -> mean HPS score of the active model; null without one.",
+    )
+    resampled = serializers.CharField(help_text="The unit the bootstrap draws: prompts.")
+    mean_score_intervals = MeanScoreIntervalsSerializer(
+        allow_null=True,
+        help_text="Mean score per generator with its 95% interval, overall and per style.",
     )

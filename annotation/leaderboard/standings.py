@@ -1,25 +1,34 @@
 """The generator leaderboard: Bradley-Terry strengths per generator from the pair rows,
 with bootstrap 95% intervals, overall and per prompt style (HPS v2's benchmark table,
-made from live judgments)."""
+made from live judgments), beside the active scorer's mean score per generator with its
+own interval.
+
+The bootstrap resamples prompts, never implied pairs: every pair of one N-way ranking
+comes from one judgment, and every judgment of one prompt shares that prompt's images,
+so the prompt is the unit whose data are independent (docs/hpd_v2.md, "Generator
+leaderboard"). The statistics are numpy over plain mappings (annotation/leaderboard/
+resampling.py); this module reads the database.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
-import choix
-import numpy as np
 from django.db.models import Count
 
+from annotation.leaderboard.resampling import (
+    BOOTSTRAP_SAMPLES,
+    JudgedPairs,
+    fit_strengths,
+    mean_score_intervals,
+)
 from annotation.models import Project
 from annotation.quality import counted_pairs
-from scoring.queries import mean_score_by_generator
+from scoring.queries import image_scores, mean_score_by_generator
 
-BOOTSTRAP_SAMPLES = 200
-# A little regularisation keeps strengths finite when a generator never lost (or won).
-ALPHA = 0.01
+NOT_CLASSIFIED = "not classified"
 
 
 def mean_scores_for(project: Project) -> Mapping[str, float] | None:
@@ -32,102 +41,82 @@ def mean_scores_for(project: Project) -> Mapping[str, float] | None:
     return mean_score_by_generator(project) or None
 
 
-def pair_counts(project: Project) -> dict[str, dict[tuple[str, str], int]]:
-    """(winner generator, loser generator) -> count, per prompt style.
+def judged_pairs(project: Project) -> dict[str, list[JudgedPairs]]:
+    """Per prompt style: one entry per judgment, (prompt id, {(winner generator, loser
+    generator): pairs}).
 
-    Counts the pair rows of the judgments that count (annotation/quality/counted.py),
+    Reads the pair rows of the judgments that count (annotation/quality/counted.py),
     gold pairs included: what an export keeps unless it leaves gold out. One grouped
-    query: memory does not grow with the number of pairs.
+    query; memory grows with the judgments, not with their implied pairs.
     """
     rows = (
         counted_pairs(project)
-        .values_list("winner__generator", "loser__generator", "task__prompt__style")
+        .values_list(
+            "judgment_id",
+            "task__prompt_id",
+            "task__prompt__style",
+            "winner__generator",
+            "loser__generator",
+        )
         .annotate(n=Count("id"))
         .order_by()
     )
-    by_style: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-    for winner, loser, style, n in rows:
-        by_style[style][(winner or "unknown", loser or "unknown")] = n
+    judgments: dict[int, tuple[int, str, dict[tuple[str, str], int]]] = {}
+    for judgment, prompt, style, winner, loser, n in rows:
+        entry = judgments.setdefault(judgment, (prompt, style or "", {}))
+        entry[2][(winner or "unknown", loser or "unknown")] = n
+    by_style: dict[str, list[JudgedPairs]] = defaultdict(list)
+    for _judgment, (prompt, style, pairs) in sorted(judgments.items()):
+        by_style[style].append((prompt, pairs))
     return dict(by_style)
-
-
-def fit_strengths(
-    counts: Mapping[tuple[str, str], int], samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
-) -> dict[str, Any]:
-    """Bradley-Terry strengths (log scale, mean 0) with bootstrap 95% intervals.
-
-    The bootstrap resamples the comparisons (multinomially over the pair counts) and
-    refits; `seed` makes the intervals reproducible. The fit is a pure function of its
-    arguments, so results are memoised per process: a page view refits only the tables
-    whose counts changed since the last one.
-    """
-    table = _fit_strengths_cached(tuple(sorted(counts.items())), samples, seed)
-    return {
-        "comparisons": table["comparisons"],
-        "generators": [dict(row) for row in table["generators"]],
-    }
-
-
-@lru_cache(maxsize=256)
-def _fit_strengths_cached(
-    counts_items: tuple[tuple[tuple[str, str], int], ...], samples: int, seed: int
-) -> dict[str, Any]:
-    counts = dict(counts_items)
-    names = sorted({g for pair in counts for g in pair})
-    total = sum(n for (w, loser), n in counts.items() if w != loser)
-    if len(names) < 2 or total == 0:
-        return {"comparisons": total, "generators": []}
-    index = {name: i for i, name in enumerate(names)}
-    matrix = np.zeros((len(names), len(names)))
-    for (winner, loser), n in counts.items():
-        if winner != loser:
-            matrix[index[winner], index[loser]] += n
-    strengths = choix.ilsr_pairwise_dense(matrix, alpha=ALPHA)
-    rng = np.random.default_rng(seed)
-    flat = matrix.ravel()
-    draws = np.empty((samples, len(names)))
-    for k in range(samples):
-        resampled = rng.multinomial(int(total), flat / total).reshape(matrix.shape)
-        draws[k] = choix.ilsr_pairwise_dense(resampled.astype(float), alpha=ALPHA)
-    low, high = np.percentile(draws, [2.5, 97.5], axis=0)
-    wins, played = matrix.sum(axis=1), matrix.sum(axis=1) + matrix.sum(axis=0)
-    rows: list[dict[str, Any]] = [
-        {
-            "generator": name,
-            "strength": round(float(strengths[i]), 4),
-            "low": round(float(low[i]), 4),
-            "high": round(float(high[i]), 4),
-            "comparisons": int(played[i]),
-            "win_rate": round(float(wins[i] / played[i]), 4) if played[i] else None,
-        }
-        for i, name in enumerate(names)
-    ]
-    rows.sort(key=lambda row: (-row["strength"], row["generator"]))
-    return {"comparisons": int(total), "generators": rows}
 
 
 def generator_leaderboard(project: Project, samples: int = BOOTSTRAP_SAMPLES) -> dict[str, Any]:
     """The leaderboard of a project: overall and per style, plus mean model scores.
 
-    Read-only; deterministic for unchanged data (a fixed bootstrap seed).
+    Read-only; deterministic for unchanged data (a fixed bootstrap seed). `comparisons`
+    counts judgments (one N-way ranking is one comparison), `pairs` the pairs they imply.
     """
-    by_style = pair_counts(project)
-    overall: dict[tuple[str, str], int] = defaultdict(int)
-    for counts in by_style.values():
-        for pair, n in counts.items():
-            overall[pair] += n
+    by_style = judged_pairs(project)
+    overall = [entry for entries in by_style.values() for entry in entries]
+    scores = image_scores(project)
+    score_table = mean_score_intervals(
+        [(generator or "unknown", prompt, score) for generator, _style, prompt, score in scores],
+        samples,
+    )
     mean_scores = mean_scores_for(project)
     table = fit_strengths(overall, samples)
-    if mean_scores is not None:
-        for row in table["generators"]:
-            row["mean_score"] = mean_scores.get(row["generator"])
+    for row in table["generators"]:
+        mean = score_table.get(row["generator"])
+        row["mean_score"] = mean["mean"] if mean else None
+        row["mean_score_low"] = mean["low"] if mean else None
+        row["mean_score_high"] = mean["high"] if mean else None
+    scores_by_style: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
+    for generator, style, prompt, score in scores:
+        scores_by_style[style or NOT_CLASSIFIED].append((generator or "unknown", prompt, score))
     return {
         "project": project.slug,
         "bootstrap_samples": samples,
+        "resampled": "prompts",
         "overall": table,
         "styles": {
-            style or "not classified": fit_strengths(counts, samples)
-            for style, counts in sorted(by_style.items())
+            style or NOT_CLASSIFIED: fit_strengths(entries, samples)
+            for style, entries in sorted(by_style.items())
         },
         "mean_scores": mean_scores,
+        "mean_score_intervals": {
+            "overall": _score_rows(score_table),
+            "styles": {
+                style: _score_rows(mean_score_intervals(rows, samples))
+                for style, rows in sorted(scores_by_style.items())
+            },
+        }
+        if scores
+        else None,
     }
+
+
+def _score_rows(table: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = [{"generator": generator, **values} for generator, values in table.items()]
+    rows.sort(key=lambda row: (-row["mean"], row["generator"]))
+    return rows

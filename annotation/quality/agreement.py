@@ -19,6 +19,11 @@ Statistics (a "ranking" is one judgment: its images best to worst):
   the inversion score (1 - discordant pairs / all pairs; pairs the others tie on never
   count as discordant) against the mean rank of the OTHER annotators of the task;
   averaged over the task's annotators, then over tasks.
+
+`intervals` holds a bootstrap 95% interval of each of these four, resampling the tasks
+judged by two or more annotators (agreement_stats.agreement_intervals); per-annotator
+figures carry Wilson 95% intervals and their sample sizes, and the quality flags are
+raised on the interval, not the point estimate (annotator_stats.quality_flags).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from django.db.models import Count, Max
 from annotation.models import AgreementReport, Judgment, Project, ProjectAnnotator
 from annotation.quality.agreement_data import read_judgments
 from annotation.quality.agreement_stats import (
+    agreement_intervals,
     breakdown,
     core_statistics,
     distribution,
@@ -78,7 +84,8 @@ def compute_agreement(
         cached = AgreementReport.objects.filter(
             project=project, key=key, judgment_count=count, last_judgment_id=last
         ).first()
-        if cached is not None:
+        # A report cached before it carried intervals is computed again.
+        if cached is not None and "intervals" in cached.report:
             return _with_current_flags(project, cached.report)
     started = time.perf_counter()
     report = _compute(project, split=split, batch=batch, guideline_version=guideline_version)
@@ -125,6 +132,7 @@ def _compute(
         "filters": {"split": split, "batch": batch, "guideline_version": guideline_version},
         "computed_at": datetime.now(UTC).isoformat(),
         **summary(judgments, core, everything),
+        "intervals": agreement_intervals(core),
         "kendall_w_distribution": distribution(core.kendall_w),
         "human_ceiling_definition": "mean over tasks of the mean leave-one-out inversion "
         "score of each annotator's ranking against the other annotators' mean rank",

@@ -15,6 +15,9 @@ import krippendorff
 import numpy as np
 
 from annotation.quality.agreement_data import FloatArray, IntArray, JudgmentArrays
+from core.intervals import PERCENTILES, resampled_counts
+
+AGREEMENT_BOOTSTRAP_SAMPLES = 200
 
 
 def inversion_score(ranking: Iterable[int], reference_rank: dict[int, float]) -> float | None:
@@ -70,6 +73,12 @@ class Core:
     value_counts: list[FloatArray]  # Krippendorff units x values, per group
     tasks: int
     multi_tasks: int
+    # Per multi-annotator task, aligned with kendall_w and ceiling_per_task: its id, the
+    # agreeing annotator pairs and all annotator pairs it adds to pairwise agreement.
+    multi_task_id: IntArray
+    task_agreeing: FloatArray
+    task_pairs: FloatArray
+    value_count_tasks: list[IntArray]  # the task id of each row of value_counts
 
 
 def core_statistics(judgments: JudgmentArrays, groups: list[Group], mask: np.ndarray) -> Core:
@@ -82,6 +91,9 @@ def core_statistics(judgments: JudgmentArrays, groups: list[Group], mask: np.nda
     counts: list[FloatArray] = []
     task_ids: list[IntArray] = []
     multi_task_ids: list[IntArray] = []
+    task_agreeing: list[FloatArray] = []
+    task_pairs: list[FloatArray] = []
+    count_tasks: list[IntArray] = []
     for group in groups:
         keep = mask[group.rows]
         if not keep.any():
@@ -130,8 +142,12 @@ def core_statistics(judgments: JudgmentArrays, groups: list[Group], mask: np.nda
             axis=1,
         )[task_multi]
         k = per_task[task_multi][:, None].astype(float)
-        agreeing += float((wins * (wins - 1) / 2 + (k - wins) * (k - wins - 1) / 2).sum())
-        pairs_total += float((k * (k - 1) / 2).sum() * len(col_a))
+        agreeing_per_task = (wins * (wins - 1) / 2 + (k - wins) * (k - wins - 1) / 2).sum(axis=1)
+        pairs_per_task = (k[:, 0] * (k[:, 0] - 1) / 2) * len(col_a)
+        task_agreeing.append(agreeing_per_task)
+        task_pairs.append(pairs_per_task)
+        agreeing += float(agreeing_per_task.sum())
+        pairs_total += float(pairs_per_task.sum())
 
         # Kendall's W per task (rankings have no ties).
         mt = per_task[task_multi].astype(float)
@@ -145,6 +161,7 @@ def core_statistics(judgments: JudgmentArrays, groups: list[Group], mask: np.nda
         )
         unit_multi = np.repeat(task_multi, n)
         counts.append(flat[unit_multi].astype(float))
+        count_tasks.append(np.repeat(tasks[task_multi], n))
     return Core(
         loo_score=loo,
         first_won=first_won,
@@ -155,6 +172,10 @@ def core_statistics(judgments: JudgmentArrays, groups: list[Group], mask: np.nda
         value_counts=counts,
         tasks=len(np.unique(np.concatenate(task_ids))) if task_ids else 0,
         multi_tasks=len(np.unique(np.concatenate(multi_task_ids))) if multi_task_ids else 0,
+        multi_task_id=np.concatenate(multi_task_ids) if multi_task_ids else np.zeros(0, np.int64),
+        task_agreeing=np.concatenate(task_agreeing) if task_agreeing else np.zeros(0),
+        task_pairs=np.concatenate(task_pairs) if task_pairs else np.zeros(0),
+        value_count_tasks=count_tasks,
     )
 
 
@@ -177,6 +198,50 @@ def ordinal_alpha(value_counts: list[FloatArray]) -> float | None:
             level_of_measurement="ordinal",
         )
     )
+
+
+def agreement_intervals(
+    core: Core, samples: int = AGREEMENT_BOOTSTRAP_SAMPLES, seed: int = 0
+) -> dict[str, Any]:
+    """Bootstrap 95% intervals of pairwise agreement, alpha, Kendall's W and the human
+    ceiling, resampling tasks judged by two or more annotators with replacement.
+
+    A task's annotators judge the same images, so the task is the unit whose data are
+    independent; each draw keeps all of a drawn task's judgments (its units for alpha).
+    Each figure is recomputed from the draw exactly as from the data. Fewer than two
+    such tasks: no interval (None).
+    """
+    result: dict[str, Any] = {
+        "bootstrap_samples": samples,
+        "resampled": "tasks",
+        "tasks": len(np.unique(core.multi_task_id)),
+    }
+    names = ("pairwise_agreement", "krippendorff_alpha", "kendall_w_mean", "human_ceiling")
+    if result["tasks"] < 2:
+        return result | dict.fromkeys(names)
+    tasks, position = np.unique(core.multi_task_id, return_inverse=True)
+    units = np.concatenate(
+        [np.pad(c, ((0, 0), (0, max(v.shape[1] for v in core.value_counts) - c.shape[1])))
+         for c in core.value_counts]
+    )  # fmt: skip
+    unit_task = np.searchsorted(tasks, np.concatenate(core.value_count_tasks))
+    draws: dict[str, list[float]] = {name: [] for name in names}
+    for drawn in resampled_counts(len(tasks), samples, seed):
+        weight = drawn[position].astype(np.float64)
+        pairs = float((weight * core.task_pairs).sum())
+        draws["pairwise_agreement"].append(
+            float((weight * core.task_agreeing).sum()) / pairs if pairs else np.nan
+        )
+        draws["kendall_w_mean"].append(float((weight * core.kendall_w).sum() / weight.sum()))
+        draws["human_ceiling"].append(float((weight * core.ceiling_per_task).sum() / weight.sum()))
+        alpha = ordinal_alpha([np.repeat(units, drawn[unit_task], axis=0)])
+        draws["krippendorff_alpha"].append(np.nan if alpha is None else alpha)
+    for name, values in draws.items():
+        finite = np.array(values)[np.isfinite(values)]
+        result[name] = (
+            [number(bound) for bound in np.percentile(finite, PERCENTILES)] if len(finite) else None
+        )
+    return result
 
 
 def summary(judgments: JudgmentArrays, core: Core, mask: np.ndarray) -> dict[str, Any]:

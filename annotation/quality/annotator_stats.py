@@ -11,6 +11,7 @@ from annotation.models import Project, QualitySettings, User
 from annotation.quality.agreement_data import JudgmentArrays
 from annotation.quality.agreement_stats import Core, inversion_score, mean, number
 from annotation.quality.counted import counted_sql
+from core.intervals import wilson_interval
 
 
 def thresholds_for(project: Project) -> QualitySettings:
@@ -42,20 +43,27 @@ def annotator_rows(
         first_won = first_won[~np.isnan(first_won)]
         gold_scores = gold.get(annotator, [])
         repeat_scores = repeats.get(annotator, [])
+        agreement, gold_mean = mean(loo), mean(np.array(gold_scores))
+        left, consistency = mean(first_won), mean(np.array(repeat_scores))
         entry: dict[str, Any] = {
             "annotator": display_name(users[annotator]) if annotator in users else str(annotator),
             "annotator_id": annotator,
             "judgments": len(mine),
-            "agreement": mean(loo),
+            "agreement": agreement,
             "agreement_judgments": len(loo),
-            "left_share": mean(first_won),
+            "agreement_interval": wilson_interval(agreement, len(loo)),
+            "left_share": left,
+            "left_judgments": len(first_won),
+            "left_share_interval": wilson_interval(left, len(first_won)),
             "median_seconds": number(float(np.median(durations)) / 1000)
             if len(durations)
             else None,
-            "gold_accuracy": mean(np.array(gold_scores)),
+            "gold_accuracy": gold_mean,
             "gold_judgments": len(gold_scores),
-            "self_consistency": mean(np.array(repeat_scores)),
+            "gold_interval": wilson_interval(gold_mean, len(gold_scores)),
+            "self_consistency": consistency,
             "repeat_judgments": len(repeat_scores),
+            "self_consistency_interval": wilson_interval(consistency, len(repeat_scores)),
         }
         entry["quality_flags"] = quality_flags(entry, thresholds)
         rows.append(entry)
@@ -63,19 +71,31 @@ def annotator_rows(
 
 
 def quality_flags(entry: dict[str, Any], thresholds: QualitySettings) -> list[str]:
-    """Names of the thresholds an annotator's figures fall below (none before min_judgments)."""
+    """Names of the thresholds an annotator is confidently on the wrong side of.
+
+    A share-like figure (agreement, gold accuracy, self-consistency, first-shown share)
+    raises its flag only when its whole 95% interval (core/intervals.py, Wilson) is past
+    the threshold: an annotator with 5 judgments who agreed on 3 is not flagged on the
+    point estimate 0.6. Speed is flagged on the median. Nobody is flagged before
+    `min_judgments` judgments. A figure without an interval raises no flag.
+    """
     if entry["judgments"] < thresholds.min_judgments:
         return []
+
+    def below(interval_key: str, threshold: float) -> bool:
+        interval = entry.get(interval_key)
+        return interval is not None and interval[1] < threshold
+
     flags = []
-    if entry["agreement"] is not None and entry["agreement"] < thresholds.min_agreement:
+    if below("agreement_interval", thresholds.min_agreement):
         flags.append("low_agreement")
-    if entry["gold_accuracy"] is not None and entry["gold_accuracy"] < thresholds.min_gold_accuracy:
+    if below("gold_interval", thresholds.min_gold_accuracy):
         flags.append("low_gold_accuracy")
-    left = entry["left_share"]
-    if left is not None and abs(left - 0.5) > thresholds.max_position_bias:
+    left = entry.get("left_share_interval")
+    bias = thresholds.max_position_bias
+    if left is not None and (left[0] > 0.5 + bias or left[1] < 0.5 - bias):
         flags.append("position_bias")
-    consistency = entry["self_consistency"]
-    if consistency is not None and consistency < thresholds.min_self_consistency:
+    if below("self_consistency_interval", thresholds.min_self_consistency):
         flags.append("low_self_consistency")
     seconds = entry["median_seconds"]
     if seconds is not None and seconds < thresholds.min_median_seconds:

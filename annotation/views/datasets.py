@@ -79,4 +79,10 @@ def _render(
         context["leaderboard"] = board
         context["chart"] = strength_chart(board["overall"])
         context["style_tables"] = sorted(board["styles"].items())
+        scores = board["mean_score_intervals"]
+        if scores:
+            context["score_tables"] = [
+                ("All styles", scores["overall"]),
+                *sorted(scores["styles"].items()),
+            ]
     return render(request, "annotation/datasets.html", context, status=status)

@@ -86,8 +86,26 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "gold_form": GoldForm(),
         "charts": _charts(report, thresholds),
+        "figures": _figures(report),
     }
     return render(request, "annotation/quality.html", context, status=status)
+
+
+FIGURES = (
+    ("pairwise_agreement", "Pairwise agreement"),
+    ("krippendorff_alpha", "Krippendorff's alpha (ordinal)"),
+    ("kendall_w_mean", "Kendall's W (mean)"),
+    ("human_ceiling", "Human ceiling"),
+)
+
+
+def _figures(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The headline figures, each with its bootstrap 95% interval over tasks."""
+    intervals = report.get("intervals") or {}
+    return [
+        {"label": label, "value": report[key], "interval": intervals.get(key)}
+        for key, label in FIGURES
+    ]
 
 
 def _charts(report: dict[str, Any], thresholds: QualitySettings) -> dict[str, Any]:
@@ -107,8 +125,7 @@ def _charts(report: dict[str, Any], thresholds: QualitySettings) -> dict[str, An
         (
             entry["annotator"],
             entry["left_share"],
-            entry["left_share"] is not None
-            and abs(entry["left_share"] - 0.5) > thresholds.max_position_bias,
+            "position_bias" in entry["quality_flags"],
         )
         for entry in annotators
     ]

@@ -37,6 +37,15 @@ def strength_chart(table: dict[str, Any]) -> StrengthChart | None:
     rows = table.get("generators") or []
     if not rows:
         return None
+    # Without an interval (a single prompt) a whisker collapses onto its dot.
+    rows = [
+        {
+            **row,
+            "low": row["strength"] if row["low"] is None else row["low"],
+            "high": row["strength"] if row["high"] is None else row["high"],
+        }
+        for row in rows
+    ]
     lo = min(min(row["low"], row["strength"]) for row in rows)
     hi = max(max(row["high"], row["strength"]) for row in rows)
     lo, hi = min(lo, 0.0), max(hi, 0.0)

@@ -7,6 +7,10 @@ from django.core.management.base import BaseCommand, CommandError
 from annotation.models import Project, Split
 from annotation.quality import compute_agreement
 
+FIGURES_WITH_INTERVALS = {
+    "pairwise_agreement", "krippendorff_alpha", "kendall_w_mean", "human_ceiling"
+}  # fmt: skip
+
 
 class Command(BaseCommand):
     help = "Print a project's agreement report (pairwise agreement, alpha, Kendall's W, ceiling)."
@@ -39,10 +43,15 @@ class Command(BaseCommand):
             "judgments", "tasks", "multi_annotator_tasks", "pairwise_agreement",
             "krippendorff_alpha", "kendall_w_mean", "human_ceiling", "left_share",
         ):  # fmt: skip
-            self.stdout.write(f"{key:24} {report[key]}")
+            interval = report["intervals"].get(key) if key in FIGURES_WITH_INTERVALS else None
+            shown = f"  95% [{interval[0]}, {interval[1]}]" if interval else ""
+            self.stdout.write(f"{key:24} {report[key]}{shown}")
         for entry in report["annotators"]:
             flags = ", ".join(entry["quality_flags"]) or "-"
+            interval = entry["agreement_interval"]
+            shown = f" [{interval[0]}, {interval[1]}]" if interval else ""
             self.stdout.write(
                 f"  {entry['annotator']:24} judgments={entry['judgments']} "
-                f"agreement={entry['agreement']} left_share={entry['left_share']} flags={flags}"
+                f"agreement={entry['agreement']}{shown} n={entry['agreement_judgments']} "
+                f"left_share={entry['left_share']} flags={flags}"
             )

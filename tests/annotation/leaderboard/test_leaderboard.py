@@ -11,11 +11,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from annotation.leaderboard.standings import (
-    _fit_strengths_cached,
-    fit_strengths,
-    generator_leaderboard,
-)
+from annotation.leaderboard.resampling import JudgedPairs, _fit_strengths_cached, fit_strengths
+from annotation.leaderboard.standings import generator_leaderboard, judged_pairs
 from annotation.models import ExportSnapshot, Prompt, Task, User
 from annotation.quality.annotator_quality import set_excluded
 from tests.conftest import client_for
@@ -25,10 +22,18 @@ from tests.factories.projects import imported_project
 pytestmark = pytest.mark.django_db
 
 
+def pair_judgments(counts: dict[tuple[str, str], int]) -> list[JudgedPairs]:
+    """One judgment of one pair on its own prompt per count."""
+    judgments: list[JudgedPairs] = []
+    for pair, n in counts.items():
+        judgments += [(f"{pair}-{k}", {pair: 1}) for k in range(n)]
+    return judgments
+
+
 def test_two_generators_strength_gap_is_the_log_odds() -> None:
-    board = fit_strengths({("a", "b"): 30, ("b", "a"): 10}, samples=50)
+    board = fit_strengths(pair_judgments({("a", "b"): 30, ("b", "a"): 10}), samples=50)
     rows = {row["generator"]: row for row in board["generators"]}
-    assert board["comparisons"] == 40
+    assert board["comparisons"] == board["pairs"] == board["prompts"] == 40
     assert rows["a"]["strength"] - rows["b"]["strength"] == pytest.approx(math.log(3), abs=0.02)
     for row in rows.values():
         assert row["low"] <= row["strength"] <= row["high"]
@@ -36,12 +41,12 @@ def test_two_generators_strength_gap_is_the_log_odds() -> None:
 
 
 def test_fits_are_reused_for_unchanged_counts_and_redone_when_they_change() -> None:
-    counts = {("x", "y"): 12, ("y", "x"): 5}
-    first = fit_strengths(counts, samples=40)
+    judgments = pair_judgments({("x", "y"): 12, ("y", "x"): 5})
+    first = fit_strengths(judgments, samples=40)
     first["generators"][0]["mean_score"] = 1.0  # a caller decorating its copy
 
     hits = _fit_strengths_cached.cache_info().hits
-    again = fit_strengths(dict(reversed(list(counts.items()))), samples=40)
+    again = fit_strengths(list(reversed(judgments)), samples=40)
     assert _fit_strengths_cached.cache_info().hits == hits + 1
     assert again == {k: v for k, v in first.items() if k != "generators"} | {
         "generators": [
@@ -50,7 +55,7 @@ def test_fits_are_reused_for_unchanged_counts_and_redone_when_they_change() -> N
     }
     assert "mean_score" not in again["generators"][0]
 
-    changed = fit_strengths({("x", "y"): 12, ("y", "x"): 15}, samples=40)
+    changed = fit_strengths(pair_judgments({("x", "y"): 12, ("y", "x"): 15}), samples=40)
     strengths = {row["generator"]: row["strength"] for row in changed["generators"]}
     assert changed["comparisons"] == 27
     assert strengths["y"] > strengths["x"]
@@ -79,7 +84,19 @@ def test_leaderboard_orders_generators_and_ignores_excluded_work(tmp_path: Path)
     before = generator_leaderboard(judged.project, samples=50)
     order = [row["generator"] for row in before["overall"]["generators"]]
     assert order == ["gen-0", "gen-1", "gen-2", "gen-3"]
-    assert before["overall"]["comparisons"] == 7 * 6
+    # One 4-way ranking is one comparison implying six pairs; each generator took part
+    # in all seven.
+    assert before["overall"]["comparisons"] == 7 and before["overall"]["pairs"] == 7 * 6
+    assert {row["comparisons"] for row in before["overall"]["generators"]} == {7}
+    assert {row["pairs"] for row in before["overall"]["generators"]} == {7 * 3}
+    # The service fits exactly what the pure function is given: one entry per judgment.
+    entries = judged_pairs(judged.project)[""]
+    assert len(entries) == 7 and all(sum(pairs.values()) == 6 for _p, pairs in entries)
+    fitted = fit_strengths(entries, samples=50)
+    assert before["overall"]["generators"] == [
+        row | {"mean_score": None, "mean_score_low": None, "mean_score_high": None}
+        for row in fitted["generators"]
+    ]
     assert set(before["styles"]) == {"not classified"}
     assert before["mean_scores"] is None
 
@@ -139,7 +156,9 @@ def test_leaderboard_api_and_datasets_page(
     assert client.get(reverse("datasets")).status_code == HTTPStatus.FOUND
 
 
-def test_active_model_scores_sit_beside_the_strengths(tmp_path: Path) -> None:
+def test_active_model_scores_sit_beside_the_strengths(
+    tmp_path: Path, researcher_user: User
+) -> None:
     from annotation.models import Image
     from scoring.models import ImageScore, ModelVersion
 
@@ -163,7 +182,36 @@ def test_active_model_scores_sit_beside_the_strengths(tmp_path: Path) -> None:
     assert board["mean_scores"] == pytest.approx(
         {generator: sum(v) / len(v) for generator, v in expected.items()}
     )
+    # Each mean with its own interval, resampled by prompt (seven prompts, one image of
+    # each generator per prompt), overall and per style; the same mean beside the strength.
+    intervals = board["mean_score_intervals"]
+    assert [row["generator"] for row in intervals["overall"]] == [
+        "gen-3", "gen-2", "gen-1", "gen-0"
+    ]  # fmt: skip
+    for row in intervals["overall"]:
+        values = expected[row["generator"]]
+        assert row["mean"] == pytest.approx(sum(values) / len(values), abs=1e-4)
+        assert row["low"] < row["mean"] < row["high"] and row["high"] - row["low"] < 0.01
+        assert row["images"] == row["prompts"] == 7
+    assert intervals["styles"] == {"not classified": intervals["overall"]}
+    strength_rows = {row["generator"]: row for row in board["overall"]["generators"]}
+    for row in intervals["overall"]:
+        beside = strength_rows[row["generator"]]
+        assert (beside["mean_score"], beside["mean_score_low"], beside["mean_score_high"]) == (
+            row["mean"], row["low"], row["high"]
+        )  # fmt: skip
+    client = client_for(researcher_user)
+    client.force_login(researcher_user)
+    html = client.get(reverse("datasets"), {"project": judged.project.slug}).content.decode()
+    assert html.count('class="data score-table"') == 2  # all styles, then "not classified"
+    page_board = generator_leaderboard(judged.project)  # the page's 200 resamples
+    top = page_board["mean_score_intervals"]["overall"][0]
+    assert f"<td>{top['mean']}</td><td>[{top['low']}, {top['high']}]</td>" in html
+
     # Retired, the version's scores leave the leaderboard.
     version.status = ModelVersion.Status.RETIRED
     version.save(update_fields=["status"])
-    assert generator_leaderboard(judged.project, samples=20)["mean_scores"] is None
+    retired = generator_leaderboard(judged.project, samples=20)
+    assert retired["mean_scores"] is None and retired["mean_score_intervals"] is None
+    html = client.get(reverse("datasets"), {"project": judged.project.slug}).content.decode()
+    assert "Mean scores: not computed" in html and "score-table" not in html

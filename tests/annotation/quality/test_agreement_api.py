@@ -88,6 +88,11 @@ def test_agreement_command(judged_project: Project) -> None:
     text = StringIO()
     call_command("agreement", "--project", "judged", "--split", "test", stdout=text)
     assert "pairwise_agreement" in text.getvalue()
+    plain = StringIO()
+    call_command("agreement", "--project", "judged", stdout=plain)
+    low, high = report["intervals"]["pairwise_agreement"]
+    assert f"95% [{low}, {high}]" in plain.getvalue()
+    assert f"n={report['annotators'][2]['agreement_judgments']}" in plain.getvalue()
     with pytest.raises(CommandError, match="no project 'nope'"):
         call_command("agreement", "--project", "nope")
 

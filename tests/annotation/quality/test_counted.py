@@ -12,7 +12,7 @@ import pytest
 
 from annotation.export import create_export, export_snapshot
 from annotation.export.query import ALWAYS_REMOVED, FILTER_REMOVED
-from annotation.leaderboard.standings import pair_counts
+from annotation.leaderboard.standings import judged_pairs
 from annotation.models import (
     ExportSnapshot,
     Image,
@@ -147,8 +147,9 @@ def test_the_leaderboard_counts_the_pairs_of_judgments_that_count(tmp_path: Path
     s = counted_scenario(tmp_path)
 
     overall: Counter[tuple[str, str]] = Counter()
-    for counts in pair_counts(s.project).values():
-        overall.update(counts)
+    for entries in judged_pairs(s.project).values():
+        for _prompt, pairs in entries:
+            overall.update(pairs)
     assert overall == generator_pairs([s.plain, s.gold])
     assert sum(overall.values()) == 2
     assert [loser for _, loser in overall if loser.startswith("degraded:")]  # the gold pair

@@ -12,6 +12,7 @@ from django.urls import reverse
 from annotation.intake.batch_processing import process_batch
 from annotation.intake.importing import import_batch
 from annotation.models import Project, ProjectAnnotator, Prompt, QualitySettings, Task, User
+from annotation.quality import compute_agreement
 from tests.factories.batches import image_ids, write_batch, write_manifest
 from tests.factories.judging import judge
 from tests.factories.users import annotators
@@ -65,6 +66,12 @@ def test_dashboard_shows_figures_charts_and_flags(project: Project, admin_user: 
     assert "<script" not in page
     assert "too_fast" in page and "low_agreement" in page
     assert "ann-2" in page
+    # Each headline figure with its interval over tasks, each annotator's with n=.
+    report = compute_agreement(project)
+    low, high = report["intervals"]["pairwise_agreement"]
+    assert f'<span class="interval">[{low:.3f}, {high:.3f}]</span>' in page
+    for entry in report["annotators"]:
+        assert f"n={entry['agreement_judgments']}" in page
 
 
 def test_dashboard_refuses_others(
