@@ -6,6 +6,7 @@ from annotation.views import (
     flag_review,
     manage,
     media,
+    members,
     pages,
     prompt_review,
     quality,
@@ -34,6 +35,7 @@ urlpatterns = [
         quality.schedule_repeats,
         name="schedule-repeats",
     ),
+    path("manage/projects/<slug:slug>/members/", members.project_members, name="project-members"),
     path("manage/projects/<slug:slug>/prompts/", prompt_review.prompt_review, name="prompt-review"),
     path(
         "manage/projects/<slug:slug>/prompts/bulk/", prompt_review.prompt_bulk, name="prompt-bulk"

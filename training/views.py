@@ -1,15 +1,19 @@
-"""/manage/training/: the learning loop's page for admins. Thin: services do the work."""
+"""/manage/training/: the learning loop's pages. The overview, promotion and roll-back
+are the platform's (admins); a project's policy and its cycles are also its managers'.
+Thin: services do the work."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.models import Project, User
+from annotation.models import Capability, Project, User
+from annotation.projects import project_for
 from core import charts
 from core.access import admin_required
 from scoring.queries import active_model_version
@@ -71,9 +75,9 @@ def training_page(request: HttpRequest) -> HttpResponse:
     return render(request, "training/training.html", context, status=400 if form.errors else 200)
 
 
-@admin_required
+@login_required
 def project_training(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
     policy = policy_for(project)
     form = PolicyForm(request.POST if request.method == "POST" else None, instance=policy)
     if request.method == "POST" and form.is_valid():
@@ -119,10 +123,10 @@ def project_training(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "training/project.html", context, status=400 if form.errors else 200)
 
 
-@admin_required
+@login_required
 @require_POST
 def start_now(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
     user = request.user if isinstance(request.user, User) else None
     started = start_cycle(project, trigger=TrainingRun.Trigger.PAGE, requested_by=user, force=True)
     if started.created:

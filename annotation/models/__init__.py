@@ -13,6 +13,13 @@ from annotation.models.judging import (
     Task,
     TaskImage,
 )
+from annotation.models.membership import (
+    Capability,
+    Membership,
+    ProjectRole,
+    capabilities,
+    visible_projects,
+)
 from annotation.models.quality import AgreementReport, LlmCleaning, QualitySettings
 from annotation.models.users import Role, User
 
@@ -21,6 +28,7 @@ __all__ = [
     "Assignment",
     "AssignmentStatus",
     "Batch",
+    "Capability",
     "ExportSnapshot",
     "Image",
     "ImageFlag",
@@ -28,9 +36,11 @@ __all__ = [
     "Judgment",
     "JudgmentFlag",
     "LlmCleaning",
+    "Membership",
     "PairJudgment",
     "Project",
     "ProjectAnnotator",
+    "ProjectRole",
     "Prompt",
     "QualitySettings",
     "Role",
@@ -40,4 +50,6 @@ __all__ = [
     "TaskImage",
     "TaskType",
     "User",
+    "capabilities",
+    "visible_projects",
 ]

@@ -6,11 +6,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.models import Project, ProjectAnnotator, QualitySettings, User
+from annotation.models import Capability, ProjectAnnotator, QualitySettings, User, capabilities
+from annotation.projects import check_project, project_for
 from annotation.quality import (
     GoldError,
     compute_agreement,
@@ -20,7 +22,6 @@ from annotation.quality import (
     set_excluded,
 )
 from core import charts
-from core.access import admin_required
 
 
 class QualitySettingsForm(forms.ModelForm):
@@ -51,9 +52,11 @@ class GoldForm(forms.Form):
     count = forms.IntegerField(min_value=1, max_value=1000, initial=20)
 
 
-@admin_required
+@login_required
 def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.REVIEW)  # type: ignore[arg-type]
+    if request.method == "POST":  # thresholds are a manager's setting
+        check_project(request.user, project, Capability.MANAGE)  # type: ignore[arg-type]
     thresholds = QualitySettings.objects.filter(project=project).first() or QualitySettings(
         project=project
     )
@@ -85,6 +88,7 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "excluded": excluded,
         "form": form,
         "gold_form": GoldForm(),
+        "can_manage": Capability.MANAGE in capabilities(request.user, project),  # type: ignore[arg-type]
         "charts": _charts(report, thresholds),
     }
     return render(request, "annotation/quality.html", context, status=status)
@@ -141,10 +145,10 @@ def _charts(report: dict[str, Any], thresholds: QualitySettings) -> dict[str, An
     }
 
 
-@admin_required
+@login_required
 @require_POST
 def set_annotator_excluded(request: HttpRequest, slug: str, annotator_id: int) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.REVIEW)  # type: ignore[arg-type]
     annotator = get_object_or_404(User, pk=annotator_id)
     excluded = request.POST.get("excluded") == "1"
     reason = request.POST.get("reason", "")
@@ -159,10 +163,10 @@ def set_annotator_excluded(request: HttpRequest, slug: str, annotator_id: int) -
     return redirect("quality-dashboard", slug=slug)
 
 
-@admin_required
+@login_required
 @require_POST
 def make_gold(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
     form = GoldForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give how many gold pairs to make: a number from 1 to 1000.")
@@ -176,10 +180,10 @@ def make_gold(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("quality-dashboard", slug=slug)
 
 
-@admin_required
+@login_required
 @require_POST
 def schedule_repeats(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
     made = schedule_repeat_items(project)
     messages.success(request, f"Scheduled {made} repeat item(s).")
     return redirect("quality-dashboard", slug=slug)
