@@ -62,7 +62,7 @@ def only(allowed: set[str], status: int, *, anon: Any, refused: int = FORBIDDEN)
 
 
 # Short names of the statuses in the docs' table.
-SYMBOLS = {200: "yes", 201: "yes", 202: "yes", 204: "yes", 302: "yes", 400: "yes", 409: "yes"}
+SYMBOLS = {200: "yes", 201: "yes", 202: "yes", 204: "yes", 302: "302", 400: "yes", 409: "yes"}
 
 
 def cell(status: Any) -> str:
