@@ -1,5 +1,6 @@
 """The nouns of the human side (docs/architecture.md#data-model)."""
 
+from annotation.models.audit import AuditAction, AuditEvent
 from annotation.models.content import Batch, Image, Project, Prompt, Split, Style, TaskType
 from annotation.models.exports import ExportSnapshot
 from annotation.models.flags import ImageFlag, ImageFlagKind
@@ -27,6 +28,8 @@ __all__ = [
     "AgreementReport",
     "Assignment",
     "AssignmentStatus",
+    "AuditAction",
+    "AuditEvent",
     "Batch",
     "Capability",
     "ExportSnapshot",

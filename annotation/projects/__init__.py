@@ -3,6 +3,7 @@ of every project route (membership), and the project listings that pages and the
 show (listing)."""
 
 from annotation.projects.accounts import AccountError, NewAccount, add_user
+from annotation.projects.audit import audit_events, record_event
 from annotation.projects.listing import projects_with_counts, recent_batches, sample_tasks
 from annotation.projects.membership import (
     MemberChange,
@@ -28,6 +29,7 @@ __all__ = [
     "ProjectDenied",
     "add_member",
     "add_user",
+    "audit_events",
     "check_project",
     "end_leases",
     "may_annotate_assignment",
@@ -35,6 +37,7 @@ __all__ = [
     "project_for",
     "projects_with_counts",
     "recent_batches",
+    "record_event",
     "remove_member",
     "sample_tasks",
     "set_open_to_annotators",

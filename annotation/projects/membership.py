@@ -18,6 +18,7 @@ from django.utils import timezone
 from annotation.models import (
     Assignment,
     AssignmentStatus,
+    AuditAction,
     Capability,
     Membership,
     Project,
@@ -26,6 +27,7 @@ from annotation.models import (
     capabilities,
 )
 from annotation.models.membership import ROLE_CAPABILITIES
+from annotation.projects.audit import record_event
 
 
 class MembershipError(Exception):
@@ -69,12 +71,27 @@ def add_member(project: Project, user: User, role: str, *, by: User | None = Non
                 project=project, user=user, defaults={"role": role, "added_by": by}
             )
             if created:
+                record_event(
+                    AuditAction.MEMBER_ADDED,
+                    actor=by,
+                    project=project,
+                    target=user.username,
+                    after={"role": role},
+                )
                 return MemberChange(membership, created=True, previous_role=None)
             existing = Membership.objects.select_for_update().get(pk=membership.pk)
         previous = existing.role
         if previous != role:
             existing.role = role
             existing.save(update_fields=["role", "updated_at"])
+            record_event(
+                AuditAction.MEMBER_ROLE_CHANGED,
+                actor=by,
+                project=project,
+                target=user.username,
+                before={"role": previous},
+                after={"role": role},
+            )
         return MemberChange(existing, created=False, previous_role=previous)
 
 
@@ -101,6 +118,14 @@ def remove_member(project: Project, user: User, *, by: User | None = None) -> Me
             )
         membership.delete()
         ended = end_leases(project, user)
+        record_event(
+            AuditAction.MEMBER_REMOVED,
+            actor=by,
+            project=project,
+            target=user.username,
+            before={"role": membership.role},
+            after={"leases_ended": ended},
+        )
     return MemberRemoval(removed=True, previous_role=membership.role, leases_ended=ended)
 
 
@@ -172,12 +197,22 @@ def check_project(user: User, project: Project, capability: Capability) -> None:
         )
 
 
-def set_open_to_annotators(project: Project, is_open: bool) -> None:
+def set_open_to_annotators(project: Project, is_open: bool, *, by: User | None = None) -> None:
     """Open the project to every signed-in annotator, or close it to its members. Closing
     it ends the open leases of non-members (their judgments stay)."""
     with transaction.atomic():
+        was_open = Project.objects.select_for_update().get(pk=project.pk).open_to_annotators
         Project.objects.filter(pk=project.pk).update(open_to_annotators=is_open)
         project.open_to_annotators = is_open
+        if was_open != is_open:
+            record_event(
+                AuditAction.PROJECT_OPENED if is_open else AuditAction.PROJECT_CLOSED,
+                actor=by,
+                project=project,
+                target=project.slug,
+                before={"open_to_annotators": was_open},
+                after={"open_to_annotators": is_open},
+            )
         if not is_open:
             members = Membership.objects.filter(project=project).values("user_id")
             Assignment.objects.filter(

@@ -27,12 +27,15 @@ def media_file(request: HttpRequest, path: str) -> FileResponse:
     match = _MEDIA_PATH.match(path)
     if match is None:
         raise Http404("No such image.")
-    sha256 = path.rsplit("/", 1)[1].split(".", 1)[0]
-    holders = Image.objects.filter(sha256=sha256, file=path)
     if not request.user.is_platform_admin:  # type: ignore[union-attr]
-        holders = holders.filter(project__in=visible_projects(request.user))  # type: ignore[arg-type]
-    if not holders.exists():
-        raise Http404("No such image.")
+        sha256 = path.rsplit("/", 1)[1].split(".", 1)[0]
+        holders = Image.objects.filter(
+            sha256=sha256,
+            file=path,
+            project__in=visible_projects(request.user),  # type: ignore[arg-type]
+        )
+        if not holders.exists():
+            raise Http404("No such image.")
     try:
         handle = open(settings.MEDIA_ROOT / path, "rb")  # noqa: SIM115 - FileResponse closes it
     except FileNotFoundError:

@@ -60,7 +60,7 @@ def _apply(request: HttpRequest, project: Project, by: User, form: AddMemberForm
     action = request.POST.get("action", "add")
     if action == "open":
         is_open = request.POST.get("open") == "1"
-        set_open_to_annotators(project, is_open)
+        set_open_to_annotators(project, is_open, by=by)
         messages.success(
             request,
             "The project is open to every signed-in annotator."

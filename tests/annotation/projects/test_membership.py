@@ -43,9 +43,7 @@ pytestmark = pytest.mark.django_db
 
 
 def roles_in(project: Project) -> dict[str, str]:
-    return dict(
-        Membership.objects.filter(project=project).values_list("user__username", "role")
-    )
+    return dict(Membership.objects.filter(project=project).values_list("user__username", "role"))
 
 
 def test_add_member_is_idempotent_and_changes_the_role() -> None:
