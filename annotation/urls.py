@@ -2,6 +2,7 @@ from django.urls import path
 
 from annotation.views import (
     annotate,
+    audit,
     datasets,
     flag_review,
     manage,
@@ -35,6 +36,8 @@ urlpatterns = [
         quality.schedule_repeats,
         name="schedule-repeats",
     ),
+    path("manage/audit/", audit.platform_audit, name="platform-audit"),
+    path("manage/projects/<slug:slug>/audit/", audit.project_audit, name="project-audit"),
     path("manage/projects/<slug:slug>/members/", members.project_members, name="project-members"),
     path("manage/projects/<slug:slug>/prompts/", prompt_review.prompt_review, name="prompt-review"),
     path(

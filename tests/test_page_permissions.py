@@ -83,6 +83,8 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     "prompt-bulk": {"GET": POST_ONLY, "POST": project("review", FOUND)},
     "prompt-edit": {"GET": POST_ONLY, "POST": project("review", FOUND)},
     "project-members": {"GET": project("manage", OK), "POST": project("manage", BAD)},
+    "project-audit": {"GET": project("manage", OK)},
+    "platform-audit": {"GET": admins(OK)},
     "manage-models": {"GET": admins(OK), "POST": admins(BAD)},
     "manage-model-status": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
     # The learning loop: an empty schedule or policy form is refused with 400; starting a

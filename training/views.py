@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.models import Capability, Project, User
-from annotation.projects import project_for
+from annotation.models import AuditAction, Capability, Project, User
+from annotation.projects import form_changes, project_for, record_event
 from core import charts
 from core.access import admin_required
 from scoring.queries import active_model_version
@@ -81,7 +81,16 @@ def project_training(request: HttpRequest, slug: str) -> HttpResponse:
     policy = policy_for(project)
     form = PolicyForm(request.POST if request.method == "POST" else None, instance=policy)
     if request.method == "POST" and form.is_valid():
+        before, after = form_changes(form)
         form.save()
+        record_event(
+            AuditAction.POLICY_CHANGED,
+            actor=request.user,
+            project=project,
+            target="training policy",
+            before=before,
+            after=after,
+        )
         messages.success(request, "Training policy saved; it applies to the next cycle.")
         return redirect("training-project", slug=slug)
     runs = list(
@@ -144,6 +153,12 @@ def promote_version(request: HttpRequest, pk: int) -> HttpResponse:
     except ScoringError as exc:
         messages.error(request, str(exc))
     else:
+        record_event(
+            AuditAction.MODEL_PROMOTED,
+            actor=request.user,
+            target=f"model {version.name}",
+            after={"status": version.status},
+        )
         messages.success(request, f"{version.name} is now the active model.")
     return _back(request)
 
@@ -156,5 +171,11 @@ def roll_back_version(request: HttpRequest) -> HttpResponse:
     except ScoringError as exc:
         messages.error(request, str(exc))
     else:
+        record_event(
+            AuditAction.MODEL_ROLLED_BACK,
+            actor=request.user,
+            target=f"model {version.name}",
+            after={"active": version.name},
+        )
         messages.success(request, f"Rolled back: {version.name} is the active model again.")
     return _back(request)

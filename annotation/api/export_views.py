@@ -21,8 +21,8 @@ from annotation.api.serializers import (
     ExportSnapshotSerializer,
 )
 from annotation.export import ExportParamsError, create_export, snapshot_files, stream_tar, tar_size
-from annotation.models import Capability, ExportSnapshot, User
-from annotation.projects import check_project, project_for
+from annotation.models import AuditAction, Capability, ExportSnapshot, User
+from annotation.projects import check_project, project_for, record_event
 
 
 class ProjectExports(generics.ListAPIView):
@@ -62,6 +62,13 @@ class ProjectExports(generics.ListAPIView):
             snapshot = create_export(project, dict(form.validated_data), created_by=request.user)  # type: ignore[arg-type]
         except ExportParamsError as exc:
             return _bad_parameters(exc.problems)
+        record_event(
+            AuditAction.EXPORT_STARTED,
+            actor=request.user,
+            project=project,
+            target=f"export {snapshot.pk}",
+            after=snapshot.parameters,
+        )
         return Response(ExportSnapshotSerializer(snapshot).data, status=HTTPStatus.ACCEPTED)
 
 
@@ -125,6 +132,13 @@ class ExportDownload(APIView):
                 status=HTTPStatus.GONE,
             )
         top = f"{snapshot.project.slug}-export-{snapshot.pk}"
+        record_event(
+            AuditAction.EXPORT_DOWNLOADED,
+            actor=user,
+            project=snapshot.project,
+            target=f"export {snapshot.pk}",
+            after={"checksum": snapshot.checksum},
+        )
         response = StreamingHttpResponse(stream_tar(files, top), content_type="application/x-tar")
         response["Content-Length"] = str(tar_size(files, top))
         response["Content-Disposition"] = f'attachment; filename="{top}.tar"'

@@ -3,7 +3,7 @@ of every project route (membership), and the project listings that pages and the
 show (listing)."""
 
 from annotation.projects.accounts import AccountError, NewAccount, add_user
-from annotation.projects.audit import audit_events, record_event
+from annotation.projects.audit import audit_events, form_changes, record_event
 from annotation.projects.listing import projects_with_counts, recent_batches, sample_tasks
 from annotation.projects.membership import (
     MemberChange,
@@ -32,6 +32,7 @@ __all__ = [
     "audit_events",
     "check_project",
     "end_leases",
+    "form_changes",
     "may_annotate_assignment",
     "members_of",
     "project_for",

@@ -41,3 +41,15 @@ def audit_events(project: Project | None = None, action: str = "") -> QuerySet[A
     if action:
         events = events.filter(action=action)
     return events
+
+
+def form_changes(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The (before, after) values of the fields a bound, valid form changed."""
+    names = [name for name in form.changed_data if name in form.cleaned_data]
+    before = {name: _plain(form.initial.get(name)) for name in names}
+    after = {name: _plain(form.cleaned_data[name]) for name in names}
+    return before, after
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)

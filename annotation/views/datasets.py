@@ -12,8 +12,15 @@ from django.shortcuts import redirect, render
 
 from annotation.export import ExportParamsError, create_export
 from annotation.leaderboard import generator_leaderboard
-from annotation.models import Capability, ExportSnapshot, Project, User, visible_projects
-from annotation.projects import project_for
+from annotation.models import (
+    AuditAction,
+    Capability,
+    ExportSnapshot,
+    Project,
+    User,
+    visible_projects,
+)
+from annotation.projects import project_for, record_event
 from annotation.views.strength_chart import strength_chart
 
 
@@ -56,6 +63,13 @@ def start_export(request: HttpRequest, slug: str) -> HttpResponse:
         except ExportParamsError as exc:
             problems = exc.problems
         else:
+            record_event(
+                AuditAction.EXPORT_STARTED,
+                actor=request.user,
+                project=project,
+                target=f"export {snapshot.pk}",
+                after=snapshot.parameters,
+            )
             messages.success(request, f"Export {snapshot.pk} started; it appears below.")
             return redirect(f"/datasets/?project={project.slug}")
     else:

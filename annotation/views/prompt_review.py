@@ -15,8 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from annotation.intake import ReviewError, approve_prompts, edit_prompt, hold_prompts
-from annotation.models import Capability, Prompt, Style
-from annotation.projects import project_for
+from annotation.models import AuditAction, Capability, Prompt, Style
+from annotation.projects import project_for, record_event
 
 STYLE_CHOICES = [(value, label) for value, label in Style.choices if value]
 
@@ -103,9 +103,23 @@ def prompt_bulk(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "Tick at least one prompt, then choose what to do with them.")
     elif action == "approve":
         count = approve_prompts(project, ids)
+        record_event(
+            AuditAction.PROMPTS_APPROVED,
+            actor=request.user,
+            project=project,
+            target="prompts " + ", ".join(map(str, ids)),
+            after={"released": count},
+        )
         messages.success(request, f"Released {count} prompt(s) to annotators.")
     elif action == "hold":
         count = hold_prompts(project, ids)
+        record_event(
+            AuditAction.PROMPTS_HELD,
+            actor=request.user,
+            project=project,
+            target="prompts " + ", ".join(map(str, ids)),
+            after={"held": count},
+        )
         messages.success(request, f"Held {count} prompt(s) back from annotators.")
     else:
         messages.error(request, "Choose approve or hold.")

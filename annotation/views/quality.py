@@ -11,8 +11,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.models import Capability, ProjectAnnotator, QualitySettings, User, capabilities
-from annotation.projects import check_project, project_for
+from annotation.models import (
+    AuditAction,
+    Capability,
+    ProjectAnnotator,
+    QualitySettings,
+    User,
+    capabilities,
+)
+from annotation.projects import check_project, form_changes, project_for, record_event
 from annotation.quality import (
     GoldError,
     compute_agreement,
@@ -65,7 +72,16 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if request.method == "POST":
         if form.is_valid():
+            before, after = form_changes(form)
             form.save()
+            record_event(
+                AuditAction.THRESHOLDS_CHANGED,
+                actor=request.user,
+                project=project,
+                target="quality thresholds",
+                before=before,
+                after=after,
+            )
             refresh_quality_flags(project)
             messages.success(request, "Thresholds saved; quality flags recomputed.")
             return redirect("quality-dashboard", slug=slug)
@@ -153,6 +169,13 @@ def set_annotator_excluded(request: HttpRequest, slug: str, annotator_id: int) -
     excluded = request.POST.get("excluded") == "1"
     reason = request.POST.get("reason", "")
     set_excluded(project, annotator, excluded=excluded, by=request.user, reason=reason)  # type: ignore[arg-type]
+    record_event(
+        AuditAction.ANNOTATOR_EXCLUDED if excluded else AuditAction.ANNOTATOR_INCLUDED,
+        actor=request.user,
+        project=project,
+        target=annotator.external_id or annotator.username,
+        after={"excluded": excluded, "reason": reason},
+    )
     name = annotator.external_id or annotator.username
     messages.success(
         request,
