@@ -9,6 +9,7 @@ from annotation.views import (
     media,
     members,
     pages,
+    pay,
     prompt_review,
     quality,
 )
@@ -36,6 +37,7 @@ urlpatterns = [
         quality.schedule_repeats,
         name="schedule-repeats",
     ),
+    path("manage/projects/<slug:slug>/pay/", pay.pay_page, name="pay-report"),
     path("manage/audit/", audit.platform_audit, name="platform-audit"),
     path("manage/projects/<slug:slug>/audit/", audit.project_audit, name="project-audit"),
     path("manage/projects/<slug:slug>/members/", members.project_members, name="project-members"),

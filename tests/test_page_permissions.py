@@ -84,6 +84,7 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     "prompt-edit": {"GET": POST_ONLY, "POST": project("review", FOUND)},
     "project-members": {"GET": project("manage", OK), "POST": project("manage", BAD)},
     "project-audit": {"GET": project("manage", OK)},
+    "pay-report": {"GET": project("manage", OK)},
     "platform-audit": {"GET": admins(OK)},
     "manage-models": {"GET": admins(OK), "POST": admins(BAD)},
     "manage-model-status": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},

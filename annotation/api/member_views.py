@@ -1,4 +1,5 @@
-"""Project members: list, add or change, remove (the project's managers and admins). Thin."""
+"""Project members (list, add or change, remove) and the pay report: the project's
+managers and admins. Thin."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from annotation.projects import (
     project_for,
     remove_member,
 )
+from annotation.quality import pay_report
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -109,3 +111,28 @@ class ProjectMember(APIView):
         return Response(
             {"username": username, "removed": removal.removed, "leases_ended": removal.leases_ended}
         )
+
+
+class PayQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First day (UTC), included.")
+    end = serializers.DateField(required=False, help_text="Last day (UTC), included.")
+
+
+class ProjectPay(APIView):
+    """GET: the pay report of a date range, one row per annotator (managers, admins)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[PayQuerySerializer],
+        responses={200: OpenApiResponse(description="A list of rows; see PAY_COLUMNS.")},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
+        query = PayQuerySerializer(data=request.query_params)
+        if not query.is_valid():
+            return Response(query.errors, status=HTTPStatus.BAD_REQUEST)
+        rows = pay_report(
+            project, query.validated_data.get("start"), query.validated_data.get("end")
+        )
+        return Response([row.as_dict() for row in rows])

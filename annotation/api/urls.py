@@ -38,6 +38,7 @@ urlpatterns = [
         member_views.ProjectMember.as_view(),
         name="project-member-api",
     ),
+    path("projects/<slug:slug>/pay/", member_views.ProjectPay.as_view(), name="project-pay-api"),
     path("exports/<int:pk>/", export_views.ExportDetail.as_view(), name="export-detail"),
     path(
         "exports/<int:pk>/download/", export_views.ExportDownload.as_view(), name="export-download"

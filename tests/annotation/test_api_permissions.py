@@ -76,6 +76,7 @@ MATRIX: dict[str, dict[str, dict[str, Any]]] = {
     "project-agreement": {"GET": project("research", OK)},
     "project-members-api": {"GET": project("manage", OK), "POST": project("manage", OK)},
     "project-member-api": {"DELETE": project("manage", OK)},
+    "project-pay-api": {"GET": project("manage", OK)},
     # Members annotate (and anyone while the project is open); an assignment answers
     # only its assignee.
     "next": {"GET": project("annotate", OK)},

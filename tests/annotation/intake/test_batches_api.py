@@ -340,7 +340,9 @@ def test_researchers_can_list_batches_and_annotators_cannot(
     member_of(project, annotator_user)
     forbidden = client_for(annotator_user).get(batches_url())
     assert forbidden.status_code == HTTPStatus.FORBIDDEN
-    assert forbidden.json() == {"detail": "Only admins and researchers may do this."}
+    assert forbidden.json() == {
+        "detail": "Your role in project 'foxes' does not allow this; ask one of its managers."
+    }
     assert APIClient().get(batches_url()).status_code == HTTPStatus.UNAUTHORIZED
 
 
