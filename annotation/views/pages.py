@@ -10,7 +10,7 @@ from scoring.queries import mean_score_by_generator
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    projects = projects_with_counts(request.user) if request.user.is_authenticated else []  # type: ignore[arg-type]
+    projects = projects_with_counts(request.user) if request.user.is_authenticated else []
     return render(request, "annotation/home.html", {"projects": projects})
 
 

@@ -58,7 +58,7 @@ def platform_readers(status: int) -> dict[str, Any]:
 def assignee_only(status: int) -> dict[str, Any]:
     """The world's assignment is leased to the annotator; anyone else who may see the
     project is refused (403), anyone who may not gets 404."""
-    row = {role: FORBIDDEN for role in ROLES}
+    row: dict[str, Any] = {role: FORBIDDEN for role in ROLES}
     row.update({ANON: UNAUTH, ANNOTATOR: status, OUTSIDER: NOT_FOUND, ELSEWHERE: NOT_FOUND})
     return row
 

@@ -55,7 +55,7 @@ def test_the_trail_is_append_only_in_the_database() -> None:
 
 
 def test_threshold_changes_are_recorded_and_the_pages_show_the_trail() -> None:
-    project, other = make_project(), make_project("owls")
+    project, other = make_project(), make_project("owls", open_to_annotators=False)
     boss, admin = make_user("boss"), make_user("root", Role.ADMIN)
     add_member(project, boss, ProjectRole.MANAGER)
     add_member(other, make_user("carl"), ProjectRole.ANNOTATOR, by=admin)
@@ -72,6 +72,7 @@ def test_threshold_changes_are_recorded_and_the_pages_show_the_trail() -> None:
     assert saved.status_code == HTTPStatus.FOUND
     event = AuditEvent.objects.get(action="thresholds_changed")
     assert (event.actor_name, event.project_slug) == ("boss", "foxes")
+    assert event.after is not None and event.before is not None
     assert event.after["min_agreement"] == 0.7 and "min_agreement" in event.before
     mine = page.get(reverse("project-audit", args=["foxes"])).content.decode()
     assert "Quality thresholds changed" in mine and "carl" not in mine
