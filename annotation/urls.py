@@ -2,11 +2,14 @@ from django.urls import path
 
 from annotation.views import (
     annotate,
+    audit,
     datasets,
     flag_review,
     manage,
     media,
+    members,
     pages,
+    pay,
     prompt_review,
     quality,
 )
@@ -34,6 +37,10 @@ urlpatterns = [
         quality.schedule_repeats,
         name="schedule-repeats",
     ),
+    path("manage/projects/<slug:slug>/pay/", pay.pay_page, name="pay-report"),
+    path("manage/audit/", audit.platform_audit, name="platform-audit"),
+    path("manage/projects/<slug:slug>/audit/", audit.project_audit, name="project-audit"),
+    path("manage/projects/<slug:slug>/members/", members.project_members, name="project-members"),
     path("manage/projects/<slug:slug>/prompts/", prompt_review.prompt_review, name="prompt-review"),
     path(
         "manage/projects/<slug:slug>/prompts/bulk/", prompt_review.prompt_bulk, name="prompt-bulk"

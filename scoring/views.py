@@ -10,6 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from annotation.models import AuditAction
+from annotation.projects import record_event
 from core.access import admin_required
 from scoring import services
 from scoring.models import ModelVersion
@@ -44,6 +46,12 @@ def models_page(request: HttpRequest) -> HttpResponse:
         except services.ScoringError as exc:
             form.add_error(None, str(exc))
         else:
+            record_event(
+                AuditAction.MODEL_REGISTERED,
+                actor=request.user,
+                target=f"model {version.name}",
+                after={"checkpoint": version.checkpoint_path, "metrics": version.metrics},
+            )
             messages.success(request, f"Registered {version.name} as a candidate.")
             return redirect("manage-models")
     versions = [
@@ -67,5 +75,11 @@ def change_status(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except services.ScoringError as exc:
         messages.error(request, str(exc))
     else:
+        record_event(
+            AuditAction.MODEL_STATUS_CHANGED,
+            actor=request.user,
+            target=f"model {version.name}",
+            after={"status": version.status},
+        )
         messages.success(request, f"{version.name} is now {version.status}.")
     return redirect("manage-models")

@@ -10,13 +10,72 @@ from typing import Any
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from annotation.models import Image, Prompt, Role, User
+from annotation.models import Image, Project, ProjectRole, Prompt, Role, User
 from scoring.models import ModelVersion
 from tests.factories.projects import judged_project
-from tests.factories.users import make_user
+from tests.factories.tasks import make_project
+from tests.factories.users import make_user, member_of
 
+# Who asks, as seen from the world's (closed) project. ANNOTATOR, REVIEWER, RESEARCHER and
+# MANAGER are its members in that role; OUTSIDER is an annotator who is not a member;
+# OPEN is the same kind of non-member while the project is open to all annotators;
+# ELSEWHERE is a researcher of another project only; ADMIN is a platform admin.
 ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
-ROLES = (ANON, ANNOTATOR, RESEARCHER, ADMIN)
+REVIEWER, MANAGER = "reviewer", "manager"
+OUTSIDER, OPEN, ELSEWHERE = "outsider", "open", "elsewhere"
+ROLES = (ANON, OUTSIDER, OPEN, ELSEWHERE, ANNOTATOR, REVIEWER, RESEARCHER, MANAGER, ADMIN)
+MEMBER_ROLES = {
+    ANNOTATOR: ProjectRole.ANNOTATOR,
+    REVIEWER: ProjectRole.REVIEWER,
+    RESEARCHER: ProjectRole.RESEARCHER,
+    MANAGER: ProjectRole.MANAGER,
+}
+# The platform role of each account (members' platform roles do not matter to the project).
+PLATFORM_ROLES = {
+    OUTSIDER: Role.ANNOTATOR,
+    OPEN: Role.ANNOTATOR,
+    ELSEWHERE: Role.RESEARCHER,
+    ANNOTATOR: Role.ANNOTATOR,
+    REVIEWER: Role.ANNOTATOR,
+    RESEARCHER: Role.RESEARCHER,
+    MANAGER: Role.ANNOTATOR,
+    ADMIN: Role.ADMIN,
+}
+# Unlike every username above (Django's similarity check refuses a password like the name).
+WORLD_PASSWORD = "hX7-kq2P-Lw9z"
+# The member the members API's DELETE removes.
+TARGET = "site-target"
+
+
+def role_users(project: Project, prefix: str) -> dict[str, User]:
+    """One account per role of ROLES but ANON, with memberships as the roles say: the
+    world's `project` for members, a project of its own for ELSEWHERE."""
+    users = {
+        role: make_user(f"{prefix}-{role}", platform) for role, platform in PLATFORM_ROLES.items()
+    }
+    for role, project_role in MEMBER_ROLES.items():
+        member_of(project, users[role], project_role)
+    other = make_project(f"{prefix}-elsewhere", open_to_annotators=False)
+    member_of(other, users[ELSEWHERE], ProjectRole.RESEARCHER)
+    member_of(
+        project, make_user(f"{prefix}-target", password=WORLD_PASSWORD), ProjectRole.ANNOTATOR
+    )
+    return users
+
+
+class opened:
+    """While inside, `project` is open to all annotators when `role` is OPEN."""
+
+    def __init__(self, project_slug: str, role: str) -> None:
+        self.slug, self.active = project_slug, role == OPEN
+
+    def __enter__(self) -> None:
+        if self.active:
+            Project.objects.filter(slug=self.slug).update(open_to_annotators=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            Project.objects.filter(slug=self.slug).update(open_to_annotators=False)
 
 
 @dataclass
@@ -46,6 +105,7 @@ class World:
             # Django's password reset confirmation: a well-formed but unknown link.
             "uidb64": "MQ",
             "token": "set-password",
+            "username": TARGET,
         }
         missing = pattern_keys - set(values)
         assert not missing, f"tests/site_world.py has no value for URL arguments {missing}"
@@ -54,10 +114,7 @@ class World:
 
 def make_world(tmp: Path) -> World:
     judged = judged_project(tmp / "in", "site", train_groups=1, test_groups=1, annotators=1)
-    users = {
-        str(role): make_user(f"site-{role}", role)
-        for role in (Role.ANNOTATOR, Role.RESEARCHER, Role.ADMIN)
-    }
+    users = role_users(judged.project, "site")
     image = Image.objects.filter(project=judged.project).order_by("pk").first()
     assert image is not None
     version = ModelVersion.objects.create(

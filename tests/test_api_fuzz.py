@@ -59,6 +59,8 @@ def fuzz_world(tmp_path: Path, settings: Any) -> dict[str, Any]:
         "slug": judged.project.slug,
         "pk": snapshot.pk,
         "assignment": lease.assignment.pk,
+        # A member the members endpoints name (removing them again is a no-op).
+        "username": judged.annotators[0].username,
     }
 
 
@@ -77,6 +79,8 @@ def aim(case: Any, world: dict[str, Any]) -> None:
     for key in case.path_parameters or {}:
         if key == "slug":
             case.path_parameters[key] = world["slug"]
+        elif key == "username":
+            case.path_parameters[key] = world["username"]
         elif key in {"id", "pk"}:
             is_assignment = case.path.startswith("/api/v1/assignments/")
             case.path_parameters[key] = world["assignment"] if is_assignment else world["pk"]
@@ -122,5 +126,7 @@ def test_no_api_operation_answers_5xx(api_schema: Any, fuzz_world: dict[str, Any
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             failures += fuzz_operation(operation, mode, fuzz_world, answered)
     assert not failures, "\n\n".join(failures)
-    # Not a run of 404s: most operations were reached with inputs they accepted.
-    assert len(answered) >= len(operations) - 3, sorted(answered)
+    # Not a run of 404s: most operations were reached with inputs they accepted (a
+    # generated body rarely names an existing user for POST .../members/, a permutation of
+    # a task's images for submit, or images to score).
+    assert len(answered) >= len(operations) - 4, sorted(answered)

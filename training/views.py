@@ -1,15 +1,19 @@
-"""/manage/training/: the learning loop's page for admins. Thin: services do the work."""
+"""/manage/training/: the learning loop's pages. The overview, promotion and roll-back
+are the platform's (admins); a project's policy and its cycles are also its managers'.
+Thin: services do the work."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.models import Project, User
+from annotation.models import AuditAction, Capability, Project, User
+from annotation.projects import form_changes, project_for, record_event
 from core import charts
 from core.access import admin_required
 from scoring.queries import active_model_version
@@ -71,13 +75,22 @@ def training_page(request: HttpRequest) -> HttpResponse:
     return render(request, "training/training.html", context, status=400 if form.errors else 200)
 
 
-@admin_required
+@login_required
 def project_training(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
     policy = policy_for(project)
     form = PolicyForm(request.POST if request.method == "POST" else None, instance=policy)
     if request.method == "POST" and form.is_valid():
+        before, after = form_changes(form)
         form.save()
+        record_event(
+            AuditAction.POLICY_CHANGED,
+            actor=request.user,
+            project=project,
+            target="training policy",
+            before=before,
+            after=after,
+        )
         messages.success(request, "Training policy saved; it applies to the next cycle.")
         return redirect("training-project", slug=slug)
     runs = list(
@@ -119,10 +132,10 @@ def project_training(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "training/project.html", context, status=400 if form.errors else 200)
 
 
-@admin_required
+@login_required
 @require_POST
 def start_now(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
     user = request.user if isinstance(request.user, User) else None
     started = start_cycle(project, trigger=TrainingRun.Trigger.PAGE, requested_by=user, force=True)
     if started.created:
@@ -140,6 +153,12 @@ def promote_version(request: HttpRequest, pk: int) -> HttpResponse:
     except ScoringError as exc:
         messages.error(request, str(exc))
     else:
+        record_event(
+            AuditAction.MODEL_PROMOTED,
+            actor=request.user,
+            target=f"model {version.name}",
+            after={"status": version.status},
+        )
         messages.success(request, f"{version.name} is now the active model.")
     return _back(request)
 
@@ -152,5 +171,11 @@ def roll_back_version(request: HttpRequest) -> HttpResponse:
     except ScoringError as exc:
         messages.error(request, str(exc))
     else:
+        record_event(
+            AuditAction.MODEL_ROLLED_BACK,
+            actor=request.user,
+            target=f"model {version.name}",
+            after={"active": version.name},
+        )
         messages.success(request, f"Rolled back: {version.name} is the active model again.")
     return _back(request)

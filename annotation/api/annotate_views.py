@@ -1,7 +1,8 @@
 """The annotator endpoints: next task, submit, skip. Thin: parse, call a service.
 
-Who: any logged-in user may annotate (annotators, and admins or researchers who want to
-try a project); a user only ever sees and changes their own assignments.
+Who: the members of a project (every role may annotate), anyone signed in when the
+project is open to all annotators, and admins; to anyone else a closed project and its
+assignments do not exist (404). A user only ever sees and changes their own assignments.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from annotation.judging import (
     AnnotatorExcluded,
     CalibrationFailed,
     Lease,
+    NotAMember,
     SubmissionError,
     Submitted,
     next_assignment,
@@ -37,6 +39,7 @@ from annotation.judging import (
     submit_judgment,
 )
 from annotation.models import Project, User
+from annotation.projects import may_annotate_assignment
 from core.prepared import fetch_instance
 
 MAX_KEY_LENGTH = 128
@@ -87,6 +90,8 @@ class NextAssignment(AnnotateView):
         user: User = request.user  # type: ignore[assignment]
         try:
             lease = next_assignment(project, user)
+        except NotAMember:
+            raise Http404(f"No project {slug!r}.") from None
         except (CalibrationFailed, AnnotatorExcluded) as exc:
             return Response({"detail": str(exc)}, status=HTTPStatus.FORBIDDEN)
         if lease is None:
@@ -131,6 +136,7 @@ class SubmitAssignment(AnnotateView):
         body = SubmitSerializer(data=request.data)
         if not body.is_valid():
             return _invalid(body.errors)
+        _check_assignment(pk, request.user)  # type: ignore[arg-type]
         data = body.validated_data
         try:
             outcome = submit_judgment(
@@ -169,6 +175,7 @@ class SkipAssignment(AnnotateView):
         body = SkipSerializer(data=request.data)
         if not body.is_valid():
             return _invalid(body.errors)
+        _check_assignment(pk, request.user)  # type: ignore[arg-type]
         try:
             assignment = skip_assignment(
                 pk,
@@ -181,12 +188,18 @@ class SkipAssignment(AnnotateView):
         return Response({"assignment": assignment.pk, "status": assignment.status})
 
 
+def _check_assignment(pk: int, user: User) -> None:
+    """404 for an assignment in a project the user may no longer annotate in."""
+    if not may_annotate_assignment(user, pk):
+        raise Http404(f"No assignment {pk}.")
+
+
 def _next_lease_body(project: Project, user: User) -> dict[str, Any] | None:
     """The caller's next lease, leased after the submit committed (saves the page a round
     trip); None when nothing is left or calibration stopped them (GET next/ says why)."""
     try:
         lease = next_assignment(project, user)
-    except (CalibrationFailed, AnnotatorExcluded):
+    except (CalibrationFailed, AnnotatorExcluded, NotAMember):
         return None
     return None if lease is None else lease_body(project, lease)
 

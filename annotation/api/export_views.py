@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,21 +21,22 @@ from annotation.api.serializers import (
     ExportSnapshotSerializer,
 )
 from annotation.export import ExportParamsError, create_export, snapshot_files, stream_tar, tar_size
-from annotation.models import ExportSnapshot, Project
-from core.permissions import CanReadDatasets
+from annotation.models import AuditAction, Capability, ExportSnapshot, User
+from annotation.projects import check_project, project_for, record_event
 
 
 class ProjectExports(generics.ListAPIView):
     """GET: the project's export snapshots. POST: start one (202; it runs on a worker)."""
 
     serializer_class = ExportSnapshotSerializer
-    permission_classes = [CanReadDatasets]
+    permission_classes = [IsAuthenticated]
     filterset_fields = ["status"]
 
     def get_queryset(self) -> QuerySet[ExportSnapshot]:
         if getattr(self, "swagger_fake_view", False):  # the schema generator's dry run
             return ExportSnapshot.objects.none()
-        return ExportSnapshot.objects.filter(project__slug=self.kwargs["slug"]).select_related(
+        project = project_for(self.request.user, self.kwargs["slug"], Capability.RESEARCH)  # type: ignore[arg-type]
+        return ExportSnapshot.objects.filter(project=project).select_related(
             "project", "created_by"
         )
 
@@ -47,7 +49,7 @@ class ProjectExports(generics.ListAPIView):
         },
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = get_object_or_404(Project, slug=slug)
+        project = project_for(request.user, slug, Capability.RESEARCH)  # type: ignore[arg-type]
         form = ExportRequestSerializer(data=request.data)
         if not form.is_valid():
             return _bad_parameters(
@@ -60,6 +62,13 @@ class ProjectExports(generics.ListAPIView):
             snapshot = create_export(project, dict(form.validated_data), created_by=request.user)  # type: ignore[arg-type]
         except ExportParamsError as exc:
             return _bad_parameters(exc.problems)
+        record_event(
+            AuditAction.EXPORT_STARTED,
+            actor=request.user,
+            project=project,
+            target=f"export {snapshot.pk}",
+            after=snapshot.parameters,
+        )
         return Response(ExportSnapshotSerializer(snapshot).data, status=HTTPStatus.ACCEPTED)
 
 
@@ -80,14 +89,19 @@ class ExportDetail(generics.RetrieveAPIView):
     """One snapshot: status, progress, counts, checksum."""
 
     serializer_class = ExportSnapshotSerializer
-    permission_classes = [CanReadDatasets]
+    permission_classes = [IsAuthenticated]
     queryset = ExportSnapshot.objects.select_related("project", "created_by")
+
+    def get_object(self) -> ExportSnapshot:
+        snapshot = super().get_object()
+        check_project(self.request.user, snapshot.project, Capability.RESEARCH)  # type: ignore[arg-type]
+        return snapshot
 
 
 class ExportDownload(APIView):
     """The snapshot's files as one .tar, streamed from disk."""
 
-    permission_classes = [CanReadDatasets]
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         responses={
@@ -100,6 +114,8 @@ class ExportDownload(APIView):
     )
     def get(self, request: Request, pk: int) -> Response | StreamingHttpResponse:
         snapshot = get_object_or_404(ExportSnapshot.objects.select_related("project"), pk=pk)
+        user: User = request.user  # type: ignore[assignment]
+        check_project(user, snapshot.project, Capability.RESEARCH)
         if snapshot.status != ExportSnapshot.Status.DONE:
             return Response(
                 {
@@ -116,6 +132,13 @@ class ExportDownload(APIView):
                 status=HTTPStatus.GONE,
             )
         top = f"{snapshot.project.slug}-export-{snapshot.pk}"
+        record_event(
+            AuditAction.EXPORT_DOWNLOADED,
+            actor=user,
+            project=snapshot.project,
+            target=f"export {snapshot.pk}",
+            after={"checksum": snapshot.checksum},
+        )
         response = StreamingHttpResponse(stream_tar(files, top), content_type="application/x-tar")
         response["Content-Length"] = str(tar_size(files, top))
         response["Content-Disposition"] = f'attachment; filename="{top}.tar"'

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.serializers import LeaderboardSerializer
 from annotation.leaderboard import generator_leaderboard
-from annotation.models import Project
-from core.permissions import CanReadDatasets
+from annotation.models import Capability
+from annotation.projects import project_for
 
 
 class ProjectLeaderboard(APIView):
     """Bradley-Terry strengths per generator with bootstrap 95% intervals."""
 
-    permission_classes = [CanReadDatasets]
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: LeaderboardSerializer, 404: OpenApiResponse()})
     def get(self, request: Request, slug: str) -> Response:
-        project = get_object_or_404(Project, slug=slug)
+        project = project_for(request.user, slug, Capability.RESEARCH)  # type: ignore[arg-type]
         return Response(generator_leaderboard(project))

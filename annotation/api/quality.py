@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import Batch, Project, Split
+from annotation.models import Batch, Capability, Split
+from annotation.projects import project_for
 from annotation.quality import compute_agreement
-from core.permissions import CanReadDatasets
 
 
 class AgreementQuerySerializer(serializers.Serializer):
@@ -26,7 +26,7 @@ class AgreementQuerySerializer(serializers.Serializer):
 class ProjectAgreement(APIView):
     """The project's agreement report, computed from its judgments (cached until they change)."""
 
-    permission_classes = [CanReadDatasets]
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         parameters=[
@@ -48,7 +48,7 @@ class ProjectAgreement(APIView):
         },
     )
     def get(self, request: Request, slug: str) -> Response:
-        project = get_object_or_404(Project, slug=slug)
+        project = project_for(request.user, slug, Capability.RESEARCH)  # type: ignore[arg-type]
         query = AgreementQuerySerializer(data=request.query_params)
         if not query.is_valid():
             return Response(query.errors, status=HTTPStatus.BAD_REQUEST)

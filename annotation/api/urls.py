@@ -1,6 +1,13 @@
 from django.urls import path
 
-from annotation.api import annotate_views, export_views, leaderboard_views, quality, views
+from annotation.api import (
+    annotate_views,
+    export_views,
+    leaderboard_views,
+    member_views,
+    quality,
+    views,
+)
 
 urlpatterns = [
     path("projects/", views.ProjectList.as_view(), name="project-list"),
@@ -21,6 +28,17 @@ urlpatterns = [
         leaderboard_views.ProjectLeaderboard.as_view(),
         name="project-leaderboard",
     ),
+    path(
+        "projects/<slug:slug>/members/",
+        member_views.ProjectMembers.as_view(),
+        name="project-members-api",
+    ),
+    path(
+        "projects/<slug:slug>/members/<str:username>/",
+        member_views.ProjectMember.as_view(),
+        name="project-member-api",
+    ),
+    path("projects/<slug:slug>/pay/", member_views.ProjectPay.as_view(), name="project-pay-api"),
     path("exports/<int:pk>/", export_views.ExportDetail.as_view(), name="export-detail"),
     path(
         "exports/<int:pk>/download/", export_views.ExportDownload.as_view(), name="export-download"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.parsers import MultiPartParser
@@ -20,49 +21,50 @@ from annotation.api.serializers import (
     ProjectSerializer,
 )
 from annotation.intake import BatchRejected, Problem, StorageUnavailable, import_upload
-from annotation.models import Batch, Project
-from annotation.projects import projects_with_counts
-from core.permissions import CanReadDatasets, IsPlatformAdmin
+from annotation.models import Batch, Capability, Project, User
+from annotation.projects import check_project, project_for, projects_with_counts
 
 
 class ProjectList(generics.ListAPIView):
-    """Projects, with their prompt, image and task counts."""
+    """The projects the caller may see, with their prompt, image and task counts."""
 
     serializer_class = ProjectSerializer
     permission_classes = [IsAuthenticated]
     filterset_fields = ["task_type"]
 
     def get_queryset(self) -> QuerySet[Project]:
-        return projects_with_counts()
+        if getattr(self, "swagger_fake_view", False):
+            return Project.objects.none()
+        return projects_with_counts(self.request.user)  # type: ignore[arg-type]
 
 
 class ProjectDetail(generics.RetrieveAPIView):
+    """One project the caller may see (404 for one they may not: slugs do not leak)."""
+
     serializer_class = ProjectSerializer
     permission_classes = [IsAuthenticated]
     lookup_field = "slug"
 
     def get_queryset(self) -> QuerySet[Project]:
-        return projects_with_counts()
+        if getattr(self, "swagger_fake_view", False):
+            return Project.objects.none()
+        return projects_with_counts(self.request.user)  # type: ignore[arg-type]
 
 
 class ProjectBatches(generics.ListAPIView):
-    """GET: the project's batches (admins, researchers). POST: upload a batch (admins)."""
+    """GET: the project's batches (its reviewers, researchers and managers). POST: upload
+    a batch (its managers; admins, who may also create a project this way)."""
 
     serializer_class = BatchSerializer
     parser_classes = [MultiPartParser]
+    permission_classes = [IsAuthenticated]
     filterset_fields = ["status", "split"]
-
-    def get_permissions(self) -> list:
-        if self.request.method == "POST":
-            return [IsPlatformAdmin()]
-        return [CanReadDatasets()]
 
     def get_queryset(self) -> QuerySet[Batch]:
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no slug
             return Batch.objects.none()
-        return Batch.objects.filter(project__slug=self.kwargs["slug"]).select_related(
-            "project", "uploaded_by"
-        )
+        project = project_for(self.request.user, self.kwargs["slug"], Capability.VIEW)  # type: ignore[arg-type]
+        return Batch.objects.filter(project=project).select_related("project", "uploaded_by")
 
     @extend_schema(
         request={"multipart/form-data": BatchUploadSerializer},
@@ -74,6 +76,12 @@ class ProjectBatches(generics.ListAPIView):
         },
     )
     def post(self, request: Request, slug: str) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        existing = Project.objects.filter(slug=slug).first()
+        if existing is not None:
+            check_project(user, existing, Capability.MANAGE)
+        elif not user.is_platform_admin:  # only admins create projects; none is shown here
+            raise Http404(f"No project {slug!r}.")
         upload = BatchUploadSerializer(data=request.data)
         if not upload.is_valid():
             problems = [

@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 
 from annotation.judging import next_assignment, submit_judgment
-from annotation.models import Image, Project, Role, User
-from annotation.projects import add_user
+from annotation.models import Image, Project, ProjectRole, Role, User
+from annotation.projects import add_member, add_user
 
 # Hidden quality of each demo generator (higher is better); blur hurts c and d.
 GENERATOR_QUALITY = {
@@ -88,6 +88,8 @@ def judge_as_crowd(project: Project, *, tasks_per_member: int, seed: int = 0) ->
     makes them share tasks (started tasks are served first), so agreement is measurable.
     Deterministic for a given seed and database state."""
     members = [(member, crowd_account(member)) for member in DEMO_CROWD]
+    for _member, annotator in members:  # the crowd judges as members of the project
+        add_member(project, annotator, ProjectRole.ANNOTATOR)
     rngs = [random.Random(f"{seed}|{project.slug}|{number}") for number in range(len(members))]
     active = set(range(len(members)))
     stored = 0

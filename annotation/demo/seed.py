@@ -18,11 +18,16 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from annotation.demo.crowd import judge_as_crowd
 from annotation.intake import ImportSummary, import_batch, process_batch
-from annotation.models import Project, Role, Split, User
-from annotation.projects import add_user
+from annotation.models import Project, ProjectRole, Role, Split, User
+from annotation.projects import add_member, add_user
 
 DEMO_PROMPTS = Path(settings.BASE_DIR) / "data" / "sd_prompts_1k.jsonl"
 DEMO_PROJECTS = {"demo-pairwise": 2, "demo-ranking": 4}
+# The demo users' roles in every demo project (the admin created them: manager).
+DEMO_MEMBERS = {
+    "demo-annotator": ProjectRole.ANNOTATOR,
+    "demo-researcher": ProjectRole.RESEARCHER,
+}
 DEMO_USERS = {
     "demo-admin": (Role.ADMIN, "hpd-admin-2026"),
     "demo-annotator": (Role.ANNOTATOR, "hpd-annotate-2026"),
@@ -133,8 +138,10 @@ def seed_demo(
             summaries.append(summary)
             # Cleaning normally follows on a worker; done here so the crowd can start.
             process_batch(summary.batch)
+        project = Project.objects.get(slug=slug)
+        for username, project_role in DEMO_MEMBERS.items():
+            add_member(project, User.objects.get(username=username), project_role, by=admin)
         if with_judgments:
-            project = Project.objects.get(slug=slug)
             slots = groups_per_project * DEMO_TRAIN_JUDGMENTS + test_groups * DEMO_TEST_JUDGMENTS
             judge_as_crowd(project, tasks_per_member=slots // 8 + test_groups)
     return summaries, logins

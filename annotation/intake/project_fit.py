@@ -16,7 +16,8 @@ from django.conf import settings
 
 from annotation.intake.image_checks import ImageFacts
 from annotation.intake.problems import Problem
-from annotation.models import Image, Project, Prompt, Split, TaskType, User
+from annotation.models import Image, Project, ProjectRole, Prompt, Split, TaskType, User
+from annotation.projects import add_member
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ def locked_project(
         lease_seconds=settings.DEFAULT_LEASE_SECONDS,
         created_by=uploaded_by,
     )
+    if uploaded_by is not None:  # a new project starts with its creator as manager
+        add_member(project, uploaded_by, ProjectRole.MANAGER)
     return project, True
 
 

@@ -11,6 +11,7 @@ from annotation.judging.assignment import (
     AnnotatorExcluded,
     CalibrationFailed,
     Lease,
+    NotAMember,
     expire_leases,
     next_assignment,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "AnnotatorExcluded",
     "CalibrationFailed",
     "Lease",
+    "NotAMember",
     "SubmissionError",
     "Submitted",
     "expire_leases",

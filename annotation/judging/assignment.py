@@ -33,9 +33,11 @@ from annotation.models import (
     Assignment,
     AssignmentStatus,
     Batch,
+    Capability,
     Project,
     ProjectAnnotator,
     User,
+    capabilities,
 )
 from core.prepared import execute_prepared, insert_columns, insert_params
 
@@ -159,6 +161,10 @@ class CalibrationFailed(Exception):
     """The annotator did not pass calibration and no unseen gold task is left to retry."""
 
 
+class NotAMember(Exception):
+    """The project is closed and the annotator is not one of its members."""
+
+
 class AnnotatorExcluded(Exception):
     """An admin excluded the annotator from the project: no more tasks for them there."""
 
@@ -214,10 +220,14 @@ def next_assignment(project: Project, annotator: User) -> Lease | None:
     (see `calibration_due`). The display order is shuffled and stored on the
     assignment. The annotator's expired leases are marked expired on the way.
 
-    Raises CalibrationFailed when the annotator failed calibration and no gold task is
+    Raises NotAMember unless the annotator may annotate in the project (a member, or
+    anyone when the project is open to all annotators: annotation.models.membership),
+    CalibrationFailed when the annotator failed calibration and no gold task is
     left to try again, and AnnotatorExcluded when an admin excluded them from the
     project (their judgments would not count, so they would only use up slots).
     """
+    if Capability.ANNOTATE not in capabilities(annotator, project):
+        raise NotAMember(f"No project {project.slug!r}.")
     now = timezone.now()
     with transaction.atomic():
         standing = _lock_standing(project, annotator, now)

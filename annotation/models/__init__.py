@@ -1,5 +1,6 @@
 """The nouns of the human side (docs/architecture.md#data-model)."""
 
+from annotation.models.audit import AuditAction, AuditEvent
 from annotation.models.content import Batch, Image, Project, Prompt, Split, Style, TaskType
 from annotation.models.exports import ExportSnapshot
 from annotation.models.flags import ImageFlag, ImageFlagKind
@@ -13,6 +14,13 @@ from annotation.models.judging import (
     Task,
     TaskImage,
 )
+from annotation.models.membership import (
+    Capability,
+    Membership,
+    ProjectRole,
+    capabilities,
+    visible_projects,
+)
 from annotation.models.quality import AgreementReport, LlmCleaning, QualitySettings
 from annotation.models.users import Role, User
 
@@ -20,7 +28,10 @@ __all__ = [
     "AgreementReport",
     "Assignment",
     "AssignmentStatus",
+    "AuditAction",
+    "AuditEvent",
     "Batch",
+    "Capability",
     "ExportSnapshot",
     "Image",
     "ImageFlag",
@@ -28,9 +39,11 @@ __all__ = [
     "Judgment",
     "JudgmentFlag",
     "LlmCleaning",
+    "Membership",
     "PairJudgment",
     "Project",
     "ProjectAnnotator",
+    "ProjectRole",
     "Prompt",
     "QualitySettings",
     "Role",
@@ -40,4 +53,6 @@ __all__ = [
     "TaskImage",
     "TaskType",
     "User",
+    "capabilities",
+    "visible_projects",
 ]

@@ -52,6 +52,11 @@ class Project(models.Model):
         default=2,
         help_text="Annotators who must flag an image broken or unsafe before it is withdrawn.",
     )
+    open_to_annotators = models.BooleanField(
+        default=False,
+        help_text="Any signed-in annotator may judge this project's tasks; closed projects "
+        "are seen only by their members (and admins).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

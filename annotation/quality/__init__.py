@@ -21,19 +21,24 @@ from annotation.quality.counted import (
     uncounted_reasons,
 )
 from annotation.quality.gold import DEGRADATIONS, GoldError, make_gold_pairs
+from annotation.quality.pay import IDLE_CAP_SECONDS, PayRow, pay_csv_rows, pay_report
 from annotation.quality.repeats import schedule_repeat_items
 
 __all__ = [
     "DEGRADATIONS",
     "GOLD_REASON",
+    "IDLE_CAP_SECONDS",
     "UNCOUNTED_REASONS",
     "GoldError",
+    "PayRow",
     "compute_agreement",
     "counted_judgments",
     "counted_pairs",
     "counted_sql",
     "gold_condition",
     "make_gold_pairs",
+    "pay_csv_rows",
+    "pay_report",
     "refresh_quality_flags",
     "schedule_repeat_items",
     "set_excluded",

@@ -2,12 +2,13 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import select_template
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from annotation.models import Judgment, Project
+from annotation.models import Capability, Judgment
+from annotation.projects import project_for
 
 DEFAULT_GUIDELINES = "annotation/guidelines/hpd-v2-1.html"
 
@@ -15,7 +16,7 @@ DEFAULT_GUIDELINES = "annotation/guidelines/hpd-v2-1.html"
 @login_required
 @ensure_csrf_cookie
 def annotate(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.ANNOTATE)  # type: ignore[arg-type]
     guidelines = select_template(
         [f"annotation/guidelines/{project.guideline_version}.html", DEFAULT_GUIDELINES]
     )

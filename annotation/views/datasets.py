@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from annotation.export import ExportParamsError, create_export
 from annotation.leaderboard import generator_leaderboard
-from annotation.models import ExportSnapshot, Project
+from annotation.models import (
+    AuditAction,
+    Capability,
+    ExportSnapshot,
+    Project,
+    User,
+    visible_projects,
+)
+from annotation.projects import project_for, record_event
 from annotation.views.strength_chart import strength_chart
-from core.access import dataset_reader_required
 
 
 class ExportForm(forms.Form):
@@ -26,16 +35,24 @@ class ExportForm(forms.Form):
     )
 
 
-@dataset_reader_required
+def _research_projects(user: User) -> list[Project]:
+    """The projects whose data the user may read; a 403 for someone with none at all."""
+    projects = list(visible_projects(user, Capability.RESEARCH).order_by("slug"))
+    if not projects and not user.can_read_datasets:
+        raise PermissionDenied("Only admins and researchers may see this.")
+    return projects
+
+
+@login_required
 def datasets_home(request: HttpRequest) -> HttpResponse:
-    projects = list(Project.objects.order_by("slug"))
+    projects = _research_projects(request.user)  # type: ignore[arg-type]
     chosen = request.GET.get("project") or (projects[0].slug if projects else None)
     return _render(request, projects, chosen, ExportForm(), [])
 
 
-@dataset_reader_required
+@login_required
 def start_export(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.RESEARCH)  # type: ignore[arg-type]
     if request.method != "POST":
         return redirect(f"/datasets/?project={project.slug}")
     form = ExportForm(request.POST)
@@ -46,13 +63,20 @@ def start_export(request: HttpRequest, slug: str) -> HttpResponse:
         except ExportParamsError as exc:
             problems = exc.problems
         else:
+            record_event(
+                AuditAction.EXPORT_STARTED,
+                actor=request.user,
+                project=project,
+                target=f"export {snapshot.pk}",
+                after=snapshot.parameters,
+            )
             messages.success(request, f"Export {snapshot.pk} started; it appears below.")
             return redirect(f"/datasets/?project={project.slug}")
     else:
         problems = [
             f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
         ]
-    projects = list(Project.objects.order_by("slug"))
+    projects = _research_projects(request.user)  # type: ignore[arg-type]
     return _render(request, projects, project.slug, form, problems, status=400)
 
 

@@ -1,15 +1,17 @@
-"""/manage/: the admin's page for uploading batches and watching them."""
+"""/manage/: uploading batches and watching them (admins, and the managers and reviewers
+of a project, who see their projects only)."""
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.validators import validate_slug
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from annotation.intake import BatchRejected, Problem, StorageUnavailable, import_upload
-from annotation.models import Split
+from annotation.models import Capability, Project, Split, User, capabilities
 from annotation.projects import projects_with_counts, recent_batches
-from core.access import admin_required
 
 
 class BatchUploadForm(forms.Form):
@@ -25,12 +27,33 @@ class BatchUploadForm(forms.Form):
     )
 
 
-@admin_required
+def upload_refusal(user: User, slug: str) -> str | None:
+    """Why `user` may not upload into project `slug` (None when they may): admins upload
+    anywhere and create projects; a project's managers upload into it."""
+    if user.is_platform_admin:
+        return None
+    project = Project.objects.filter(slug=slug).first()
+    if project is None or Capability.MANAGE not in capabilities(user, project):
+        return (
+            f"you manage no project {slug!r}: upload into one of the projects listed below, "
+            "or ask an admin to create this one"
+        )
+    return None
+
+
+@login_required
 def manage_home(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    managed = projects_with_counts(user, Capability.REVIEW)
+    if not user.is_platform_admin and not managed.exists():
+        raise PermissionDenied("Only admins and project managers or reviewers may see this.")
     problems: list[Problem] = []
     posted = request.method == "POST"
     form = BatchUploadForm(request.POST if posted else None, request.FILES if posted else None)
-    if request.method == "POST" and form.is_valid():
+    refusal = upload_refusal(user, form.data.get("project", "")) if posted else None
+    if refusal is not None and form.is_valid():
+        problems = [Problem("project", refusal)]
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             summary = import_upload(
@@ -58,8 +81,9 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "problems": problems,
-            "projects": projects_with_counts(),
-            "batches": recent_batches(),
+            "projects": [(project, capabilities(user, project)) for project in managed],
+            "batches": recent_batches(projects=managed),
+            "is_admin": user.is_platform_admin,
         },
         status=status,
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,8 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from annotation.intake import ReviewError, approve_prompts, edit_prompt, hold_prompts
-from annotation.models import Project, Prompt, Style
-from core.access import admin_required
+from annotation.models import AuditAction, Capability, Prompt, Style
+from annotation.projects import project_for, record_event
 
 STYLE_CHOICES = [(value, label) for value, label in Style.choices if value]
 
@@ -50,9 +51,9 @@ def _back(request: HttpRequest, slug: str) -> str:
     return reverse("prompt-review", kwargs={"slug": slug})
 
 
-@admin_required
+@login_required
 def prompt_review(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.REVIEW)  # type: ignore[arg-type]
     show = request.GET.get("show", "held")
     prompts = Prompt.objects.filter(project=project).order_by("-is_held", "pk")
     if show == "held":
@@ -92,29 +93,44 @@ def prompt_review(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@admin_required
+@login_required
 @require_POST
 def prompt_bulk(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.REVIEW)  # type: ignore[arg-type]
     ids = [int(value) for value in request.POST.getlist("prompt") if value.isdigit()]
     action = request.POST.get("action")
     if not ids:
         messages.error(request, "Tick at least one prompt, then choose what to do with them.")
     elif action == "approve":
         count = approve_prompts(project, ids)
+        record_event(
+            AuditAction.PROMPTS_APPROVED,
+            actor=request.user,
+            project=project,
+            target="prompts " + ", ".join(map(str, ids)),
+            after={"released": count},
+        )
         messages.success(request, f"Released {count} prompt(s) to annotators.")
     elif action == "hold":
         count = hold_prompts(project, ids)
+        record_event(
+            AuditAction.PROMPTS_HELD,
+            actor=request.user,
+            project=project,
+            target="prompts " + ", ".join(map(str, ids)),
+            after={"held": count},
+        )
         messages.success(request, f"Held {count} prompt(s) back from annotators.")
     else:
         messages.error(request, "Choose approve or hold.")
     return redirect(_back(request, slug))
 
 
-@admin_required
+@login_required
 @require_POST
 def prompt_edit(request: HttpRequest, slug: str, prompt_id: int) -> HttpResponse:
-    prompt = get_object_or_404(Prompt, pk=prompt_id, project__slug=slug)
+    project = project_for(request.user, slug, Capability.REVIEW)  # type: ignore[arg-type]
+    prompt = get_object_or_404(Prompt, pk=prompt_id, project=project)
     form = PromptEditForm(request.POST, prefix=f"p{prompt.pk}")
     if not form.is_valid():
         errors = "; ".join(

@@ -6,11 +6,20 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.models import Project, ProjectAnnotator, QualitySettings, User
+from annotation.models import (
+    AuditAction,
+    Capability,
+    ProjectAnnotator,
+    QualitySettings,
+    User,
+    capabilities,
+)
+from annotation.projects import check_project, form_changes, project_for, record_event
 from annotation.quality import (
     GoldError,
     compute_agreement,
@@ -20,7 +29,6 @@ from annotation.quality import (
     set_excluded,
 )
 from core import charts
-from core.access import admin_required
 
 
 class QualitySettingsForm(forms.ModelForm):
@@ -51,9 +59,11 @@ class GoldForm(forms.Form):
     count = forms.IntegerField(min_value=1, max_value=1000, initial=20)
 
 
-@admin_required
+@login_required
 def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.REVIEW)  # type: ignore[arg-type]
+    if request.method == "POST":  # thresholds are a manager's setting
+        check_project(request.user, project, Capability.MANAGE)  # type: ignore[arg-type]
     thresholds = QualitySettings.objects.filter(project=project).first() or QualitySettings(
         project=project
     )
@@ -62,7 +72,16 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if request.method == "POST":
         if form.is_valid():
+            before, after = form_changes(form)
             form.save()
+            record_event(
+                AuditAction.THRESHOLDS_CHANGED,
+                actor=request.user,
+                project=project,
+                target="quality thresholds",
+                before=before,
+                after=after,
+            )
             refresh_quality_flags(project)
             messages.success(request, "Thresholds saved; quality flags recomputed.")
             return redirect("quality-dashboard", slug=slug)
@@ -85,6 +104,7 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "excluded": excluded,
         "form": form,
         "gold_form": GoldForm(),
+        "can_manage": Capability.MANAGE in capabilities(request.user, project),  # type: ignore[arg-type]
         "charts": _charts(report, thresholds),
         "figures": _figures(report),
     }
@@ -158,14 +178,21 @@ def _charts(report: dict[str, Any], thresholds: QualitySettings) -> dict[str, An
     }
 
 
-@admin_required
+@login_required
 @require_POST
 def set_annotator_excluded(request: HttpRequest, slug: str, annotator_id: int) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.REVIEW)  # type: ignore[arg-type]
     annotator = get_object_or_404(User, pk=annotator_id)
     excluded = request.POST.get("excluded") == "1"
     reason = request.POST.get("reason", "")
     set_excluded(project, annotator, excluded=excluded, by=request.user, reason=reason)  # type: ignore[arg-type]
+    record_event(
+        AuditAction.ANNOTATOR_EXCLUDED if excluded else AuditAction.ANNOTATOR_INCLUDED,
+        actor=request.user,
+        project=project,
+        target=annotator.external_id or annotator.username,
+        after={"excluded": excluded, "reason": reason},
+    )
     name = annotator.external_id or annotator.username
     messages.success(
         request,
@@ -176,10 +203,10 @@ def set_annotator_excluded(request: HttpRequest, slug: str, annotator_id: int) -
     return redirect("quality-dashboard", slug=slug)
 
 
-@admin_required
+@login_required
 @require_POST
 def make_gold(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
     form = GoldForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give how many gold pairs to make: a number from 1 to 1000.")
@@ -193,10 +220,10 @@ def make_gold(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("quality-dashboard", slug=slug)
 
 
-@admin_required
+@login_required
 @require_POST
 def schedule_repeats(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
     made = schedule_repeat_items(project)
     messages.success(request, f"Scheduled {made} repeat item(s).")
     return redirect("quality-dashboard", slug=slug)

@@ -291,5 +291,14 @@ TRAINING_EVAL_BATCH_SIZE = env.int("TRAINING_EVAL_BATCH_SIZE", default=64)
 # run whose lease expired (its worker died).
 TRAINING_LEASE_SECONDS = env.int("TRAINING_LEASE_SECONDS", default=300)
 
+# Email (password reset). Without EMAIL_HOST no email is sent: the password reset page
+# says so and what to do instead (core/password_reset.py).
+EMAIL_HOST = env("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="hpd-annotation@localhost")
+
 # --- production security and operations: CSP, login lockout, health checks
 from config.settings.security import *  # noqa: E402, F403

@@ -1,4 +1,7 @@
-"""GET /api/v1/models/ and POST /api/v1/score/ (admins and researchers). Thin."""
+"""GET /api/v1/models/ and POST /api/v1/score/ (admins and researchers). Thin.
+
+Stored images are scored only for a caller who may read their project's data (its
+researchers and managers, admins); to anyone else they do not exist."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.models import Capability, Image, User, visible_projects
 from core.permissions import CanReadDatasets
 from scoring import services
 from scoring.api.serializers import (
@@ -21,6 +25,18 @@ from scoring.api.serializers import (
     ScoreResponseSerializer,
 )
 from scoring.models import ModelVersion
+
+
+def _hidden_images(user: User, image_ids: list[int]) -> list[int]:
+    """The ids among `image_ids` of images in no project whose data `user` may read."""
+    if not image_ids or user.is_platform_admin:
+        return []
+    readable = set(
+        Image.objects.filter(
+            pk__in=image_ids, project__in=visible_projects(user, Capability.RESEARCH)
+        ).values_list("pk", flat=True)
+    )
+    return sorted(set(image_ids) - readable)
 
 
 class ModelVersionList(generics.ListAPIView):
@@ -59,6 +75,13 @@ class ScoreImages(APIView):
                 status=HTTPStatus.BAD_REQUEST,
             )
         data: dict[str, Any] = form.validated_data
+        user: User = request.user  # type: ignore[assignment]
+        hidden = _hidden_images(user, data.get("image_ids") or [])
+        if hidden:
+            return Response(
+                {"detail": f"no image with id(s) {', '.join(map(str, hidden))}"},
+                status=HTTPStatus.BAD_REQUEST,
+            )
         try:
             version = services.model_version_named(data.get("model_version"))
             if data.get("images"):

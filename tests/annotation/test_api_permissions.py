@@ -1,5 +1,8 @@
-"""Every /api/v1/ endpoint, every role: the status each gets (a table, and a test that
-fails when an endpoint has no row)."""
+"""Every /api/v1/ endpoint, every asker: the status each gets (a table, and a test that
+fails when an endpoint has no row). The askers are those of the page table
+(tests/site_world.py): members of the world's closed project in each project role, a
+non-member annotator (and the same while the project is open), a researcher of another
+project, an admin, and no token at all."""
 
 from __future__ import annotations
 
@@ -14,58 +17,80 @@ from rest_framework.test import APIClient
 from annotation.api import urls as api_urls
 from annotation.export import create_export, export_snapshot
 from annotation.judging.assignment import next_assignment
-from annotation.models import Role, User
-from annotation.projects.accounts import add_user
+from annotation.models import User
 from scoring.api import urls as scoring_api_urls
 from tests.factories.projects import judged_project
 from tests.factories.tasks import make_tasks
+from tests.permission_tables import NOT_FOUND, in_project, only
+from tests.site_world import (
+    ADMIN,
+    ANNOTATOR,
+    ANON,
+    ELSEWHERE,
+    OUTSIDER,
+    RESEARCHER,
+    ROLES,
+    opened,
+    role_users,
+)
 
 # Everything under /api/v1/.
 API_PATTERNS = [*api_urls.urlpatterns, *scoring_api_urls.urlpatterns]
 
-ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
 OK, CREATED, ACCEPTED = HTTPStatus.OK, HTTPStatus.CREATED, HTTPStatus.ACCEPTED
 BAD, UNAUTH, FORBIDDEN = HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN
 
 
-def everyone(status: int) -> dict[str, int]:
-    return {ANON: UNAUTH, ANNOTATOR: status, RESEARCHER: status, ADMIN: status}
+def everyone(status: int) -> dict[str, Any]:
+    return {role: UNAUTH if role == ANON else status for role in ROLES}
 
 
-def readers(status: int) -> dict[str, int]:
-    return {ANON: UNAUTH, ANNOTATOR: FORBIDDEN, RESEARCHER: status, ADMIN: status}
+def project(capability: str, status: int) -> dict[str, Any]:
+    return in_project(capability, status, anon=UNAUTH)
 
 
-def assignee_only(status: int) -> dict[str, int]:
-    """The world's assignment is leased to the annotator; everyone else is refused."""
-    return {ANON: UNAUTH, ANNOTATOR: status, RESEARCHER: FORBIDDEN, ADMIN: FORBIDDEN}
+def platform_readers(status: int) -> dict[str, Any]:
+    """The model registry and scoring uploads belong to no project: platform researchers
+    and admins."""
+    return only({RESEARCHER, ELSEWHERE, ADMIN}, status, anon=UNAUTH)
 
 
-# URL name -> method -> role -> status. POST bodies are below; a 400 means the request
+def assignee_only(status: int) -> dict[str, Any]:
+    """The world's assignment is leased to the annotator; anyone else who may see the
+    project is refused (403), anyone who may not gets 404."""
+    row: dict[str, Any] = {role: FORBIDDEN for role in ROLES}
+    row.update({ANON: UNAUTH, ANNOTATOR: status, OUTSIDER: NOT_FOUND, ELSEWHERE: NOT_FOUND})
+    return row
+
+
+# URL name -> method -> asker -> status. POST bodies are below; a 400 means the request
 # passed the permission check and was then refused for its body.
-MATRIX: dict[str, dict[str, dict[str, int]]] = {
-    "project-list": {"GET": everyone(OK)},
-    "project-detail": {"GET": everyone(OK)},
-    "project-batches": {
-        "GET": readers(OK),
-        "POST": {ANON: UNAUTH, ANNOTATOR: FORBIDDEN, RESEARCHER: FORBIDDEN, ADMIN: BAD},
-    },
-    "project-exports": {"GET": readers(OK), "POST": readers(ACCEPTED)},
-    "project-leaderboard": {"GET": readers(OK)},
-    "export-detail": {"GET": readers(OK)},
-    "export-download": {"GET": readers(OK)},
-    "project-agreement": {"GET": readers(OK)},
-    # Any signed-in account may annotate; an assignment answers only its assignee.
-    "next": {"GET": everyone(OK)},
+MATRIX: dict[str, dict[str, dict[str, Any]]] = {
+    "project-list": {"GET": everyone(OK)},  # each sees the projects they may see
+    "project-detail": {"GET": project("annotate", OK)},
+    "project-batches": {"GET": project("view", OK), "POST": project("manage", BAD)},
+    "project-exports": {"GET": project("research", OK), "POST": project("research", ACCEPTED)},
+    "project-leaderboard": {"GET": project("research", OK)},
+    "export-detail": {"GET": project("research", OK)},
+    "export-download": {"GET": project("research", OK)},
+    "project-agreement": {"GET": project("research", OK)},
+    "project-members-api": {"GET": project("manage", OK), "POST": project("manage", OK)},
+    "project-member-api": {"DELETE": project("manage", OK)},
+    "project-pay-api": {"GET": project("manage", OK)},
+    # Members annotate (and anyone while the project is open); an assignment answers
+    # only its assignee.
+    "next": {"GET": project("annotate", OK)},
     "assignment-submit": {"POST": assignee_only(BAD)},
     "assignment-skip": {"POST": assignee_only(OK)},
-    "model-version-list": {"GET": readers(OK)},
-    "score-images": {"POST": readers(BAD)},  # no prompt, no images
+    "model-version-list": {"GET": platform_readers(OK)},
+    "score-images": {"POST": platform_readers(BAD)},  # no prompt, no images
 }
 BODIES: dict[str, dict[str, Any]] = {
     "project-exports": {"split": "train"},
     # Well formed, but not a permutation of the task's images: the assignee gets 400.
     "assignment-submit": {"ranking": [1, 2], "duration_ms": 900, "flags": []},
+    # Already a member in that role: 200, nothing changes.
+    "project-members-api": {"username": "matrix-target", "role": "annotator"},
 }
 HEADERS: dict[str, dict[str, str]] = {"assignment-submit": {"Idempotency-Key": "matrix-1"}}
 FORMATS = {"project-batches": "multipart"}
@@ -92,7 +117,7 @@ def test_every_api_endpoint_has_a_row_in_the_matrix() -> None:
     assert not stale, f"MATRIX names URLs that no longer exist: {stale}"
     for name in api_url_names():
         for method, statuses in MATRIX[name].items():
-            assert set(statuses) == {ANON, ANNOTATOR, RESEARCHER, ADMIN}, (name, method)
+            assert set(statuses) == set(ROLES), (name, method)
     assert get_resolver().resolve(reverse("project-list")).url_name == "project-list"
 
 
@@ -102,12 +127,9 @@ def world(tmp_path: Path, settings: Any, db: None) -> dict[str, Any]:
     judged = judged_project(tmp_path / "in", "matrix", train_groups=1, test_groups=1, annotators=1)
     snapshot = create_export(judged.project, {}, enqueue=False)
     export_snapshot(snapshot.pk)
-    users = {
-        role: add_user(f"matrix-{role}", role, password="correct-horse-battery-9").user
-        for role in (Role.ANNOTATOR, Role.RESEARCHER, Role.ADMIN)
-    }
-    make_tasks(judged.project, 2, images=4, wanted=2)
-    lease = next_assignment(judged.project, users[Role.ANNOTATOR])
+    users = role_users(judged.project, "matrix")
+    make_tasks(judged.project, 4, images=4, wanted=2)  # a lease for every asker who may
+    lease = next_assignment(judged.project, users[ANNOTATOR])
     assert lease is not None
     return {
         "slug": judged.project.slug,
@@ -121,28 +143,36 @@ def url_for(name: str, world: dict[str, Any]) -> str:
     pattern = next(p for p in API_PATTERNS if getattr(p, "name", None) == name)
     keys = pattern.pattern.regex.groupindex
     pk = world["assignment"] if name.startswith("assignment-") else world["pk"]
-    kwargs = {key: world["slug"] if key == "slug" else pk for key in keys}
+    values = {"slug": world["slug"], "username": "matrix-target"}
+    kwargs = {key: values.get(key, pk) for key in keys}
     return reverse(name, kwargs=kwargs)
 
 
 @pytest.mark.parametrize(
     ("name", "method"), [(name, method) for name, rows in MATRIX.items() for method in rows]
 )
-@pytest.mark.parametrize("role", [ANON, ANNOTATOR, RESEARCHER, ADMIN])
-def test_permission_matrix(name: str, method: str, role: str, world: dict[str, Any]) -> None:
-    client = APIClient()
-    if role != ANON:
-        user: User = world["users"][role]
-        client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
-    url = url_for(name, world)
-    if method == "GET":
-        response = client.get(url)
-    else:
-        response = client.post(
-            url,
-            BODIES.get(name, {}),
-            format=FORMATS.get(name, "json"),
-            headers=HEADERS.get(name, {}),
-        )
-    expected = MATRIX[name][method][role]
-    assert response.status_code == expected, (name, method, role, getattr(response, "data", ""))
+def test_permission_matrix(name: str, method: str, world: dict[str, Any]) -> None:
+    """Every asker in turn against one world (built once per endpoint and method)."""
+    wrong = []
+    for role in ROLES:
+        client = APIClient()
+        if role != ANON:
+            user: User = world["users"][role]
+            client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+        url = url_for(name, world)
+        with opened(world["slug"], role):
+            if method == "GET":
+                response = client.get(url)
+            elif method == "DELETE":
+                response = client.delete(url)
+            else:
+                response = client.post(
+                    url,
+                    BODIES.get(name, {}),
+                    format=FORMATS.get(name, "json"),
+                    headers=HEADERS.get(name, {}),
+                )
+        expected = MATRIX[name][method][role]
+        if response.status_code != expected:
+            wrong.append((role, int(expected), response.status_code, getattr(response, "data", "")))
+    assert not wrong, f"{method} {name}: (asker, expected, got, body) {wrong}"

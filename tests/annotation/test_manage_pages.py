@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from annotation.intake.importing import import_batch
-from annotation.models import Batch, Image, User
+from annotation.models import Batch, Image, Project, ProjectRole, User
 from tests.factories.batches import (
     database_state,
     media_state,
@@ -21,6 +21,7 @@ from tests.factories.batches import (
     write_manifest,
     zip_folder,
 )
+from tests.factories.users import member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +115,9 @@ def test_a_researcher_sees_a_project_with_its_batches_and_images(
     tmp_path: Path, researcher_user: User, annotator_user: User
 ) -> None:
     import_batch(write_batch(tmp_path / "b", groups=2), "foxes")
+    project = Project.objects.get(slug="foxes")
+    member_of(project, researcher_user, ProjectRole.RESEARCHER)
+    member_of(project, annotator_user, ProjectRole.ANNOTATOR)
     url = reverse("project-page", kwargs={"slug": "foxes"})
 
     page = logged_in(researcher_user).get(url).content.decode()

@@ -11,6 +11,7 @@ from annotation.judging.assignment import next_assignment
 from annotation.judging.submission import submit_judgment
 from annotation.models import Assignment, Judgment, Project, Task, User
 from tests.factories.batches import image_ids
+from tests.factories.users import member_of
 
 
 def judge(
@@ -31,6 +32,7 @@ def judge(
     shuffles at random: position-bias tests need to know which image was shown first.
     """
     project = Project.objects.get(pk=task.project_id)
+    member_of(project, annotator)
     lease = next_assignment(project, annotator)
     if lease is None or lease.assignment.task_id != task.pk:
         served = None if lease is None else f"task {lease.assignment.task_id}"
@@ -59,6 +61,7 @@ def judge_all(
 ) -> list[Judgment]:
     """Judge every task next_assignment serves the annotator, ranking each with `rank`,
     until it serves none."""
+    member_of(project, annotator)
     judgments = []
     while (lease := next_assignment(project, annotator)) is not None:
         task = Task.objects.get(pk=lease.assignment.task_id)

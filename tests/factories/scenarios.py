@@ -13,6 +13,7 @@ from annotation.models import Judgment, Project, QualitySettings, Task, User
 from annotation.projects import add_user
 from annotation.quality import make_gold_pairs, schedule_repeat_items, set_excluded
 from tests.factories.batches import write_batch
+from tests.factories.users import member_of
 
 _keys = count(1)
 
@@ -35,6 +36,7 @@ class Scenario:
 def judge_next(project: Project, annotator: User, *, calibration: bool = False) -> Judgment:
     """Lease the annotator's next task and submit a ranking of it: the gold ranking for a
     gold task, else the display order."""
+    member_of(project, annotator)
     lease = next_assignment(project, annotator)
     assert lease is not None, f"no task left for {annotator.username}"
     assignment = lease.assignment

@@ -27,8 +27,12 @@ def make_project(
     calibration_tasks: int = 0,
     calibration_pass_rate: float = 0.8,
     flag_withdraw_threshold: int = 2,
+    open_to_annotators: bool = True,
 ) -> Project:
-    """A project; pairwise for two images per task, ranking otherwise, unless told."""
+    """A project; pairwise for two images per task, ranking otherwise, unless told.
+
+    Open to all annotators unless told: the judging tests are about the slot rule, not
+    membership (tests/annotation/projects/ covers closed projects)."""
     if task_type is None:
         task_type = TaskType.PAIRWISE if images_per_task == 2 else TaskType.RANKING
     return Project.objects.create(
@@ -42,6 +46,7 @@ def make_project(
         lease_seconds=lease_seconds,
         calibration_tasks=calibration_tasks,
         calibration_pass_rate=calibration_pass_rate,
+        open_to_annotators=open_to_annotators,
         flag_withdraw_threshold=flag_withdraw_threshold,
     )
 

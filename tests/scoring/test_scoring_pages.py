@@ -15,6 +15,7 @@ from annotation.models import Image, User
 from scoring import services
 from scoring.models import ModelVersion
 from tests.factories.batches import write_batch
+from tests.factories.users import member_of
 from tests.scoring.helpers import write_tiny_model
 
 Register = Callable[..., ModelVersion]
@@ -96,6 +97,8 @@ def test_project_page_shows_generator_scores_to_researchers_never_to_annotators(
     project = Image.objects.first().project  # type: ignore[union-attr]
     means = services.mean_score_by_generator(project)
     url = reverse("project-page", args=["foxes"])
+    member_of(project, researcher_user, "researcher")
+    member_of(project, annotator_user, "annotator")
 
     page = logged_in(researcher_user).get(url).content.decode()
 

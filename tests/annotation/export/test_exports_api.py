@@ -20,6 +20,7 @@ from annotation.models import ExportSnapshot, User
 from tests.annotation.intake.test_batch_processing import celery_worker
 from tests.conftest import client_for
 from tests.factories.projects import judged_project
+from tests.factories.users import member_of
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +44,7 @@ def test_researcher_starts_an_export_a_worker_writes_it_and_the_tar_matches_the_
     tmp_path: Path, media_root: Path, researcher_user: User, export_root: Path
 ) -> None:
     judged = judged_project(tmp_path / "in", train_groups=2, test_groups=1, annotators=2)
+    member_of(judged.project, researcher_user, "researcher")
     client = client_for(researcher_user)
     url = reverse("project-exports", kwargs={"slug": judged.project.slug})
 
@@ -138,6 +140,7 @@ def test_a_snapshot_whose_files_were_removed_answers_410(
     snapshot = create_export(judged.project, {}, enqueue=False)
     export_snapshot(snapshot.pk)
     shutil.rmtree(ExportSnapshot.objects.get(pk=snapshot.pk).path)
+    member_of(judged.project, researcher_user, "researcher")
     response = client_for(researcher_user).get(
         reverse("export-download", kwargs={"pk": snapshot.pk})
     )

@@ -23,6 +23,7 @@ from tests.factories.batches import (
     write_manifest,
     zip_folder,
 )
+from tests.factories.users import member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +109,7 @@ def test_the_new_project_is_listed_with_its_counts(
     assert second.status_code == HTTPStatus.CREATED, second.content
     assert second.json()["created_project"] is False
 
+    member_of(Project.objects.get(slug=SLUG), annotator_user)
     response = client_for(annotator_user).get(reverse("project-list"))
 
     assert response.status_code == HTTPStatus.OK
@@ -276,13 +278,14 @@ def test_unwritable_media_storage_is_a_507_and_changes_nothing(
 
 @pytest.mark.parametrize("role", ["annotator", "researcher"])
 def test_only_admins_may_upload(tmp_path: Path, media_root: Path, role: str) -> None:
+    """Only admins create a project by uploading: to anyone else a project that does not
+    exist is as invisible as a closed one (404)."""
     user = add_user(f"{role}-1", role, password="correct-horse-battery-9").user
     db_before = database_state()
 
     response = upload(client_for(user), valid_zip(tmp_path))
 
-    assert response.status_code == HTTPStatus.FORBIDDEN
-    assert response.json() == {"detail": "Only admins may do this."}
+    assert response.status_code == HTTPStatus.NOT_FOUND
     assert database_state() == db_before
     assert media_state(media_root) == []
 
@@ -303,6 +306,8 @@ def test_researchers_can_list_batches_and_annotators_cannot(
     created = upload(client_for(admin_user), valid_zip(tmp_path), judgments_per_task=2)
     assert created.status_code == HTTPStatus.CREATED
 
+    project = Project.objects.get(slug=SLUG)
+    member_of(project, researcher_user, "researcher")
     response = client_for(researcher_user).get(batches_url())
 
     assert response.status_code == HTTPStatus.OK
@@ -329,11 +334,15 @@ def test_researchers_can_list_batches_and_annotators_cannot(
             }
         ],
     }
-    assert client_for(researcher_user).get(batches_url("other")).json()["count"] == 0
+    assert client_for(researcher_user).get(batches_url("other")).status_code == 404
 
+    assert client_for(annotator_user).get(batches_url()).status_code == HTTPStatus.NOT_FOUND
+    member_of(project, annotator_user)
     forbidden = client_for(annotator_user).get(batches_url())
     assert forbidden.status_code == HTTPStatus.FORBIDDEN
-    assert forbidden.json() == {"detail": "Only admins and researchers may do this."}
+    assert forbidden.json() == {
+        "detail": "Your role in project 'foxes' does not allow this; ask one of its managers."
+    }
     assert APIClient().get(batches_url()).status_code == HTTPStatus.UNAUTHORIZED
 
 

@@ -18,6 +18,7 @@ from annotation.quality.annotator_quality import set_excluded
 from tests.conftest import client_for
 from tests.factories.judging import judge_all
 from tests.factories.projects import imported_project
+from tests.factories.users import member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +119,7 @@ def test_leaderboard_api_and_datasets_page(
 ) -> None:
     settings.EXPORT_ROOT = tmp_path / "exports"
     judged = consistent_project(tmp_path / "in")
+    member_of(judged.project, researcher_user, "researcher")
     api = client_for(researcher_user).get(
         reverse("project-leaderboard", kwargs={"slug": judged.project.slug})
     )

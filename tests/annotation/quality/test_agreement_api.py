@@ -16,7 +16,7 @@ from tests.conftest import client_for
 from tests.factories.batches import image_ids
 from tests.factories.judging import judge
 from tests.factories.tasks import make_project, make_tasks
-from tests.factories.users import annotators
+from tests.factories.users import annotators, member_of
 
 
 @pytest.fixture
@@ -42,6 +42,7 @@ def url(slug: str = "judged") -> str:
 def test_admins_and_researchers_read_the_report(
     judged_project: Project, admin_user: User, researcher_user: User
 ) -> None:
+    member_of(judged_project, researcher_user, "researcher")
     for user in (admin_user, researcher_user):
         response = client_for(user).get(url())
         assert response.status_code == HTTPStatus.OK
@@ -55,6 +56,7 @@ def test_admins_and_researchers_read_the_report(
 
 @pytest.mark.django_db
 def test_filters(judged_project: Project, researcher_user: User) -> None:
+    member_of(judged_project, researcher_user, "researcher")
     client = client_for(researcher_user)
     assert client.get(url(), {"split": "train"}).json()["pairwise_agreement"] == 1.0
     test_batch = judged_project.batches.get(split="test")

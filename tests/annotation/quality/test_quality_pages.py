@@ -15,7 +15,7 @@ from annotation.models import Project, ProjectAnnotator, Prompt, QualitySettings
 from annotation.quality import compute_agreement
 from tests.factories.batches import image_ids, write_batch, write_manifest
 from tests.factories.judging import judge
-from tests.factories.users import annotators
+from tests.factories.users import annotators, member_of
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +78,11 @@ def test_dashboard_refuses_others(
     project: Project, annotator_user: User, researcher_user: User
 ) -> None:
     url = reverse("quality-dashboard", args=["owls"])
+    # Not members: the project does not exist for them.
+    assert logged_in(annotator_user).get(url).status_code == HTTPStatus.NOT_FOUND
+    member_of(project, annotator_user, "annotator")
+    member_of(project, researcher_user, "researcher")
+    # Members whose role does not cover quality pages.
     assert logged_in(annotator_user).get(url).status_code == HTTPStatus.FORBIDDEN
     assert logged_in(researcher_user).get(url).status_code == HTTPStatus.FORBIDDEN
     anonymous = Client().get(url)

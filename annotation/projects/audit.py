@@ -1,0 +1,55 @@
+"""Recording and reading the audit trail (annotation/models/audit.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from annotation.models import AuditEvent, Project, User
+
+
+def record_event(
+    action: str,
+    *,
+    actor: Any = None,
+    project: Project | None = None,
+    target: str = "",
+    before: Any = None,
+    after: Any = None,
+) -> AuditEvent:
+    """Append one event. `actor` is the user who acted (None or anonymous: the system,
+    a command). Call it in the transaction of the change where there is one."""
+    user = actor if isinstance(actor, User) else None
+    return AuditEvent.objects.create(
+        action=action,
+        actor_id=user.pk if user else None,
+        actor_name=user.username if user else "",
+        project_id=project.pk if project else None,
+        project_slug=project.slug if project else "",
+        target=target[:300],
+        before=before,
+        after=after,
+    )
+
+
+def audit_events(project: Project | None = None, action: str = "") -> QuerySet[AuditEvent]:
+    """The newest events first: of one project, or of the whole platform."""
+    events = AuditEvent.objects.all()
+    if project is not None:
+        events = events.filter(project_id=project.pk)
+    if action:
+        events = events.filter(action=action)
+    return events
+
+
+def form_changes(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The (before, after) values of the fields a bound, valid form changed."""
+    names = [name for name in form.changed_data if name in form.cleaned_data]
+    before = {name: _plain(form.initial.get(name)) for name in names}
+    after = {name: _plain(form.cleaned_data[name]) for name in names}
+    return before, after
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
