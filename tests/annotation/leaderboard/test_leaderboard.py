@@ -202,6 +202,7 @@ def test_active_model_scores_sit_beside_the_strengths(
         assert (beside["mean_score"], beside["mean_score_low"], beside["mean_score_high"]) == (
             row["mean"], row["low"], row["high"]
         )  # fmt: skip
+    member_of(judged.project, researcher_user, "researcher")
     client = client_for(researcher_user)
     client.force_login(researcher_user)
     html = client.get(reverse("datasets"), {"project": judged.project.slug}).content.decode()
