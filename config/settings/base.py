@@ -125,6 +125,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 
 # --- batch import limits (every limit a user can hit names itself in the error)
 IMPORT_MAX_ARCHIVE_BYTES = env.int("IMPORT_MAX_ARCHIVE_BYTES", default=4 * 1024**3)
+# Request bodies per route (core/request_limits.py): uploads get the limits above.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024**2)
+REQUEST_MAX_LOGIN_BYTES = env.int("REQUEST_MAX_LOGIN_BYTES", default=16 * 1024)
+REQUEST_MAX_IMAGES_BYTES = env.int("REQUEST_MAX_IMAGES_BYTES", default=256 * 1024**2)
 IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=8 * 1024**3)
 IMPORT_MAX_FILES = env.int("IMPORT_MAX_FILES", default=200_000)
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=200)
@@ -141,6 +145,7 @@ DEFAULT_LEASE_SECONDS = env.int("DEFAULT_LEASE_SECONDS", default=600)
 GUIDELINE_VERSION = env("GUIDELINE_VERSION", default="hpd-v2-1")
 
 # --- REST API
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=1000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "annotation.api.authentication.PreparedTokenAuthentication",
@@ -149,7 +154,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # LimitOffsetPagination with ?limit= capped at API_MAX_PAGE_SIZE.
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     # Counted in Redis (API_THROTTLE_REDIS_URL), shared by all workers; fail open.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -293,3 +299,6 @@ TRAINING_LEASE_SECONDS = env.int("TRAINING_LEASE_SECONDS", default=300)
 
 # --- production security and operations: CSP, login lockout, health checks
 from config.settings.security import *  # noqa: E402, F403
+
+# The anonymous throttle's client address behind the trusted proxies (security.py).
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # noqa: F405
