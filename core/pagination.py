@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
 
 
 class BoundedLimitOffsetPagination(LimitOffsetPagination):
-    @property  # type: ignore[override]
-    def max_limit(self) -> int:
-        return int(settings.API_MAX_PAGE_SIZE)
+    def get_limit(self, request: Request) -> int | None:
+        self.max_limit = int(settings.API_MAX_PAGE_SIZE)
+        return super().get_limit(request)
