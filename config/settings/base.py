@@ -167,6 +167,7 @@ REST_FRAMEWORK = {
         "anon": env("API_THROTTLE_ANON", default="60/min"),
         "user": env("API_THROTTLE_USER", default="1200/min"),
         "annotate": env("API_THROTTLE_ANNOTATE", default="240/min"),
+        "compute": env("API_THROTTLE_COMPUTE", default="30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

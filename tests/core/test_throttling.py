@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def low_rates(monkeypatch: pytest.MonkeyPatch) -> None:
-    rates = {"anon": "2/min", "user": "3/min", "annotate": "1/min"}
+    rates = {"anon": "2/min", "user": "3/min", "annotate": "1/min", "compute": "1/min"}
     for throttle in (throttling.AnonThrottle, throttling.UserThrottle, throttling.ScopedThrottle):
         monkeypatch.setattr(throttle, "THROTTLE_RATES", rates)
     # Earlier tests (and the other throttles' windows) made counts: start from none.
@@ -129,3 +129,15 @@ def test_behind_a_trusted_proxy_the_address_it_added_is_the_client(
     statuses = [via_proxy(f"198.51.100.{n}, 192.0.2.7") for n in range(3)]
     assert statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
     assert via_proxy("192.0.2.8") == HTTPStatus.OK  # another client behind the same proxy
+
+
+@pytest.mark.parametrize("name", ["project-leaderboard", "project-agreement", "score-images"])
+def test_routes_that_compute_have_their_own_tighter_rate(
+    name: str, low_rates: None, researcher_user: User
+) -> None:
+    client = client_for(researcher_user)
+    url = reverse(name, kwargs={"slug": "nope"}) if name != "score-images" else reverse(name)
+    first = client.get(url) if name != "score-images" else client.post(url, {}, format="json")
+    again = client.get(url) if name != "score-images" else client.post(url, {}, format="json")
+    assert first.status_code != HTTPStatus.TOO_MANY_REQUESTS
+    assert again.status_code == HTTPStatus.TOO_MANY_REQUESTS
