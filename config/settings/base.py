@@ -143,6 +143,9 @@ IMPORT_WORKERS = env.int("IMPORT_WORKERS", default=min(8, os.cpu_count() or 1))
 DEFAULT_JUDGMENTS_PER_TASK = env.int("DEFAULT_JUDGMENTS_PER_TASK", default=1)
 DEFAULT_LEASE_SECONDS = env.int("DEFAULT_LEASE_SECONDS", default=600)
 GUIDELINE_VERSION = env("GUIDELINE_VERSION", default="hpd-v2-1")
+# True under config.settings.production: `manage.py demo` then refuses to create its
+# fixed-password accounts unless forced.
+PRODUCTION_SETTINGS = False
 
 # --- REST API
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=1000)

@@ -4,6 +4,7 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
 DEBUG = False
+PRODUCTION_SETTINGS = True
 # Static files straight from gunicorn, compressed and cached: no extra server needed.
 MIDDLEWARE = [
     MIDDLEWARE[0],  # noqa: F405 - SecurityMiddleware stays first
