@@ -231,7 +231,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Every record carries the request id of the request (or task) it was logged in.
-    "filters": {"request_id": {"()": "core.request_ids.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "core.request_ids.RequestIdFilter"},
+        # A 403 or other 4xx is one line, without a traceback (core/log_filters.py).
+        "client_errors": {"()": "core.log_filters.ClientErrorsWithoutTraceback"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
         "json": {
@@ -248,7 +252,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors"]},
+        "django.security": {"filters": ["client_errors"]},
+    },
 }
 
 # How often work left waiting by a broker outage (batches to process, exports) is queued.
