@@ -1,6 +1,6 @@
-import os
-
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+from config.entry import choose_settings
+
+choose_settings()
 application = get_asgi_application()

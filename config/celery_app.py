@@ -1,10 +1,10 @@
 """The Celery application: settings from Django's (namespace CELERY_), tasks autodiscovered."""
 
-import os
-
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+from config.entry import choose_settings
+
+choose_settings()
 
 app = Celery("hpd")
 app.config_from_object("django.conf:settings", namespace="CELERY")

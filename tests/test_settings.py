@@ -91,3 +91,50 @@ def test_production_serves_collected_static_files_with_whitenoise(tmp_path: Path
         and url != "/static/css/site.css"
     )
     assert status == "200" and content_type.startswith("text/css")
+
+
+def run_entry_point(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter with `env` and no DJANGO_ variables of ours."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    base.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_entry_points_of_a_production_image_refuse_to_start_on_default_settings() -> None:
+    for code in (
+        "import config.wsgi",
+        "import config.asgi",
+        "import config.celery_app",
+        "import sys, manage; sys.argv = ['manage.py', 'check']; manage.main()",
+    ):
+        result = run_entry_point(code, HPD_IMAGE="production")
+        assert result.returncode == 1, (code, result.stderr)
+        assert "Refusing to start a production image with no DJANGO_SETTINGS_MODULE" in (
+            result.stderr
+        ), code
+    local = run_entry_point(
+        "import config.wsgi", HPD_IMAGE="production", DJANGO_SETTINGS_MODULE="config.settings.local"
+    )
+    assert local.returncode == 1
+    assert "DJANGO_SETTINGS_MODULE=config.settings.local" in local.stderr
+
+
+def test_outside_an_image_the_local_settings_stay_the_default() -> None:
+    from config.entry import choose_settings
+
+    environ: dict[str, str] = {}
+    assert choose_settings(environ) == "config.settings.local" == environ["DJANGO_SETTINGS_MODULE"]
+    explicit = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "HPD_IMAGE": "production"}
+    assert choose_settings(explicit) == "config.settings.production"
+
+
+def test_both_images_mark_themselves_as_production_images() -> None:
+    for name in ("Dockerfile", "Dockerfile.gpu"):
+        assert "HPD_IMAGE=production" in (ROOT / "docker" / name).read_text(), name

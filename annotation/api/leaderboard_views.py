@@ -18,6 +18,8 @@ class ProjectLeaderboard(APIView):
     """Bradley-Terry strengths per generator with bootstrap 95% intervals."""
 
     permission_classes = [IsAuthenticated]
+    # It computes (a bootstrap, a report, a model forward): API_THROTTLE_COMPUTE per user.
+    throttle_scope = "compute"
 
     @extend_schema(responses={200: LeaderboardSerializer, 404: OpenApiResponse()})
     def get(self, request: Request, slug: str) -> Response:

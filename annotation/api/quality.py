@@ -27,6 +27,8 @@ class ProjectAgreement(APIView):
     """The project's agreement report, computed from its judgments (cached until they change)."""
 
     permission_classes = [IsAuthenticated]
+    # It computes (a bootstrap, a report, a model forward): API_THROTTLE_COMPUTE per user.
+    throttle_scope = "compute"
 
     @extend_schema(
         parameters=[

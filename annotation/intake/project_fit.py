@@ -98,9 +98,10 @@ def shared_with_other_split(
 def locked_project(
     slug: str, sizes: set[int], judgments_per_task: int | None, uploaded_by: User | None
 ) -> tuple[Project, bool]:
-    """The project `slug`, row-locked, or a new one shaped by the batch's group sizes
-    (pairwise when every group has two images); and whether it was created."""
-    project = Project.objects.select_for_update().filter(slug=slug).first()
+    """The project `slug`, locked (`Project.objects.locked()`: submits go on meanwhile),
+    or a new one shaped by the batch's group sizes (pairwise when every group has two
+    images); and whether it was created."""
+    project = Project.objects.locked().filter(slug=slug).first()
     if project is not None:
         return project, False
     project = Project.objects.create(

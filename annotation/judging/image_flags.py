@@ -80,12 +80,13 @@ def withdrawn_images(project: Project | None = None) -> QuerySet[Image]:
 def restore_image(image_id: int) -> int:
     """Put a withdrawn image back into circulation; returns how many tasks came back.
 
-    Locks the image row. A task is reactivated only when none of its images is still
-    withdrawn and its prompt is not held for a safety review. The image's flags are
-    kept but marked cleared, so it takes fresh flags to withdraw it again.
+    Locks the image row (FOR NO KEY UPDATE: submits naming the image go on). A task is
+    reactivated only when none of its images is still withdrawn and its prompt is not
+    held for a safety review. The image's flags are kept but marked cleared, so it
+    takes fresh flags to withdraw it again.
     """
     with transaction.atomic():
-        image = Image.objects.select_for_update().filter(pk=image_id).first()
+        image = Image.objects.select_for_update(no_key=True).filter(pk=image_id).first()
         if image is None or not image.is_withdrawn:
             return 0
         image.is_withdrawn = False

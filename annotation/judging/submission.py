@@ -52,6 +52,10 @@ class SubmissionConflict(SubmissionError):
     status = 409
 
 
+class SubmitterExcluded(SubmissionError):
+    status = 403
+
+
 @dataclass(frozen=True)
 class Submitted:
     """A stored judgment; `created` is False when the call replayed an earlier submit."""
@@ -73,17 +77,27 @@ def submit_judgment(
 ) -> Submitted:
     """Store the annotator's ranking for their assignment, exactly once.
 
-    Locks the assignment row (FOR UPDATE) for the transaction, then the task row while
-    `judgments_done` is incremented. In one transaction: the Judgment (ranking best to
-    worst, display order, duration, flags, the project's guideline version, the key),
-    its PairJudgment rows, the assignment marked submitted, the task's
-    `judgments_done` + 1 (not for calibration judgments, which also get no pair rows),
-    image flags and any withdrawal they trigger, and calibration progress.
+    Locks, in this order and for the whole transaction (the order next_assignment takes
+    them in): the annotator's ProjectAnnotator row, the assignment row, the task row.
+    Each check below reads rows as they are once those locks are granted, so a lease,
+    an exclusion or a withdrawal committed a moment earlier is seen. In one
+    transaction: the Judgment (ranking best to worst, display order, duration, flags,
+    the project's guideline version, the key), its PairJudgment rows, the assignment
+    marked submitted, the task's `judgments_done` + 1 (not for calibration judgments,
+    which also get no pair rows), image flags and any withdrawal they trigger, and
+    calibration progress.
+
+    A late submit (the lease expired) is stored when the task still has a free slot
+    (its submitted judgments plus the others' live leases are fewer than wanted), so
+    no work is lost and no task is ever judged more than `judgments_wanted` times; a
+    late calibration judgment takes no slot and is stored.
 
     Guarantees: a second call with the same key or the same ranking and flags returns
     the stored judgment (created=False) and writes nothing; any other second call, a
-    skipped or expired lease, or a key already used for another assignment raises
-    SubmissionConflict; another user's assignment raises NotYourAssignment; a ranking
+    skipped lease, a late submit whose slot went to someone else, a task taken out of
+    circulation, or a key already used for another assignment raises
+    SubmissionConflict; an annotator excluded from the project raises
+    SubmitterExcluded; another user's assignment raises NotYourAssignment; a ranking
     that is not a permutation of the task's images, unknown flags or flagged images not
     in the task raise InvalidSubmission. On any error nothing is written.
     """
@@ -126,6 +140,7 @@ def _submit_locked(
     flagged_images: list[int],
     idempotency_key: str,
 ) -> Submitted:
+    exclusion = _lock_standing(assignment_id, annotator)
     assignment = _locked_own_assignment(assignment_id, annotator)
     task = assignment.task
     if assignment.status == AssignmentStatus.SUBMITTED:
@@ -135,12 +150,25 @@ def _submit_locked(
             f"You skipped assignment {assignment.pk}; a skipped task cannot be judged. "
             "Ask for the next task."
         )
+    if exclusion is not None:
+        raise SubmitterExcluded(
+            f"You are excluded from annotating project {task.project.slug!r}"
+            + (f" ({exclusion})" if exclusion else "")
+            + "; your judgment was not stored. Ask an admin if you think this is a mistake."
+        )
+    if not task.is_active:
+        raise SubmissionConflict(
+            f"The task of assignment {assignment.pk} was taken out of circulation (its "
+            "prompt is held for review or one of its images was withdrawn) while you "
+            "judged it; your judgment was not stored. Ask for the next task."
+        )
     now = timezone.now()
-    if assignment.status == AssignmentStatus.EXPIRED or assignment.expires_at <= now:
+    late = assignment.status == AssignmentStatus.EXPIRED or assignment.expires_at <= now
+    if late and not assignment.is_calibration and not _slot_free(assignment, now):
         raise SubmissionConflict(
             f"Your lease on assignment {assignment.pk} expired at "
-            f"{assignment.expires_at.isoformat()} and the task may have gone to someone "
-            "else; your judgment was not stored. Ask for the next task."
+            f"{assignment.expires_at.isoformat()} and the task went to someone else; "
+            "your judgment was not stored. Ask for the next task."
         )
     _check_ranking(ranking, assignment.display_order)
     _check_flags(flags, flagged_images, assignment.display_order)
@@ -258,15 +286,67 @@ def _columns(alias: str, model: type[Model]) -> tuple[list[str], str]:
 _ASSIGNMENT_FIELDS, _ASSIGNMENT_COLUMNS = _columns("a", Assignment)
 _TASK_FIELDS, _TASK_COLUMNS = _columns("t", Task)
 _PROJECT_FIELDS, _PROJECT_COLUMNS = _columns("p", Project)
-# The assignment locked, with its task and project read in the same statement.
+# The annotator's standing in the assignment's project, locked first: next_assignment
+# locks it before any assignment or task row, and so does a submit (one lock order, no
+# deadlock between a submit and a next-task request in another tab).
+_LOCK_STANDING_SQL = """
+SELECT pa.is_excluded, pa.excluded_reason
+FROM annotation_projectannotator pa
+JOIN annotation_task t ON t.project_id = pa.project_id
+JOIN annotation_assignment a ON a.task_id = t.id
+WHERE a.id = %(assignment)s::bigint AND pa.annotator_id = %(annotator)s::bigint
+FOR NO KEY UPDATE OF pa
+"""
+# The assignment and its task locked (the task as next_assignment's lease insert does,
+# so a late submit's slot check and a new lease of the same task run one at a time),
+# with the project read in the same statement.
 _LOCK_ASSIGNMENT_SQL = f"""
 SELECT {_ASSIGNMENT_COLUMNS}, {_TASK_COLUMNS}, {_PROJECT_COLUMNS}
 FROM annotation_assignment a
 JOIN annotation_task t ON t.id = a.task_id
 JOIN annotation_project p ON p.id = t.project_id
 WHERE a.id = %(assignment)s::bigint
-FOR UPDATE OF a
+FOR NO KEY UPDATE OF a, t
 """
+# A separate statement, run once the task row lock is held: its snapshot sees every
+# lease committed before the lock was granted.
+_SLOT_FREE_SQL = """
+SELECT t.judgments_done + (
+    SELECT count(*) FROM annotation_assignment a
+    WHERE a.task_id = t.id AND a.id <> %(assignment)s::bigint
+      AND a.status = 'leased' AND a.expires_at > %(now)s) < t.judgments_wanted
+FROM annotation_task t WHERE t.id = %(task)s::bigint
+"""
+
+
+def _lock_standing(assignment_id: int, annotator: User) -> str | None:
+    """Lock the annotator's standing in the assignment's project; the exclusion reason
+    ('' when none was given) if they are excluded, else None (also when no row exists)."""
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "hpd_submit_standing",
+            _LOCK_STANDING_SQL,
+            {"assignment": assignment_id, "annotator": annotator.pk},
+        )
+        row = cursor.fetchone()
+    if row is None or not row[0]:
+        return None
+    return str(row[1] or "")
+
+
+def _slot_free(assignment: Assignment, now: datetime) -> bool:
+    """Whether the assignment's task still has room for one more judgment at `now`
+    besides everyone else's live leases. Run under the task row lock."""
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "hpd_submit_slot_free",
+            _SLOT_FREE_SQL,
+            {"assignment": assignment.pk, "task": assignment.task_id, "now": now},
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 def _locked_own_assignment(assignment_id: int, annotator: User) -> Assignment:

@@ -25,6 +25,20 @@ class Style(models.TextChoices):
     OTHERS = "others", "Others"
 
 
+class ProjectQuerySet(models.QuerySet["Project"]):
+    def locked(self) -> "ProjectQuerySet":
+        """The rows locked FOR NO KEY UPDATE until commit: the lock a long transaction
+        that works on a project (an import, making gold pairs, scheduling repeats)
+        takes to run one at a time per project.
+
+        Not FOR UPDATE: every submit inserts rows whose foreign key names the project,
+        and such an insert takes FOR KEY SHARE on the project row, which FOR UPDATE
+        blocks until commit and FOR NO KEY UPDATE does not. Annotators keep working
+        while the transaction runs.
+        """
+        return self.select_for_update(no_key=True)
+
+
 class Project(models.Model):
     """One annotation study: what kind of task, how many images, how many judgments."""
 
@@ -61,6 +75,8 @@ class Project(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = ProjectQuerySet.as_manager()
 
     class Meta:
         ordering = ["slug"]

@@ -54,7 +54,8 @@ def make_gold_pairs(
     Picks images of active, non-gold, non-repeat tasks that are not withdrawn, not
     degraded copies, and not yet the original of a gold pair. Writes the copies and rows
     in one transaction: on any failure nothing is kept (files written are removed).
-    Locks the project row so two runs never pick the same image.
+    Locks the project row (`Project.objects.locked()`: submits go on meanwhile) so two
+    runs never pick the same image.
     """
     if count < 1:
         raise GoldError("count must be at least 1")
@@ -65,7 +66,7 @@ def make_gold_pairs(
     made: list[int] = []
     try:
         with transaction.atomic():
-            Project.objects.select_for_update().get(pk=project.pk)
+            Project.objects.locked().get(pk=project.pk)
             used = {
                 ranking[0]
                 for ranking in Task.objects.filter(project=project, is_gold=True)

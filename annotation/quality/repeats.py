@@ -23,7 +23,8 @@ def schedule_repeat_items(project: Project, *, now: datetime | None = None) -> i
     and only tasks whose counted judgment is at least `repeat_after_hours` old, still
     active, not gold and not repeated for that annotator yet are chosen. Idempotent: the
     target counts existing repeats, so running again makes none until the annotator
-    judges more. Locks the project row against a concurrent run.
+    judges more. Locks the project row against a concurrent run
+    (`Project.objects.locked()`: submits go on meanwhile).
     """
     now = now or timezone.now()
     thresholds = QualitySettings.objects.filter(project=project).first() or QualitySettings()
@@ -32,7 +33,7 @@ def schedule_repeat_items(project: Project, *, now: datetime | None = None) -> i
     cutoff = now - timedelta(hours=thresholds.repeat_after_hours)
     made = 0
     with transaction.atomic():
-        Project.objects.select_for_update().get(pk=project.pk)
+        Project.objects.locked().get(pk=project.pk)
         judged = counted_judgments(project).values("annotator_id").annotate(tasks=Count("task_id"))
         existing = dict(
             Task.objects.filter(project=project)

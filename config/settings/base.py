@@ -125,6 +125,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 
 # --- batch import limits (every limit a user can hit names itself in the error)
 IMPORT_MAX_ARCHIVE_BYTES = env.int("IMPORT_MAX_ARCHIVE_BYTES", default=4 * 1024**3)
+# Request bodies per route (core/request_limits.py): uploads get the limits above.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024**2)
+REQUEST_MAX_LOGIN_BYTES = env.int("REQUEST_MAX_LOGIN_BYTES", default=16 * 1024)
+REQUEST_MAX_IMAGES_BYTES = env.int("REQUEST_MAX_IMAGES_BYTES", default=256 * 1024**2)
 IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=8 * 1024**3)
 IMPORT_MAX_FILES = env.int("IMPORT_MAX_FILES", default=200_000)
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=200)
@@ -139,8 +143,12 @@ IMPORT_WORKERS = env.int("IMPORT_WORKERS", default=min(8, os.cpu_count() or 1))
 DEFAULT_JUDGMENTS_PER_TASK = env.int("DEFAULT_JUDGMENTS_PER_TASK", default=1)
 DEFAULT_LEASE_SECONDS = env.int("DEFAULT_LEASE_SECONDS", default=600)
 GUIDELINE_VERSION = env("GUIDELINE_VERSION", default="hpd-v2-1")
+# True under config.settings.production: `manage.py demo` then refuses to create its
+# fixed-password accounts unless forced.
+PRODUCTION_SETTINGS = False
 
 # --- REST API
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=1000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "annotation.api.authentication.PreparedTokenAuthentication",
@@ -149,7 +157,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # LimitOffsetPagination with ?limit= capped at API_MAX_PAGE_SIZE.
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     # Counted in Redis (API_THROTTLE_REDIS_URL), shared by all workers; fail open.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -161,6 +170,7 @@ REST_FRAMEWORK = {
         "anon": env("API_THROTTLE_ANON", default="60/min"),
         "user": env("API_THROTTLE_USER", default="1200/min"),
         "annotate": env("API_THROTTLE_ANNOTATE", default="240/min"),
+        "compute": env("API_THROTTLE_COMPUTE", default="30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -221,7 +231,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Every record carries the request id of the request (or task) it was logged in.
-    "filters": {"request_id": {"()": "core.request_ids.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "core.request_ids.RequestIdFilter"},
+        # A 403 or other 4xx is one line, without a traceback (core/log_filters.py).
+        "client_errors": {"()": "core.log_filters.ClientErrorsWithoutTraceback"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
         "json": {
@@ -238,7 +252,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors"]},
+        "django.security": {"filters": ["client_errors"]},
+    },
 }
 
 # How often work left waiting by a broker outage (batches to process, exports) is queued.
@@ -302,3 +320,6 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="hpd-annotation@localhost
 
 # --- production security and operations: CSP, login lockout, health checks
 from config.settings.security import *  # noqa: E402, F403
+
+# The anonymous throttle's client address behind the trusted proxies (security.py).
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # noqa: F405

@@ -4,6 +4,7 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
 DEBUG = False
+PRODUCTION_SETTINGS = True
 # Static files straight from gunicorn, compressed and cached: no extra server needed.
 MIDDLEWARE = [
     MIDDLEWARE[0],  # noqa: F405 - SecurityMiddleware stays first
@@ -32,8 +33,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # One JSON object per log line (with its request id), for the log collector.
 LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")  # type: ignore[index]  # noqa: F405
-# Behind the TLS proxy every request comes from the proxy's address: login lockout
-# (config/settings/security.py) counts the client's address from X-Forwarded-For, trusting
-# as many proxies as TRUSTED_PROXY_COUNT says.
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+# Behind the TLS proxy every request comes from the proxy's address: login lockout and the
+# anonymous throttle (config/settings/security.py) take the client's address from
+# X-Forwarded-For, trusting as many proxies as TRUSTED_PROXY_COUNT says (one by default).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+globals().update(client_address_settings(TRUSTED_PROXY_COUNT))  # noqa: F405
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # noqa: F405

@@ -52,6 +52,24 @@ AXES_HTTP_RESPONSE_CODE = 429
 # Lockouts are logged; the start-up banner and every attempt at INFO are not.
 AXES_VERBOSE = False
 
+
+# --- the client's address, for login lockout (django-axes) and the anonymous API
+# throttle (DRF's NUM_PROXIES, set in base.py): X-Forwarded-For is read only behind
+# TRUSTED_PROXY_COUNT proxies, and then only the entry the nearest trusted proxy added,
+# so a client cannot pick its own address by sending the header.
+def client_address_settings(proxies: int) -> dict[str, object]:
+    """The axes settings that find the client's address behind `proxies` proxies."""
+    return {
+        "AXES_IPWARE_PROXY_COUNT": proxies,
+        "AXES_IPWARE_META_PRECEDENCE_ORDER": (
+            ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if proxies else ("REMOTE_ADDR",)
+        ),
+    }
+
+
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+globals().update(client_address_settings(TRUSTED_PROXY_COUNT))
+
 # --- GET /healthz: how long it waits for a Celery worker to answer a ping.
 HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0)
 

@@ -54,6 +54,8 @@ class ScoreImages(APIView):
     """Score images for a prompt with the active (or a named) model version."""
 
     permission_classes = [CanReadDatasets]
+    # It computes (a bootstrap, a report, a model forward): API_THROTTLE_COMPUTE per user.
+    throttle_scope = "compute"
     parser_classes = [MultiPartParser, JSONParser]
 
     @extend_schema(

@@ -71,3 +71,15 @@ def test_a_successful_login_resets_the_count(annotator_user: User, settings: Any
     assert not AccessAttempt.objects.filter(username=annotator_user.username).exists()
     for _ in range(2):
         assert attempt(Client(), annotator_user.username, "wrong").status_code == HTTPStatus.OK
+
+
+def test_a_spoofed_forwarded_for_header_does_not_reset_the_count(
+    annotator_user: User, settings: Any
+) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    for n in range(3):
+        attempt(Client(HTTP_X_FORWARDED_FOR=f"203.0.113.{n}"), annotator_user.username, "wrong")
+    response = attempt(
+        Client(HTTP_X_FORWARDED_FOR="203.0.113.99"), annotator_user.username, PASSWORD
+    )
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS

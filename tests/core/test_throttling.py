@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def low_rates(monkeypatch: pytest.MonkeyPatch) -> None:
-    rates = {"anon": "2/min", "user": "3/min", "annotate": "1/min"}
+    rates = {"anon": "2/min", "user": "3/min", "annotate": "1/min", "compute": "1/min"}
     for throttle in (throttling.AnonThrottle, throttling.UserThrottle, throttling.ScopedThrottle):
         monkeypatch.setattr(throttle, "THROTTLE_RATES", rates)
     # Earlier tests (and the other throttles' windows) made counts: start from none.
@@ -103,3 +103,41 @@ def test_annotate_scope_limits_views_that_name_it(low_rates: None, annotator_use
         force_authenticate(request, annotator_user)
         statuses.append(view(request).status_code)
     assert statuses == [HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]  # 1/min for "annotate"
+
+
+def test_a_spoofed_forwarded_for_header_does_not_dodge_the_anonymous_rate(
+    low_rates: None,
+) -> None:
+    url = reverse("api-schema")
+    statuses = [
+        APIClient(HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").get(url).status_code for n in range(3)
+    ]
+    assert statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
+
+
+def test_behind_a_trusted_proxy_the_address_it_added_is_the_client(
+    low_rates: None, settings: Any
+) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    url = reverse("api-schema")
+
+    def via_proxy(forwarded: str) -> int:
+        client = APIClient(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+        return client.get(url).status_code
+
+    # The client prepends whatever it likes; the proxy appends the address it saw.
+    statuses = [via_proxy(f"198.51.100.{n}, 192.0.2.7") for n in range(3)]
+    assert statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
+    assert via_proxy("192.0.2.8") == HTTPStatus.OK  # another client behind the same proxy
+
+
+@pytest.mark.parametrize("name", ["project-leaderboard", "project-agreement", "score-images"])
+def test_routes_that_compute_have_their_own_tighter_rate(
+    name: str, low_rates: None, researcher_user: User
+) -> None:
+    client = client_for(researcher_user)
+    url = reverse(name, kwargs={"slug": "nope"}) if name != "score-images" else reverse(name)
+    first = client.get(url) if name != "score-images" else client.post(url, {}, format="json")
+    again = client.get(url) if name != "score-images" else client.post(url, {}, format="json")
+    assert first.status_code != HTTPStatus.TOO_MANY_REQUESTS
+    assert again.status_code == HTTPStatus.TOO_MANY_REQUESTS

@@ -162,3 +162,15 @@ def test_stored_images_are_served_to_logged_in_users_as_images_only(
     (media_root / "images" / "notes.html").write_text("<script>alert(1)</script>")
     for bad in ["images/notes.html", "../../etc/passwd", image.file.replace(".png", ".html")]:
         assert client.get(f"/media/{bad}").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_demo_refuses_under_production_settings_unless_forced(settings: object) -> None:
+    from django.core.management import CommandError
+
+    settings.PRODUCTION_SETTINGS = True  # type: ignore[attr-defined]
+    with pytest.raises(CommandError, match="--force"):
+        call_command("demo", "--groups", "1", "--no-judgments", stdout=io.StringIO())
+    assert not User.objects.exists() and not Project.objects.exists()
+
+    call_command("demo", "--groups", "1", "--no-judgments", "--force", stdout=io.StringIO())
+    assert User.objects.filter(username__in=list(DEMO_USERS)).count() == len(DEMO_USERS)
