@@ -34,7 +34,7 @@ def averaged_rank(raw: list[list[int]]) -> list[int]:
 
     Equal means share the best rank of their tie (competition ranking: means 1.5, 1.5, 3
     give 1, 1, 3); the release's evaluate_rank never counts equal human ranks as
-    discordant, so no order is invented between them (docs/hpd_v2.md#exporting)."""
+    discordant, so no order is invented between them (docs/hpd_v2.md#export-snapshots)."""
     means = [sum(column) / len(column) for column in zip(*raw, strict=True)]
     return [1 + sum(1 for other in means if other < mean) for mean in means]
 

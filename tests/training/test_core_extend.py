@@ -66,6 +66,7 @@ def test_a_larger_steps_extends_a_finished_run_from_its_checkpoint(
     result = train(TrainConfig(**{**vars(short), "steps": TOTAL, "resume": "latest"}))
 
     assert result.step == TOTAL
+    assert (result.summary()["train_pairs"], result.summary()["ties_skipped"]) == (24, 0)
     expected, extended = weights(tmp_path / "u"), weights(tmp_path / "e")
     assert [key for key in expected if not torch.equal(expected[key], extended[key])] == []
     logged = lines(tmp_path / "e")

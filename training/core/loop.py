@@ -156,7 +156,7 @@ def train(config: TrainConfig) -> TrainResult:
     Resumed with a larger `steps` (every other run-defining setting the same), a
     finished or killed run is extended from its last checkpoint: the learning-rate
     schedule of the remaining steps is the one of the new total, and metrics.jsonl
-    records the extension at the checkpoint's step (docs/training.md#longer-runs).
+    records the extension at the checkpoint's step (README.md#fine-tuning-the-scorer).
 
     Raises TrainingDataError (bad data, naming the file), TrainingConfigError (settings),
     scoring.errors.ModelLoadError (model or weights)."""
