@@ -139,9 +139,7 @@ def _train_paths(item: dict[str, Any], at: str, problems: list[Problem]) -> list
     (the public copies); both may be present only when they agree."""
     given = [key for key in TRAIN_PATH_KEYS if key in item]
     if not given:
-        problems.append(
-            Problem(at, "lacks file_path (or image_path): the two images of the pair")
-        )
+        problems.append(Problem(at, "lacks file_path (or image_path): the two images of the pair"))
         return None
     if len(given) == 2 and item["file_path"] != item["image_path"]:
         problems.append(

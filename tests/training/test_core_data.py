@@ -66,9 +66,7 @@ def test_release_copies_name_pairs_image_path_and_ties_are_counted_and_skipped(
 
     assert data.ties_skipped == 2 and len(data.pairs) == 6
     assert data.pairs[0].images == tuple(hpd / "train" / n for n in entries[0]["image_path"])
-    assert [p.images[0].name for p in data.pairs[1:]] == [
-        e["file_path"][0] for e in entries[3:]
-    ]
+    assert [p.images[0].name for p in data.pairs[1:]] == [e["file_path"][0] for e in entries[3:]]
 
 
 @pytest.mark.parametrize(

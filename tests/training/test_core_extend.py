@@ -58,7 +58,7 @@ def test_a_larger_steps_extends_a_finished_run_from_its_checkpoint(
 ) -> None:
     # During warm-up the rate does not depend on the total, so a FIRST-step run extended
     # to TOTAL must end exactly where an uninterrupted TOTAL-step run does.
-    uninterrupted = train(TrainConfig(**{**vars(config), "out_dir": tmp_path / "u", "steps": TOTAL}))
+    train(TrainConfig(**{**vars(config), "out_dir": tmp_path / "u", "steps": TOTAL}))
     short = TrainConfig(**{**vars(config), "out_dir": tmp_path / "e"})
     train(short)
     first_lines = lines(tmp_path / "e")

@@ -69,9 +69,10 @@ class RunReport:
         if not self.enabled:
             return
         line = json.dumps(values)
-        if self.metrics_path.exists() and line in self.metrics_path.read_text(
-            encoding="utf-8"
-        ).splitlines():
+        if (
+            self.metrics_path.exists()
+            and line in self.metrics_path.read_text(encoding="utf-8").splitlines()
+        ):
             return
         with self.metrics_path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
