@@ -124,7 +124,9 @@ def _processes() -> int:
 
 def train_step(run: TrainingRun, reporter: CycleReporter) -> None:
     """Fine-tune into the run's out_dir with resume="latest": a restarted run continues
-    from its last checkpoint (recorded as resumed_from_step); a finished one is only read."""
+    from its last checkpoint (recorded as resumed_from_step); a finished one is only read.
+    Before the first step the project's frozen evaluation set, if any, is recorded on the
+    run: the run is evaluated on its test.json instead of the snapshot's."""
     _save(run, status=TrainingRun.Status.TRAINING, progress=0.0)
     if run.final_step is None:
         claim_out_dir(run, Path(run.out_dir))
@@ -133,9 +135,14 @@ def train_step(run: TrainingRun, reporter: CycleReporter) -> None:
         return
     snapshot_root = Path(run.snapshot.path)  # type: ignore[union-attr]
     out_dir = Path(run.out_dir)
+    if run.evaluation_snapshot_id is None and runner.checkpoint_step(out_dir) is None:
+        frozen = frozen_set(run.project)  # chosen once, before the first step
+        if frozen is not None:
+            _save(run, evaluation_snapshot=frozen.snapshot)
+    test_root = Path(run.evaluation_snapshot.path) if run.evaluation_snapshot else snapshot_root
     job = runner.TrainingJob(
         train_json=snapshot_root / "train.json",
-        test_json=snapshot_root / "test.json",
+        test_json=test_root / "test.json",
         model=start.model,
         out_dir=out_dir,
         checkpoint=start.checkpoint,
@@ -222,10 +229,6 @@ def evaluate_step(run: TrainingRun, reporter: CycleReporter) -> None:
     snapshot's test.json with the ceiling of the project's test split. Each figure is
     computed once; the active version compared with is the one active at this step."""
     _save(run, status=TrainingRun.Status.EVALUATING, progress=0.0)
-    if run.evaluation_snapshot_id is None and run.candidate_accuracy is None:
-        frozen = frozen_set(run.project)
-        if frozen is not None:
-            _save(run, evaluation_snapshot=frozen.snapshot)
     if run.evaluation_snapshot is not None:
         test_json = Path(run.evaluation_snapshot.path) / "test.json"
         reporter.stage(f"evaluating on frozen evaluation set {run.evaluation_snapshot_id}")
