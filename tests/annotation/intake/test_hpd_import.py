@@ -14,6 +14,7 @@ from annotation.export import create_export, export_snapshot
 from annotation.intake.importing import import_batch
 from annotation.intake.problems import BatchRejected
 from annotation.models import Judgment, PairJudgment, Project, Task, User
+from annotation.quality import set_excluded
 from tests.factories.batches import database_state, media_state, png_bytes, zip_folder
 
 pytestmark = pytest.mark.django_db
@@ -242,3 +243,26 @@ def test_test_json_ranks_are_kept_as_released_even_where_mean_ranks_tie(tmp_path
     assert exported == test
     assert [g["rank"] for g in exported] == [[2, 1, 3, 4], [3.5, 3.0, 1.5, 1.0]]
     assert json.loads((tmp_path / "o" / "train.json").read_text()) == train
+
+
+def test_an_imported_group_missing_an_excluded_annotator_gets_its_rank_derived(
+    tmp_path: Path,
+) -> None:
+    _, test = write_hpd(tmp_path / "hpd")
+    test[0]["rank"] = [2, 1, 3, 4]  # the release's: unlike the mean ranks of its raters
+    (tmp_path / "hpd" / "test.json").write_text(json.dumps(test))
+    import_batch(tmp_path / "hpd", "hpd")
+    project = Project.objects.get(slug="hpd")
+    dropped = test[0]["raw_annotations"][2]
+    set_excluded(
+        project, User.objects.get(external_id=dropped["user_hash"]), excluded=True, by=None
+    )
+
+    snapshot = create_export(project, {"split": "test"}, out=tmp_path / "o", enqueue=False)
+    done = export_snapshot(snapshot.pk)
+    assert done is not None and done.status == "done", done and done.error
+
+    first = json.loads((tmp_path / "o" / "test.json").read_text())[0]
+    assert first["raw_annotations"] == test[0]["raw_annotations"][:2]
+    # Mean ranks of the two kept rankings: 1.5, 1.5, 3, 4; tied means share a rank.
+    assert first["rank"] == [1, 1, 3, 4]
