@@ -121,6 +121,8 @@ def test_every_version_on_the_chart_is_measured_on_the_same_frozen_set(
     html = admin.get(reverse("training-project", args=[grey.project.slug])).content.decode()
     assert f"on the frozen evaluation set: snapshot {frozen.snapshot.pk}, 3 test group(s)" in html
     assert f"{second.candidate.name} " in html and "human ceiling of the same groups" in html
+    assert f"on frozen set {frozen.snapshot.pk}" in html
+    assert f"on snapshot {first.snapshot_id}'s test split" in html
 
 
 def test_a_snapshot_that_cannot_serve_is_refused_and_nothing_changes(
