@@ -136,6 +136,11 @@ def test_a_snapshot_that_cannot_serve_is_refused_and_nothing_changes(
     export_snapshot(elsewhere.pk)
     before = list(TrainingPolicy.objects.values())
 
+    untested = grey_project(tmp_path, slug="untested", train_groups=2, with_test=False, seed=4)
+    exports = ExportSnapshot.objects.count()
+    with pytest.raises(EvaluationSetError, match="has no judged test groups to freeze"):
+        freeze_evaluation_set(untested.project)
+    assert ExportSnapshot.objects.count() == exports
     for snapshot_id, message in [
         (train_only.pk, "holds no judged test groups"),
         (elsewhere.pk, "belongs to another project"),

@@ -22,8 +22,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation.export import create_export, export_snapshot
-from annotation.models import ExportSnapshot, Project, User
-from annotation.quality import ranked_groups_ceiling
+from annotation.models import ExportSnapshot, Project, Split, User
+from annotation.quality import counted_judgments, ranked_groups_ceiling
 from core.queueing import enqueue
 from scoring.errors import ModelLoadError
 from scoring.models import ModelVersion
@@ -130,6 +130,14 @@ def freeze_evaluation_set(
     every model version on it after the commit. Locks the policy row. Raises
     EvaluationSetError, changing nothing, when the snapshot cannot serve."""
     if snapshot_id is None:
+        judged = counted_judgments(project, include_gold=False).filter(
+            task__batch__split=Split.TEST
+        )
+        if not judged.exists():
+            raise EvaluationSetError(
+                f"project {project.slug} has no judged test groups to freeze; import a "
+                "held-out batch with --split test and have it judged"
+            )
         snapshot = create_export(project, EVALUATION_EXPORT, created_by=user, enqueue=False)
         export_snapshot(snapshot.pk)
         snapshot.refresh_from_db()
