@@ -1,4 +1,5 @@
-"""Forms of the model page: the training policy of a project and the beat schedule."""
+"""Forms of the model page: the training policy of a project, the beat schedule and the
+frozen evaluation set."""
 
 from __future__ import annotations
 
@@ -41,3 +42,33 @@ class ScheduleForm(forms.Form):
         help_text="How often the periodic task looks for projects due for a cycle.",
     )
     enabled = forms.BooleanField(required=False, help_text="Off: no cycle starts on its own.")
+
+
+NEW_EVALUATION_SET = "new"
+
+
+class EvaluationSetForm(forms.Form):
+    """Which snapshot to freeze as the project's evaluation set: one of its finished
+    snapshots with judged test groups, or a new export of its test split."""
+
+    snapshot = forms.ChoiceField(label="Evaluation set")
+
+    def __init__(self, *args: Any, snapshots: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(NEW_EVALUATION_SET, "a new snapshot of the current test split")]
+        for snapshot in snapshots:
+            tasks = snapshot.counts.get("splits", {}).get("test", {}).get("tasks", 0)
+            choices.append(
+                (
+                    str(snapshot.pk),
+                    f"snapshot {snapshot.pk} of {snapshot.created_at:%Y-%m-%d %H:%M} "
+                    f"({tasks} test group(s))",
+                )
+            )
+        field = self.fields["snapshot"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+
+    def snapshot_id(self) -> int | None:
+        value = self.cleaned_data["snapshot"]
+        return None if value == NEW_EVALUATION_SET else int(value)

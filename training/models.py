@@ -75,6 +75,19 @@ class TrainingPolicy(models.Model):
         default=recipe_default("workers"), help_text=_help("workers")
     )
     seed = models.PositiveIntegerField(default=recipe_default("seed"), help_text=_help("seed"))
+    evaluation_snapshot = models.ForeignKey(
+        ExportSnapshot,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The frozen evaluation set: every model version is measured on this "
+        "snapshot's test.json (none: each run on its own snapshot's test split).",
+    )
+    evaluation_ceiling = models.FloatField(
+        null=True, blank=True, help_text="The human ceiling of the frozen evaluation set."
+    )
+    evaluation_frozen_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -128,6 +141,15 @@ class TrainingRun(models.Model):
     )
     snapshot = models.ForeignKey(
         ExportSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    evaluation_snapshot = models.ForeignKey(
+        ExportSnapshot,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The frozen evaluation set the accuracies were measured on (none: the "
+        "test split of the run's own snapshot).",
     )
     starting_version = models.ForeignKey(
         ModelVersion,
@@ -188,3 +210,39 @@ class TrainingRun(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE
+
+
+class FrozenEvaluation(models.Model):
+    """One model version's (or the base weights') HPD v2 ranking accuracy on a project's
+    frozen evaluation set; measured once per version and set."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="frozen_evaluations"
+    )
+    snapshot = models.ForeignKey(ExportSnapshot, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="frozen_evaluations",
+        help_text="None: the base weights (TRAINING_BASE_*).",
+    )
+    accuracy = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "version"], name="one_frozen_evaluation_per_version"
+            ),
+            models.UniqueConstraint(
+                fields=["snapshot"],
+                condition=Q(version__isnull=True),
+                name="one_frozen_evaluation_of_the_base_weights",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version or 'base weights'} on snapshot {self.snapshot_id}: {self.accuracy}"

@@ -9,6 +9,7 @@ from celery import Task, shared_task
 from annotation.models import Project
 from training.models import TrainingRun
 from training.services.cycle import RUN_CYCLE_TASK, run_cycle, start_cycle
+from training.services.evaluation_set import EVALUATE_FROZEN_SET_TASK, evaluate_frozen_set
 from training.services.lease import LeaseHeld
 from training.services.policy import due_projects
 
@@ -47,3 +48,14 @@ def run_cycle_task(self: Task, run_id: int) -> str:
         logger.warning("training run %s does not exist; nothing to do", run_id)
         return "missing"
     return str(run.status)
+
+
+@shared_task(name=EVALUATE_FROZEN_SET_TASK, acks_late=True, reject_on_worker_lost=True)
+def evaluate_frozen_set_task(project_id: int) -> int:
+    """Measure every model version of the project on its frozen evaluation set (gpu
+    queue); versions already measured are skipped, so a redelivery only finishes."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        logger.warning("project %s does not exist; nothing to evaluate", project_id)
+        return 0
+    return evaluate_frozen_set(project)

@@ -12,4 +12,9 @@ urlpatterns = [
     ),
     path("manage/training/projects/<slug:slug>/", views.project_training, name="training-project"),
     path("manage/training/projects/<slug:slug>/start/", views.start_now, name="training-start"),
+    path(
+        "manage/training/projects/<slug:slug>/evaluation-set/",
+        views.freeze_evaluation,
+        name="training-evaluation-set",
+    ),
 ]

@@ -18,10 +18,16 @@ from core import charts
 from core.access import admin_required
 from scoring.queries import active_model_version
 from scoring.services import ScoringError
-from training.forms import PolicyForm, ScheduleForm
+from training.forms import EvaluationSetForm, PolicyForm, ScheduleForm
 from training.models import TrainingPolicy, TrainingRun
 from training.services.curves import accuracy_history, loss_curve
 from training.services.cycle import start_cycle
+from training.services.evaluation_set import (
+    EvaluationSetError,
+    eligible_snapshots,
+    freeze_evaluation_set,
+    frozen_set,
+)
 from training.services.policy import judgment_tally, policy_for
 from training.services.promotion import previous_active_version, promote, roll_back
 from training.services.schedule import cycle_schedule, set_cycle_schedule
@@ -112,7 +118,10 @@ def project_training(request: HttpRequest, slug: str) -> HttpResponse:
             )
     history = accuracy_history(project)
     accuracy_chart = charts.series_chart(
-        "Test accuracy of each model version against the human ceiling",
+        f"Test accuracy of each model version on the {history.measured_on}, against "
+        "the human ceiling of the same set"
+        if history.frozen
+        else "Test accuracy of each model version against the human ceiling",
         history.labels,
         history.series,
         reference=("human ceiling", history.ceiling),
@@ -127,6 +136,9 @@ def project_training(request: HttpRequest, slug: str) -> HttpResponse:
         "policy": TrainingPolicy.objects.get(pk=policy.pk),
         "rows": [(run, curves.get(run.pk)) for run in runs],
         "accuracy_chart": accuracy_chart if history.labels else None,
+        "history": history,
+        "frozen": frozen_set(project),
+        "evaluation_form": EvaluationSetForm(snapshots=eligible_snapshots(project)),
         **_registry_context(),
     }
     return render(request, "training/project.html", context, status=400 if form.errors else 200)
@@ -142,6 +154,28 @@ def start_now(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(request, f"Cycle queued as run {started.run.pk if started.run else ''}.")
     else:
         messages.error(request, f"No cycle started: {started.reason}.")
+    return redirect("training-project", slug=slug)
+
+
+@admin_required
+@require_POST
+def freeze_evaluation(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    form = EvaluationSetForm(request.POST, snapshots=eligible_snapshots(project))
+    if not form.is_valid():
+        messages.error(request, "No evaluation set frozen: choose one of the listed snapshots.")
+        return redirect("training-project", slug=slug)
+    user = request.user if isinstance(request.user, User) else None
+    try:
+        frozen = freeze_evaluation_set(project, form.snapshot_id(), user=user)
+    except EvaluationSetError as exc:
+        messages.error(request, f"No evaluation set frozen: {exc}.")
+    else:
+        messages.success(
+            request,
+            f"Evaluation set frozen: snapshot {frozen.snapshot.pk}; every model version is "
+            "being measured on it.",
+        )
     return redirect("training-project", slug=slug)
 
 

@@ -30,9 +30,22 @@ def ranks_by_position(group: TaskGroup, judgment: JudgmentRow) -> list[int]:
 
 
 def averaged_rank(raw: list[list[int]]) -> list[int]:
-    """Rank of each image by its mean rank over annotators (1 = best; equal means share)."""
+    """Rank of each image by its mean rank over annotators (1 = best).
+
+    Equal means share the best rank of their tie (competition ranking: means 1.5, 1.5, 3
+    give 1, 1, 3); the release's evaluate_rank never counts equal human ranks as
+    discordant, so no order is invented between them (docs/hpd_v2.md#export-snapshots)."""
     means = [sum(column) / len(column) for column in zip(*raw, strict=True)]
     return [1 + sum(1 for other in means if other < mean) for mean in means]
+
+
+def group_rank(group: TaskGroup, raw: list[list[int]]) -> list[int | float]:
+    """The `rank` list test.json carries for a group: the released one for a group
+    imported from an HPD v2 test.json whose every judgment is exported, else derived
+    from the exported raw annotations by averaged_rank."""
+    if group.released_rank is not None and len(group.judgments) == group.judgments_done:
+        return list(group.released_rank)
+    return list(averaged_rank(raw))
 
 
 class JsonListWriter:
@@ -109,7 +122,7 @@ class HpdWriter:
                 {
                     "prompt": group.prompt,
                     "image_path": paths,
-                    "rank": averaged_rank(raw),
+                    "rank": group_rank(group, raw),
                     "raw_annotations": [
                         {"rank": ranks, "user_hash": user_hash}
                         for ranks, user_hash in zip(raw, user_hashes, strict=True)

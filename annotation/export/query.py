@@ -3,6 +3,7 @@ server-side cursor streaming the kept ones grouped by task (bounded memory)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -164,11 +165,18 @@ class TaskGroup:
     source: str
     images: list[TaskImageRow]
     judgments: list[JudgmentRow]
+    released_rank: list[int | float] | None = None  # an imported test.json group's `rank`
+    judgments_done: int = 0
 
     @property
     def prompt(self) -> str:
         """The text the HPD files carry: the cleaned prompt, or the raw one if not cleaned."""
         return self.prompt_cleaned or self.prompt_raw
+
+
+def _json(value: Any) -> Any:
+    """A jsonb column read by a raw cursor: Django's driver setup leaves it as text."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def stream_task_groups(project: Project, params: ExportParams) -> Iterator[TaskGroup]:
@@ -182,7 +190,7 @@ def stream_task_groups(project: Project, params: ExportParams) -> Iterator[TaskG
         "SELECT b.split, t.id, t.batch_id, t.is_gold, p.id, p.raw_text, p.cleaned_text, "
         "p.style, p.source, ti.ids, ti.shas, ti.names, ti.generators, ti.files, ti.sizes, "
         "j.id, j.annotator_id, u.external_id, j.ranking, j.display_order, j.duration_ms, "
-        "j.flags, j.guideline_version, j.created_at "
+        "j.flags, j.guideline_version, j.created_at, t.released_rank, t.judgments_done "
         f"{_FROM} JOIN {T['prompt']} p ON p.id = t.prompt_id "
         f"JOIN {T['user']} u ON u.id = j.annotator_id "
         "CROSS JOIN LATERAL (SELECT array_agg(i.id ORDER BY x.position) ids, "
@@ -223,6 +231,8 @@ def stream_task_groups(project: Project, params: ExportParams) -> Iterator[TaskG
                             )
                         ),
                         judgments=[],
+                        released_rank=_json(row[24]),
+                        judgments_done=row[25],
                     )
                 current.judgments.append(
                     JudgmentRow(

@@ -1,10 +1,12 @@
 """Importing an HPD v2 release folder through import_batch: tasks, pseudonymous
 annotators keyed by user_hash, and their judgments with pair rows.
 
-train.json pairs become pairwise tasks with one judgment each (by one pseudonymous
-"HPD v2 train annotator": the release names no annotator there); test.json groups
-become ranking tasks with one judgment per raw annotation. Prompts keep their text as
-released (already cleaned of style words), so an export reproduces the same files.
+train.json pairs become pairwise tasks with one judgment each (by the entry's
+`user_hash` where it has one, else by one pseudonymous "HPD v2 train annotator"); tied
+pairs are counted in the summary and skipped. test.json groups become ranking tasks with
+one judgment per raw annotation, keeping their released `rank` list. Prompts keep their
+text as released (already cleaned of style words), so an export reproduces the same
+files.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class HpdImportSummary(ImportSummary):
     batches: list[int] = field(default_factory=list)
     judgments: int = 0
     annotators: int = 0
+    ties_skipped: int = 0  # train.json pairs whose human_preference is a tie
 
 
 @dataclass(kw_only=True)
@@ -111,6 +114,7 @@ def validate_hpd(source: BatchSource, prefix: str, progress: Progress) -> Valida
             )
         )
     used = set(referenced) | {prefix + name for name in HPD_FILES.values()}
+    used |= {f"{prefix}{s.split}/{path}" for s in splits for tie in s.ties for path in tie.paths}
     for member in sorted(set(source.members) - used):
         problems.append(
             Problem(
@@ -162,6 +166,7 @@ def ingest_hpd(
         batches=batches,
         judgments=totals["judgments"],
         annotators=len(annotators),
+        ties_skipped=sum(len(split.ties) for split in validated.splits),
     )
 
 
@@ -253,6 +258,7 @@ def _write_split(
                 prompt=prompts[entry.prompt],
                 judgments_wanted=len(entry.rankings),
                 judgments_done=len(entry.rankings),
+                released_rank=entry.released_rank,
             )
             for entry in split.entries
         ],

@@ -1,10 +1,18 @@
 """Reading an HPD v2 release folder (train.json / test.json + train/, test/): every
-problem listed, as the manifest path does, before anything is written."""
+problem listed, as the manifest path does, before anything is written.
+
+The files are read as the release is found (docs/hpd_v2.md#importing-a-release-folder):
+a train.json entry names its two images under `file_path` or `image_path`, may carry
+`user_hash` (its pseudonymous annotator) and other keys (ignored), and gives
+`human_preference` as any two non-negative numbers; a tie ([1, 1], [0.5, 0.5]) says
+nothing about which image is better, so it is counted and skipped, not refused."""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from annotation.intake.batch_source import BatchSource, MemberTooLarge, read_capped
 from annotation.intake.manifest import ManifestRules, check_prompt
@@ -12,8 +20,10 @@ from annotation.intake.problems import Problem
 
 HPD_FILES = {"train": "train.json", "test": "test.json"}
 MAX_JSON_BYTES = 2 * 1024**3
-TRAIN_KEYS = {"prompt", "file_path", "human_preference"}
+TRAIN_KEYS = {"prompt", "human_preference"}  # and one of TRAIN_PATH_KEYS
+TRAIN_PATH_KEYS = ("file_path", "image_path")
 TEST_KEYS = {"prompt", "image_path", "rank", "raw_annotations"}
+MAX_USER_HASH = 128
 
 
 @dataclass
@@ -25,13 +35,23 @@ class HpdEntry:
     paths: list[str]  # relative to the split folder, in the file's order
     # Rankings as each annotator gave them: rank per image (1 = best), in `paths` order.
     rankings: list[list[int]]
-    user_hashes: list[str]  # "" for train.json, which names no annotator
+    user_hashes: list[str]  # "" for a train.json entry that names no annotator
+    released_rank: list[int | float] | None = None  # test.json's `rank`, as released
+
+
+@dataclass(frozen=True)
+class SkippedTie:
+    """A train.json pair whose `human_preference` is a tie: counted, not imported."""
+
+    number: int
+    paths: tuple[str, ...]
 
 
 @dataclass
 class HpdSplit:
     split: str
     entries: list[HpdEntry] = field(default_factory=list)
+    ties: list[SkippedTie] = field(default_factory=list)
 
 
 def find_hpd_prefix(source: BatchSource) -> str | None:
@@ -81,24 +101,23 @@ def parse_hpd(
                 if split == "train"
                 else _test_entry(item, number, at, rules, problems)
             )
-            if entry is not None:
+            if isinstance(entry, SkippedTie):
+                parsed.ties.append(entry)
+            elif entry is not None:
                 parsed.entries.append(entry)
         splits.append(parsed)
     return splits
 
 
 def _keys(item: object, wanted: set[str], at: str, problems: list[Problem]) -> bool:
+    """The entry is an object holding every wanted key (other keys are ignored)."""
     if not isinstance(item, dict):
         problems.append(Problem(at, "must be a JSON object"))
         return False
-    missing, unknown = sorted(wanted - set(item)), sorted(set(item) - wanted)
+    missing = sorted(wanted - set(item))
     if missing:
         problems.append(Problem(at, f"lacks {', '.join(missing)}; HPD v2 entries have them all"))
-    if unknown:
-        problems.append(
-            Problem(at, f"has unknown key(s) {', '.join(unknown)}; use {', '.join(sorted(wanted))}")
-        )
-    return not missing and not unknown
+    return not missing
 
 
 def _paths(value: object, key: str, at: str, problems: list[Problem]) -> list[str] | None:
@@ -115,26 +134,81 @@ def _paths(value: object, key: str, at: str, problems: list[Problem]) -> list[st
     return list(value)
 
 
+def _train_paths(item: dict[str, Any], at: str, problems: list[Problem]) -> list[str] | None:
+    """The pair's images, named `file_path` (our export, the paper) or `image_path`
+    (the public copies); both may be present only when they agree."""
+    given = [key for key in TRAIN_PATH_KEYS if key in item]
+    if not given:
+        problems.append(Problem(at, "lacks file_path (or image_path): the two images of the pair"))
+        return None
+    if len(given) == 2 and item["file_path"] != item["image_path"]:
+        problems.append(
+            Problem(at, "has both file_path and image_path naming different images; keep one")
+        )
+        return None
+    key = given[0]
+    paths = _paths(item[key], key, at, problems)
+    if paths is not None and len(paths) != 2:
+        problems.append(Problem(at, f"'{key}' must name exactly 2 images"))
+        return None
+    return paths
+
+
+def _preference(value: object, at: str, problems: list[Problem]) -> tuple[float, float] | None:
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and all(math.isfinite(v) and v >= 0 for v in value)
+        and sum(value) > 0
+    ):
+        return float(value[0]), float(value[1])
+    problems.append(
+        Problem(
+            at,
+            "'human_preference' must be two non-negative numbers with a positive sum, "
+            "the larger marking the preferred image ([1, 0], [0, 1], [0.8, 0.2])",
+        )
+    )
+    return None
+
+
+def _user_hash(item: dict[str, Any], at: str, problems: list[Problem]) -> str | None:
+    """The pair's pseudonymous annotator: '' when the entry names none."""
+    user_hash = item.get("user_hash")
+    if user_hash is None or user_hash == "":
+        return ""
+    if not isinstance(user_hash, str) or len(user_hash) > MAX_USER_HASH:
+        problems.append(
+            Problem(at, f"'user_hash' must be a string of 1 to {MAX_USER_HASH} characters")
+        )
+        return None
+    return user_hash
+
+
 def _train_entry(
     item: object, number: int, at: str, rules: ManifestRules, problems: list[Problem]
-) -> HpdEntry | None:
+) -> HpdEntry | SkippedTie | None:
     if not _keys(item, TRAIN_KEYS, at, problems):
         return None
     assert isinstance(item, dict)
     found = len(problems)
     prompt = check_prompt(item["prompt"], at, rules, problems)
-    paths = _paths(item["file_path"], "file_path", at, problems)
-    if paths is not None and len(paths) != 2:
-        problems.append(Problem(at, "'file_path' must name exactly 2 images"))
-    preference = item["human_preference"]
-    if preference not in ([1, 0], [0, 1]):
-        problems.append(
-            Problem(at, "'human_preference' must be [1, 0] or [0, 1] (1 marks the preferred image)")
-        )
-    if len(problems) > found or prompt is None or paths is None:
+    paths = _train_paths(item, at, problems)
+    preference = _preference(item["human_preference"], at, problems)
+    user_hash = _user_hash(item, at, problems)
+    if (
+        len(problems) > found
+        or prompt is None
+        or paths is None
+        or preference is None
+        or user_hash is None
+    ):
         return None
-    ranks = [1, 2] if preference == [1, 0] else [2, 1]
-    return HpdEntry(number, prompt, paths, [ranks], [""])
+    if preference[0] == preference[1]:
+        return SkippedTie(number, tuple(paths))
+    ranks = [1, 2] if preference[0] > preference[1] else [2, 1]
+    return HpdEntry(number, prompt, paths, [ranks], [user_hash])
 
 
 def _test_entry(
@@ -160,6 +234,7 @@ def _test_entry(
         not isinstance(rank, list)
         or len(rank) != size
         or not all(isinstance(r, int | float) and not isinstance(r, bool) for r in rank)
+        or not all(math.isfinite(r) for r in rank)
     ):
         problems.append(Problem(at, "'rank' must hold one number per image of 'image_path'"))
     annotations = item["raw_annotations"]
@@ -170,12 +245,14 @@ def _test_entry(
         annotations = []
     for k, annotation in enumerate(annotations, start=1):
         where = f"{at} raw_annotations[{k}]"
-        if not isinstance(annotation, dict) or set(annotation) != {"rank", "user_hash"}:
-            problems.append(Problem(where, "must be an object with exactly 'rank' and 'user_hash'"))
+        if not isinstance(annotation, dict) or not {"rank", "user_hash"} <= set(annotation):
+            problems.append(Problem(where, "must be an object with 'rank' and 'user_hash'"))
             continue
         user_hash = annotation["user_hash"]
-        if not isinstance(user_hash, str) or not user_hash or len(user_hash) > 128:
-            problems.append(Problem(where, "'user_hash' must be a string of 1 to 128 characters"))
+        if not isinstance(user_hash, str) or not user_hash or len(user_hash) > MAX_USER_HASH:
+            problems.append(
+                Problem(where, f"'user_hash' must be a string of 1 to {MAX_USER_HASH} characters")
+            )
             continue
         if user_hash in hashes:
             problems.append(
@@ -196,4 +273,4 @@ def _test_entry(
         hashes.append(user_hash)
     if len(problems) > found or prompt is None or paths is None:
         return None
-    return HpdEntry(number, prompt, paths, rankings, hashes)
+    return HpdEntry(number, prompt, paths, rankings, hashes, released_rank=list(rank))

@@ -41,6 +41,12 @@ class Task(models.Model):
         related_name="+",
         help_text="For a repeat item: the only annotator it may be served to.",
     )
+    released_rank = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="For a group imported from an HPD v2 test.json: its 'rank' list as "
+        "released, in image position order; exports write it unchanged.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

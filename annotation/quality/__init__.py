@@ -10,6 +10,7 @@ Other code imports the names below, not the modules.
 """
 
 from annotation.quality.agreement import compute_agreement
+from annotation.quality.agreement_stats import ranked_groups_ceiling
 from annotation.quality.annotator_quality import refresh_quality_flags, set_excluded
 from annotation.quality.counted import (
     GOLD_REASON,
@@ -39,6 +40,7 @@ __all__ = [
     "make_gold_pairs",
     "pay_csv_rows",
     "pay_report",
+    "ranked_groups_ceiling",
     "refresh_quality_flags",
     "schedule_repeat_items",
     "set_excluded",

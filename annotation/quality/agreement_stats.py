@@ -6,7 +6,7 @@ See annotation/quality/agreement.py for what each statistic means.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,32 @@ def inversion_score(ranking: Iterable[int], reference_rank: dict[int, float]) ->
             if reference_rank[better] > reference_rank[worse]:
                 discordant += 1
     return 1 - discordant / pairs if pairs else None
+
+
+def ranked_groups_ceiling(groups: Iterable[Sequence[Sequence[int]]]) -> float | None:
+    """The human ceiling of ranked groups written as rank lists (one list per annotator,
+    the rank of each image, 1 = best, all in the same image order), as the agreement
+    report defines it: each annotator's ranking scored with inversion_score against the
+    mean rank of the group's other annotators, averaged over the group's annotators, then
+    over the groups with two or more annotators. None when there is no such group."""
+    per_group: list[float] = []
+    for raw in groups:
+        if len(raw) < 2:
+            continue
+        scores = []
+        for k, ranks in enumerate(raw):
+            others = [other for j, other in enumerate(raw) if j != k]
+            reference = {
+                image: sum(other[image] for other in others) / len(others)
+                for image in range(len(ranks))
+            }
+            ranking = sorted(range(len(ranks)), key=lambda image: ranks[image])
+            score = inversion_score(ranking, reference)
+            if score is not None:
+                scores.append(score)
+        if scores:
+            per_group.append(sum(scores) / len(scores))
+    return sum(per_group) / len(per_group) if per_group else None
 
 
 @dataclass

@@ -221,6 +221,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "scoring.*": {"queue": "gpu"},
     "training.run_cycle": {"queue": "gpu"},
+    "training.evaluate_frozen_set": {"queue": "gpu"},
 }
 SCORING_DEVICE = env("SCORING_DEVICE", default="")  # "" = cuda when present, else cpu
 SCORING_BATCH_SIZE = env.int("SCORING_BATCH_SIZE", default=64)

@@ -15,7 +15,13 @@ from torch.utils.data import DataLoader
 
 from tests.training.helpers import write_brightness_hpd, write_tiny_config
 from training.core import TrainConfig, TrainingDataError, train
-from training.core.data import PairDataset, PairOrderSampler, read_test_groups, read_train_pairs
+from training.core.data import (
+    PairDataset,
+    PairOrderSampler,
+    read_test_groups,
+    read_train_data,
+    read_train_pairs,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
@@ -43,6 +49,24 @@ def test_soft_preferences_are_normalised_to_probabilities(hpd: Path) -> None:
     (hpd / "train.json").write_text(json.dumps(entries))
 
     assert read_train_pairs(hpd / "train.json")[0].preference == (0.75, 0.25)
+
+
+def test_release_copies_name_pairs_image_path_and_ties_are_counted_and_skipped(
+    hpd: Path,
+) -> None:
+    entries = json.loads((hpd / "train.json").read_text())
+    entries[0]["image_path"] = entries[0].pop("file_path")
+    entries[0]["user_hash"] = "a1b2"  # extra keys of the public copies are ignored
+    entries[1]["human_preference"] = [1, 1]
+    entries[2]["human_preference"] = [0.5, 0.5]
+    (hpd / "train" / entries[2]["file_path"][0]).unlink()  # a skipped tie needs no image
+    (hpd / "train.json").write_text(json.dumps(entries))
+
+    data = read_train_data(hpd / "train.json")
+
+    assert data.ties_skipped == 2 and len(data.pairs) == 6
+    assert data.pairs[0].images == tuple(hpd / "train" / n for n in entries[0]["image_path"])
+    assert [p.images[0].name for p in data.pairs[1:]] == [e["file_path"][0] for e in entries[3:]]
 
 
 @pytest.mark.parametrize(

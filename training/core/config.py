@@ -286,6 +286,8 @@ class TrainResult:
     final_loss: float
     test_accuracy: float | None  # HPD v2 ranking accuracy at the end, if test_json
     metrics_path: Path  # out_dir/metrics.jsonl
+    train_pairs: int = 0  # pairs read from train_json
+    ties_skipped: int = 0  # tied train_json entries skipped (human_preference [1, 1])
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary the CLI prints as its last line."""
@@ -296,6 +298,8 @@ class TrainResult:
             "final_loss": self.final_loss,
             "test_accuracy": self.test_accuracy,
             "metrics": str(self.metrics_path),
+            "train_pairs": self.train_pairs,
+            "ties_skipped": self.ties_skipped,
         }
 
 

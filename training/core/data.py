@@ -1,11 +1,13 @@
 """HPD v2 files for training: train.json pairs, test.json ranked groups, and their order.
 
 Formats (docs/hpd_v2.md#the-release-files): train.json is a list of `{"prompt",
-"file_path": [a, b], "human_preference": [1, 0]}` whose images live in `train/` beside
-it; test.json is a list of `{"prompt", "image_path": [...], "rank": [...]}` whose images
-live in `test/`. Every problem raises TrainingDataError naming the file (and entry);
-unlike the release's loaders, nothing is ever skipped or silently replaced by another
-sample.
+"file_path": [a, b], "human_preference": [1, 0]}` (the pair's images may be named
+`image_path` instead, as the public copies do; other keys are ignored) whose images live
+in `train/` beside it; test.json is a list of `{"prompt", "image_path": [...], "rank":
+[...]}` whose images live in `test/`. Every problem raises TrainingDataError naming the
+file (and entry); unlike the release's loaders, nothing is silently replaced by another
+sample. The one entry skipped is a tied pair (`human_preference` [1, 1] or [0.5, 0.5]):
+it says nothing about which image is better; TrainData counts them.
 
 Data order: epoch e's pair order is a permutation seeded with (seed + e), as
 DistributedSampler does; optimizer step s of the epoch uses the contiguous block
@@ -115,21 +117,44 @@ def _check_images_exist(images: Sequence[tuple[Path, str]], source: Path) -> Non
         )
 
 
-def read_train_pairs(train_json: Path) -> list[PreferencePair]:
+@dataclass(frozen=True)
+class TrainData:
+    """What a train.json yields: its pairs, and how many tied entries were skipped."""
+
+    pairs: list[PreferencePair]
+    ties_skipped: int
+
+
+def _pair_paths_key(entry: Any, where: str, keys: str) -> str:
+    """`file_path` (our export, the paper) or `image_path` (the public copies)."""
+    if isinstance(entry, dict) and "file_path" not in entry and "image_path" in entry:
+        return "image_path"
+    _field(entry, "file_path", where, keys)  # raises naming both when neither is there
+    if "image_path" in entry and entry["image_path"] != entry["file_path"]:
+        raise TrainingDataError(
+            f"{where}: has both 'file_path' and 'image_path' naming different images; keep one"
+        )
+    return "file_path"
+
+
+def read_train_data(train_json: Path) -> TrainData:
     """Every pair of an HPD v2 train.json, checked, with image paths under train/.
 
     `human_preference` may be hard ([1, 0]) or soft ([0.7, 0.3]); it is normalised to
-    probabilities (two non-negative numbers with a positive sum).
+    probabilities (two non-negative numbers with a positive sum). A tie (two equal
+    numbers) is skipped and counted; its images need not exist.
     """
     train_json = Path(train_json)
     folder = train_json.parent / "train"
-    keys = "prompt, file_path and human_preference"
+    keys = "prompt, file_path (or image_path) and human_preference"
     pairs = []
+    ties = 0
     images: list[tuple[Path, str]] = []
     for index, entry in enumerate(_load_entries(train_json, "train.json")):
         where = f"{train_json} entry {index}"
         prompt = _prompt(entry, where, keys)
-        paths = _image_paths(_field(entry, "file_path", where, keys), folder, where, "file_path", 2)
+        key = _pair_paths_key(entry, where, keys)
+        paths = _image_paths(entry[key], folder, where, key, 2)
         weights = _numbers(
             _field(entry, "human_preference", where, keys), 2, where, "human_preference"
         )
@@ -138,13 +163,21 @@ def read_train_pairs(train_json: Path) -> list[PreferencePair]:
                 f"{where}: 'human_preference' must be two non-negative numbers with a "
                 f"positive sum, like [1, 0] (got {weights})"
             )
+        if weights[0] == weights[1]:
+            ties += 1
+            continue
         total = sum(weights)
         pairs.append(
             PreferencePair(prompt, (paths[0], paths[1]), (weights[0] / total, weights[1] / total))
         )
         images.extend((path, where) for path in paths)
     _check_images_exist(images, train_json)
-    return pairs
+    return TrainData(pairs, ties)
+
+
+def read_train_pairs(train_json: Path) -> list[PreferencePair]:
+    """The pairs of read_train_data (tied entries skipped)."""
+    return read_train_data(train_json).pairs
 
 
 def read_test_groups(test_json: Path) -> list[RankedGroup]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ from training.core.data import (
     RankedGroup,
     epoch_position,
     read_test_groups,
-    read_train_pairs,
+    read_train_data,
 )
 from training.core.distributed import TrainingProcess
 from training.core.errors import TrainingConfigError, TrainingDataError
@@ -90,6 +91,7 @@ def model_config_of(model: str) -> tuple[dict[str, Any], str | None]:
 
 
 def _result(paths: RunPaths, state: dict[str, Any]) -> TrainResult:
+    position = state["data_position"]
     return TrainResult(
         out_dir=paths.out_dir,
         checkpoint=paths.latest,
@@ -98,6 +100,8 @@ def _result(paths: RunPaths, state: dict[str, Any]) -> TrainResult:
         final_loss=float(state["last_loss"]),
         test_accuracy=state["test_accuracy"],
         metrics_path=paths.metrics,
+        train_pairs=int(position["num_pairs"]),
+        ties_skipped=int(position.get("ties_skipped", 0)),
     )
 
 
@@ -116,13 +120,16 @@ def _resume_source(config: TrainConfig, paths: RunPaths) -> Path | None:
 
 def _check_same_run(
     config: TrainConfig, state: dict[str, Any], num_pairs: int, source: Path
-) -> None:
+) -> int | None:
+    """Refuse a checkpoint of a different run; return the total steps it was trained
+    for when this run extends it (a larger `steps`, every other setting the same)."""
     stored = state["train_config"]
     current = config.to_json()
+    extends = isinstance(stored.get("steps"), int) and stored["steps"] < current["steps"]
     differences = [
         f"{key}={stored.get(key)!r} there, {current[key]!r} here"
         for key in RUN_DEFINING  # the settings a resumed run must share with its checkpoint
-        if stored.get(key) != current[key]
+        if stored.get(key) != current[key] and not (key == "steps" and extends)
     ]
     if state["data_position"]["num_pairs"] != num_pairs:
         differences.append(
@@ -133,6 +140,7 @@ def _check_same_run(
             f"{source}: cannot resume a different run ({'; '.join(differences)}); use the "
             "same settings and train.json, or start in a new out dir"
         )
+    return int(stored["steps"]) if extends else None
 
 
 def _seed_everything(seed: int) -> None:
@@ -145,6 +153,10 @@ def train(config: TrainConfig) -> TrainResult:
     """Fine-tune with the HPS v2 recipe; see TrainConfig. Safe to call again with
     resume="latest" after a kill: it ends with the weights of an uninterrupted run. On an
     out_dir whose run already reached `steps`, returns that result without training.
+    Resumed with a larger `steps` (every other run-defining setting the same), a
+    finished or killed run is extended from its last checkpoint: the learning-rate
+    schedule of the remaining steps is the one of the new total, and metrics.jsonl
+    records the extension at the checkpoint's step (README.md#fine-tuning-the-scorer).
 
     Raises TrainingDataError (bad data, naming the file), TrainingConfigError (settings),
     scoring.errors.ModelLoadError (model or weights)."""
@@ -182,7 +194,14 @@ def _start_model(config: TrainConfig, device: torch.device, resume_from: Path | 
 def _train(config: TrainConfig, process: TrainingProcess, paths: RunPaths) -> TrainResult:
     device = process.device
     accumulation = config.accumulation_steps(process.world_size)
-    pairs = read_train_pairs(config.train_json)
+    data = read_train_data(config.train_json)
+    pairs = data.pairs
+    if process.is_main and config.progress:
+        print(
+            f"{config.train_json}: {len(pairs)} pair(s) read, {data.ties_skipped} tied "
+            "pair(s) skipped",
+            file=sys.stderr,
+        )
     if len(pairs) < config.global_batch:
         raise TrainingDataError(
             f"{config.train_json}: has {len(pairs)} pair(s), fewer than one global batch "
@@ -192,8 +211,9 @@ def _train(config: TrainConfig, process: TrainingProcess, paths: RunPaths) -> Tr
     model_config, architecture = model_config_of(config.model)
     resume_from = _resume_source(config, paths)
     state = read_checkpoint(resume_from) if resume_from is not None else None
+    extended_from: int | None = None
     if state is not None and resume_from is not None:
-        _check_same_run(config, state, len(pairs), resume_from)
+        extended_from = _check_same_run(config, state, len(pairs), resume_from)
 
     _seed_everything(config.seed)  # the same random initialisation on every process
     hps = _start_model(config, device, resume_from)
@@ -230,6 +250,7 @@ def _train(config: TrainConfig, process: TrainingProcess, paths: RunPaths) -> Tr
         model_config,
         architecture,
         accumulation,
+        data.ties_skipped,
     )
     report = RunReport(
         paths.metrics,
@@ -240,6 +261,15 @@ def _train(config: TrainConfig, process: TrainingProcess, paths: RunPaths) -> Tr
         tensorboard_dir=paths.tensorboard,
     )
     with report:
+        if extended_from is not None:
+            report.note(
+                {
+                    "step": start_step,
+                    "event": "extended",
+                    "from_total_steps": extended_from,
+                    "total_steps": config.steps,
+                }
+            )
         last_loss, test_accuracy = run.steps_from(start_step, report, last_loss, test_accuracy)
     return TrainResult(
         out_dir=paths.out_dir,
@@ -249,6 +279,8 @@ def _train(config: TrainConfig, process: TrainingProcess, paths: RunPaths) -> Tr
         final_loss=last_loss,
         test_accuracy=test_accuracy,
         metrics_path=paths.metrics,
+        train_pairs=len(pairs),
+        ties_skipped=data.ties_skipped,
     )
 
 
@@ -268,6 +300,7 @@ class _Run:
         model_config: dict[str, Any],
         architecture: str | None,
         accumulation: int,
+        ties_skipped: int,
     ) -> None:
         self.config = config
         self.process = process
@@ -281,6 +314,7 @@ class _Run:
         self.model_config = model_config
         self.architecture = architecture
         self.accumulation = accumulation
+        self.ties_skipped = ties_skipped
         self.dataset = PairDataset(pairs, hps.image_size, hps.mean, hps.std, config.train_json)
 
     def _batches(self, start_step: int) -> DataLoader[Any]:
@@ -399,6 +433,7 @@ class _Run:
                         "step_in_epoch": in_epoch,
                         "pairs_consumed": step * self.config.global_batch,
                         "num_pairs": len(self.pairs),
+                        "ties_skipped": self.ties_skipped,
                         "seed": self.config.seed,
                     },
                     "train_config": self.config.to_json(),

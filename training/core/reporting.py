@@ -63,6 +63,20 @@ class RunReport:
                 kept.append(line)
         self.metrics_path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
 
+    def note(self, values: dict[str, Any]) -> None:
+        """Append an event line (no loss) to metrics.jsonl unless the same line is there:
+        a run killed before its next checkpoint notes the same event once."""
+        if not self.enabled:
+            return
+        line = json.dumps(values)
+        if (
+            self.metrics_path.exists()
+            and line in self.metrics_path.read_text(encoding="utf-8").splitlines()
+        ):
+            return
+        with self.metrics_path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
     def record(self, values: dict[str, Any]) -> None:
         """Append one line to metrics.jsonl (and TensorBoard), advance the bar."""
         if not self.enabled:

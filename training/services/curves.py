@@ -7,7 +7,8 @@ from pathlib import Path
 
 from annotation.models import Project
 from training import runner
-from training.models import TrainingRun
+from training.models import FrozenEvaluation, TrainingRun
+from training.services.evaluation_set import FrozenSet, frozen_set, project_versions
 
 MAX_POINTS = 200
 
@@ -31,15 +32,28 @@ def loss_curve(run: TrainingRun) -> list[tuple[int, float]]:
 
 @dataclass(frozen=True)
 class AccuracyHistory:
-    """Test accuracy of each model version (and the base weights) at each finished run,
-    with the human ceiling of the project's test split then."""
+    """Test accuracy of each model version (and the base weights) with the human ceiling
+    beside it, and which set it was measured on (`measured_on`).
+
+    With a frozen evaluation set (training.services.evaluation_set) the x positions are
+    the base weights then the project's versions, oldest first, every figure measured on
+    the set's test.json and the ceiling that of the same groups; `pending` counts the
+    versions not measured on it yet. Without one, the positions are the finished runs,
+    each measured on its own snapshot's test split with the ceiling of the project's test
+    split then."""
 
     labels: list[str]
     series: list[tuple[str, list[float | None]]]
     ceiling: list[float | None]
+    measured_on: str = "each run's own snapshot test split"
+    frozen: bool = False
+    pending: int = 0
 
 
 def accuracy_history(project: Project) -> AccuracyHistory:
+    frozen = frozen_set(project)
+    if frozen is not None:
+        return _frozen_history(project, frozen)
     runs = list(
         TrainingRun.objects.filter(project=project, candidate_accuracy__isnull=False)
         .select_related("candidate", "active_version")
@@ -62,4 +76,29 @@ def accuracy_history(project: Project) -> AccuracyHistory:
         labels=labels,
         series=list(named.items()),
         ceiling=[run.human_ceiling for run in runs],
+    )
+
+
+def _frozen_history(project: Project, frozen: FrozenSet) -> AccuracyHistory:
+    measured = {
+        row.version_id: row.accuracy
+        for row in FrozenEvaluation.objects.filter(project=project, snapshot=frozen.snapshot)
+    }
+    versions = project_versions(project)
+    labels: list[str] = []
+    values: list[float | None] = []
+    if None in measured:
+        labels.append("base weights")
+        values.append(measured[None])
+    for version in versions:
+        if version.pk in measured:
+            labels.append(f"{version.name} {version.created_at:%Y-%m-%d}")
+            values.append(measured[version.pk])
+    return AccuracyHistory(
+        labels=labels,
+        series=[("accuracy on the frozen set", values)],
+        ceiling=[frozen.ceiling] * len(labels),
+        measured_on=frozen.label,
+        frozen=True,
+        pending=sum(1 for version in versions if version.pk not in measured),
     )

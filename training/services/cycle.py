@@ -161,7 +161,7 @@ def run_cycle(
         return TrainingRun.objects.get(pk=run_id)
     TrainingRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=timezone.now())
     run = TrainingRun.objects.select_related(
-        "project", "snapshot", "candidate", "active_version", "requested_by"
+        "project", "snapshot", "evaluation_snapshot", "candidate", "active_version", "requested_by"
     ).get(pk=run_id)
     margin = float(run.config.get("promote_margin", 0.0))
     steps = (

@@ -23,6 +23,13 @@ from scoring.queries import active_model_version
 from scoring.services import ScoringError, activate, register_model_version
 from training import runner
 from training.models import TrainingRun
+from training.services.evaluation_set import (
+    EvaluationSetError,
+    accuracy_on,
+    ceiling_of,
+    frozen_set,
+    record_frozen_accuracy,
+)
 from training.services.reporting import CycleReporter
 from training.services.weights import (
     Weights,
@@ -117,7 +124,9 @@ def _processes() -> int:
 
 def train_step(run: TrainingRun, reporter: CycleReporter) -> None:
     """Fine-tune into the run's out_dir with resume="latest": a restarted run continues
-    from its last checkpoint (recorded as resumed_from_step); a finished one is only read."""
+    from its last checkpoint (recorded as resumed_from_step); a finished one is only read.
+    Before the first step the project's frozen evaluation set, if any, is recorded on the
+    run: the run is evaluated on its test.json instead of the snapshot's."""
     _save(run, status=TrainingRun.Status.TRAINING, progress=0.0)
     if run.final_step is None:
         claim_out_dir(run, Path(run.out_dir))
@@ -126,9 +135,14 @@ def train_step(run: TrainingRun, reporter: CycleReporter) -> None:
         return
     snapshot_root = Path(run.snapshot.path)  # type: ignore[union-attr]
     out_dir = Path(run.out_dir)
+    if run.evaluation_snapshot_id is None and runner.checkpoint_step(out_dir) is None:
+        frozen = frozen_set(run.project)  # chosen once, before the first step
+        if frozen is not None:
+            _save(run, evaluation_snapshot=frozen.snapshot)
+    test_root = Path(run.evaluation_snapshot.path) if run.evaluation_snapshot else snapshot_root
     job = runner.TrainingJob(
         train_json=snapshot_root / "train.json",
-        test_json=snapshot_root / "test.json",
+        test_json=test_root / "test.json",
         model=start.model,
         out_dir=out_dir,
         checkpoint=start.checkpoint,
@@ -191,16 +205,9 @@ def claim_out_dir(run: TrainingRun, out_dir: Path) -> None:
 
 def _accuracy(weights: Weights, test_json: Path) -> float:
     try:
-        return runner.evaluate(
-            weights.model,
-            weights.checkpoint,
-            test_json,
-            pretrained=weights.pretrained,
-            device=settings.TRAINING_DEVICE or None,
-            batch_size=settings.TRAINING_EVAL_BATCH_SIZE,
-        )
-    except (runner.TrainingFailed, ModelLoadError, ValueError, OSError) as exc:
-        raise CycleFailed(f"evaluating {weights.label} failed: {exc}") from exc
+        return accuracy_on(weights, test_json)
+    except EvaluationSetError as exc:
+        raise CycleFailed(str(exc)) from exc
 
 
 def candidate_weights(run: TrainingRun) -> Weights:
@@ -216,11 +223,17 @@ def candidate_weights(run: TrainingRun) -> Weights:
 
 
 def evaluate_step(run: TrainingRun, reporter: CycleReporter) -> None:
-    """Test accuracy of the candidate, the active version and the base weights on the
-    snapshot's test.json, and the human ceiling of the project's test split. Each figure
-    is computed once; the active version compared with is the one active at this step."""
+    """Test accuracy of the candidate, the active version and the base weights, and the
+    human ceiling beside them: on the project's frozen evaluation set when one is pinned
+    (training.services.evaluation_set; the set is recorded on the run), else on the
+    snapshot's test.json with the ceiling of the project's test split. Each figure is
+    computed once; the active version compared with is the one active at this step."""
     _save(run, status=TrainingRun.Status.EVALUATING, progress=0.0)
-    test_json = Path(run.snapshot.path) / "test.json"  # type: ignore[union-attr]
+    if run.evaluation_snapshot is not None:
+        test_json = Path(run.evaluation_snapshot.path) / "test.json"
+        reporter.stage(f"evaluating on frozen evaluation set {run.evaluation_snapshot_id}")
+    else:
+        test_json = Path(run.snapshot.path) / "test.json"  # type: ignore[union-attr]
     if run.candidate_accuracy is None:
         reporter.stage("evaluating the candidate")
         _save(run, candidate_accuracy=_accuracy(candidate_weights(run), test_json))
@@ -242,8 +255,20 @@ def evaluate_step(run: TrainingRun, reporter: CycleReporter) -> None:
             raise CycleFailed(str(exc)) from exc
         _save(run, base_accuracy=_accuracy(weights, test_json))
     if run.human_ceiling is None:
-        ceiling = compute_agreement(run.project, split="test").get("human_ceiling")
+        if run.evaluation_snapshot is not None:
+            try:
+                ceiling = ceiling_of(test_json)
+            except EvaluationSetError as exc:
+                raise CycleFailed(str(exc)) from exc
+        else:
+            ceiling = compute_agreement(run.project, split="test").get("human_ceiling")
         _save(run, human_ceiling=ceiling)
+    if run.evaluation_snapshot is not None:
+        snapshot = run.evaluation_snapshot
+        if run.active_version is not None and run.active_accuracy is not None:
+            record_frozen_accuracy(run.project, snapshot, run.active_version, run.active_accuracy)
+        if run.base_accuracy is not None:
+            record_frozen_accuracy(run.project, snapshot, None, run.base_accuracy)
     _save(run, progress=1.0)
 
 
@@ -267,6 +292,7 @@ def register_step(run: TrainingRun, reporter: CycleReporter) -> ModelVersion:
         "human_ceiling": run.human_ceiling,
         "project": run.project.slug,
         "snapshot": run.snapshot_id,
+        "evaluation_snapshot": run.evaluation_snapshot_id,
         "training_run": run.pk,
         "step": run.final_step,
         "final_loss": run.final_loss,
@@ -292,6 +318,10 @@ def register_step(run: TrainingRun, reporter: CycleReporter) -> ModelVersion:
             locked.candidate = version
             locked.save(update_fields=["candidate"])
         run.candidate = locked.candidate
+        if run.evaluation_snapshot is not None and run.candidate_accuracy is not None:
+            record_frozen_accuracy(
+                run.project, run.evaluation_snapshot, run.candidate, run.candidate_accuracy
+            )
     return run.candidate  # type: ignore[return-value]
 
 

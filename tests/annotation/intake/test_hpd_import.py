@@ -14,6 +14,7 @@ from annotation.export import create_export, export_snapshot
 from annotation.intake.importing import import_batch
 from annotation.intake.problems import BatchRejected
 from annotation.models import Judgment, PairJudgment, Project, Task, User
+from annotation.quality import set_excluded
 from tests.factories.batches import database_state, media_state, png_bytes, zip_folder
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +120,7 @@ def test_round_trip_reproduces_train_and_test_json(tmp_path: Path) -> None:
 
 def test_every_problem_is_listed_and_nothing_is_imported(tmp_path: Path, media_root: Path) -> None:
     train, test = write_hpd(tmp_path / "hpd")
-    train[1]["human_preference"] = [1, 1]
+    train[1]["human_preference"] = [1, -1]
     train[2]["file_path"] = ["00000_0.png", "missing.png"]
     test[1]["raw_annotations"][1]["rank"] = [1, 1, 3, 4]
     test[1]["raw_annotations"][2]["user_hash"] = test[1]["raw_annotations"][0]["user_hash"]
@@ -135,7 +136,8 @@ def test_every_problem_is_listed_and_nothing_is_imported(tmp_path: Path, media_r
     found = {(p.where, p.message.split(";")[0]) for p in raised.value.problems}
     assert (
         "train.json entry 2",
-        "'human_preference' must be [1, 0] or [0, 1] (1 marks the preferred image)",
+        "'human_preference' must be two non-negative numbers with a positive sum, "
+        "the larger marking the preferred image ([1, 0], [0, 1], [0.8, 0.2])",
     ) in found
     assert any(w == "train.json entry 3" and "missing.png" in m for w, m in found)
     assert any(w == "test.json entry 2 raw_annotations[2]" and "permutation" in m for w, m in found)
@@ -179,3 +181,88 @@ def test_a_test_prompt_already_in_the_train_split_is_refused(tmp_path: Path) -> 
         )
     ]
     assert database_state() == before
+
+
+def test_release_variants_import_image_path_user_hash_extra_keys_and_soft_labels(
+    tmp_path: Path,
+) -> None:
+    train, _ = write_hpd(tmp_path / "hpd")
+    for k, entry in enumerate(train):
+        if k % 2:  # the public copies name the pair's images image_path
+            entry["image_path"] = entry.pop("file_path")
+        entry["user_hash"] = f"worker-{k % 3}"
+        entry["source_dataset"] = "diffusiondb"  # an extra key, ignored
+    train[0]["human_preference"] = [0.8, 0.2]
+    train[1]["human_preference"] = [0.25, 0.75]
+    (tmp_path / "hpd" / "train.json").write_text(json.dumps(train))
+
+    summary = import_batch(tmp_path / "hpd", "hpd").as_dict()
+
+    assert summary["ties_skipped"] == 0 and summary["judgments"] == len(train) + 6
+    tasks = list(Task.objects.filter(batch__split="train").order_by("pk"))
+    pairs = [PairJudgment.objects.select_related("annotator", "winner").get(task=t) for t in tasks]
+    assert [p.annotator.external_id for p in pairs] == [e["user_hash"] for e in train]
+    assert pairs[0].winner.original_name == train[0]["file_path"][0]
+    assert pairs[1].winner.original_name == train[1]["image_path"][1]
+
+
+def test_tied_train_pairs_are_counted_and_skipped(tmp_path: Path) -> None:
+    train, _ = write_hpd(tmp_path / "hpd")
+    train[1]["human_preference"] = [1, 1]
+    train[2]["human_preference"] = [0.5, 0.5]
+    (tmp_path / "hpd" / "train.json").write_text(json.dumps(train))
+    out = io.StringIO()
+
+    call_command("import_batch", str(tmp_path / "hpd"), "--project", "hpd", stdout=out)
+
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert summary["ties_skipped"] == 2
+    assert summary["judgments"] == len(train) - 2 + 6
+    assert Task.objects.filter(batch__split="train").count() == len(train) - 2
+
+
+def test_test_json_ranks_are_kept_as_released_even_where_mean_ranks_tie(tmp_path: Path) -> None:
+    train, test = write_hpd(tmp_path / "hpd")
+    # Mean ranks 1.5, 1.5, 3, 4: derived ranks would be [1, 1, 3, 4]; the release says
+    # [2, 1, 3, 4].
+    test[0]["raw_annotations"] = [
+        {"rank": [1, 2, 3, 4], "user_hash": "user-00"},
+        {"rank": [2, 1, 3, 4], "user_hash": "user-01"},
+    ]
+    test[0]["rank"] = [2, 1, 3, 4]
+    # A group ranked with fractional averaged ranks, as some copies carry them.
+    test[1]["rank"] = [3.5, 3.0, 1.5, 1.0]
+    (tmp_path / "hpd" / "test.json").write_text(json.dumps(test))
+    import_batch(tmp_path / "hpd", "hpd")
+
+    snapshot = create_export(Project.objects.get(slug="hpd"), {}, out=tmp_path / "o", enqueue=False)
+    done = export_snapshot(snapshot.pk)
+    assert done is not None and done.status == "done", done and done.error
+
+    exported = json.loads((tmp_path / "o" / "test.json").read_text())
+    assert exported == test
+    assert [g["rank"] for g in exported] == [[2, 1, 3, 4], [3.5, 3.0, 1.5, 1.0]]
+    assert json.loads((tmp_path / "o" / "train.json").read_text()) == train
+
+
+def test_an_imported_group_missing_an_excluded_annotator_gets_its_rank_derived(
+    tmp_path: Path,
+) -> None:
+    _, test = write_hpd(tmp_path / "hpd")
+    test[0]["rank"] = [2, 1, 3, 4]  # the release's: unlike the mean ranks of its raters
+    (tmp_path / "hpd" / "test.json").write_text(json.dumps(test))
+    import_batch(tmp_path / "hpd", "hpd")
+    project = Project.objects.get(slug="hpd")
+    dropped = test[0]["raw_annotations"][2]
+    set_excluded(
+        project, User.objects.get(external_id=dropped["user_hash"]), excluded=True, by=None
+    )
+
+    snapshot = create_export(project, {"split": "test"}, out=tmp_path / "o", enqueue=False)
+    done = export_snapshot(snapshot.pk)
+    assert done is not None and done.status == "done", done and done.error
+
+    first = json.loads((tmp_path / "o" / "test.json").read_text())[0]
+    assert first["raw_annotations"] == test[0]["raw_annotations"][:2]
+    # Mean ranks of the two kept rankings: 1.5, 1.5, 3, 4; tied means share a rank.
+    assert first["rank"] == [1, 1, 3, 4]

@@ -14,7 +14,7 @@ import pytest
 
 from annotation.models import Project, ProjectAnnotator, Task, TaskImage, User
 from annotation.quality.agreement import compute_agreement, inversion_score
-from annotation.quality.agreement_stats import ordinal_alpha
+from annotation.quality.agreement_stats import ordinal_alpha, ranked_groups_ceiling
 from annotation.quality.annotator_quality import refresh_quality_flags, set_excluded
 from tests.factories.batches import image_ids
 from tests.factories.judging import judge, write_calibration_judgment
@@ -334,3 +334,25 @@ def test_per_annotator_position_bias_speed_gold_and_flags() -> None:
     assert by_name["ann-1"]["quality_flags"] == ["position_bias"]
     standing = ProjectAnnotator.objects.get(project=project, annotator=users[2])
     assert "too_fast" in standing.quality_flags
+
+
+@pytest.mark.django_db
+def test_the_ceiling_of_released_rank_lists_is_the_reports_ceiling() -> None:
+    # The frozen evaluation set computes the ceiling from test.json's raw annotations.
+    project = make_project("quality", images_per_task=4)
+    users = annotators(3)
+    rng = random.Random(5)
+    plan = {t: {user: rng.sample(range(4), 4) for user in users} for t in range(8)}
+    stored = store(project, plan)
+    groups = []
+    for task_id, by_user in stored.items():
+        images = image_ids(Task.objects.get(pk=task_id))
+        groups.append([[ranking.index(i) + 1 for i in images] for ranking in by_user.values()])
+    groups.append([[1, 2, 3, 4]])  # one annotator: no ceiling, left out
+
+    ceiling = ranked_groups_ceiling(groups)
+
+    assert ceiling == pytest.approx(compute_agreement(project)["human_ceiling"], abs=1e-6)
+    assert ceiling < 1
+    assert ranked_groups_ceiling([[[1, 2, 3], [1, 2, 3], [2, 1, 3]]]) == pytest.approx(8 / 9)
+    assert ranked_groups_ceiling([[[1, 2]]]) is None
