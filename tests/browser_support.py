@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from annotation.models import Image, User
 from tests.factories.batches import png_bytes
@@ -44,9 +51,9 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 # A phone held upright (the width of the most common phones), with a touch screen.
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def logged_in_context(

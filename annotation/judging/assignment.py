@@ -231,14 +231,14 @@ def next_assignment(
     transaction, and the chosen task's row (FOR UPDATE SKIP LOCKED) while the lease is
     inserted. Guarantees: without `ahead_of`, the annotator's newest live lease when
     they hold one (asking again returns the same one), a new lease only when they hold
-    none; at most MAX_HELD_LEASES live leases per annotator per project; a task is never leased to an annotator who judged or
-    held it before; submitted + live leases never exceed a task's `judgments_wanted`
-    (the insert itself recounts them under the task lock); only active tasks of `ready`
-    batches are served, repeat items only to their annotator and only after the
-    original was judged; started tasks come before fresh ones; gold tasks are drawn at
-    the project's gold rate; a new annotator is first served the calibration round
-    (see `calibration_due`). The display order is shuffled and stored on the
-    assignment. The annotator's expired leases are marked expired on the way.
+    none; at most MAX_HELD_LEASES live leases per annotator per project; a task is never
+    leased to an annotator who judged or held it before; submitted + live leases never
+    exceed a task's `judgments_wanted` (the insert itself recounts them under the task
+    lock); only active tasks of `ready` batches are served, repeat items only to their
+    annotator and only after the original was judged; started tasks come before fresh
+    ones; gold tasks are drawn at the project's gold rate; a new annotator is first
+    served the calibration round (see `calibration_due`). The display order is shuffled
+    and stored on the assignment. The annotator's expired leases are marked expired on the way.
 
     Raises CalibrationFailed when the annotator failed calibration and no gold task is
     left to try again, and AnnotatorExcluded when an admin excluded them from the

@@ -3,13 +3,20 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from annotation.judging import judged_by, tasks_left_for
 from annotation.projects import projects_with_counts, recent_batches, sample_tasks
 from core.access import dataset_reader_required
 from scoring.queries import mean_score_by_generator
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    projects = projects_with_counts() if request.user.is_authenticated else []
+    projects = list(projects_with_counts()) if request.user.is_authenticated else []
+    if projects:
+        left = tasks_left_for(request.user)  # type: ignore[arg-type]
+        judged = judged_by(request.user)  # type: ignore[arg-type]
+        for project in projects:
+            project.left_for_you = left.get(project.pk, 0)  # type: ignore[attr-defined]
+            project.judged_by_you = judged.get(project.pk, 0)  # type: ignore[attr-defined]
     return render(request, "annotation/home.html", {"projects": projects})
 
 
