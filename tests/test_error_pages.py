@@ -31,15 +31,18 @@ def test_a_missing_page_is_a_404_in_the_sites_layout_naming_what_was_asked() -> 
     assert response.templates[0].name == "404.html"
     assert 'class="site-header"' in html and "Page not found" in html
     assert "<code>/no/such/page/</code>" in html and 'href="/"' in html
+    assert "Resolver404" not in html  # no reason shown rather than a class name
 
 
 def test_a_missing_project_says_which_one() -> None:
     client, _ = signed_in(Role.RESEARCHER)
 
     response = client.get("/projects/no-such-project/")
+    html = response.content.decode()
 
     assert response.status_code == HTTPStatus.NOT_FOUND
-    assert "Page not found" in response.content.decode()
+    assert "Page not found" in html
+    assert '<p class="error-reason">No Project matches the given query.</p>' in html
 
 
 def test_a_forbidden_page_is_a_403_in_the_sites_layout_saying_why() -> None:
