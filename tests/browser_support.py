@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
-from annotation.models import User
+from annotation.models import Image, User
+from tests.factories.batches import png_bytes
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
@@ -43,11 +51,66 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-def logged_in_context(browser: Browser, base_url: str, user: User) -> BrowserContext:
-    """A fresh browser context carrying `user`'s session cookie for the live server."""
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+# A phone held upright (the width of the most common phones), with a touch screen.
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+def logged_in_context(
+    browser: Browser, base_url: str, user: User, *, phone: bool = False
+) -> BrowserContext:
+    """A fresh browser context carrying `user`'s session cookie for the live server; with
+    `phone`, a 390 px touch screen (Chromium then matches `(hover: none)`)."""
     client = Client()
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    if phone:
+        context = browser.new_context(
+            base_url=base_url, viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2
+        )
+    else:
+        context = browser.new_context(base_url=base_url, viewport=DESKTOP)
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}])
     return context
+
+
+@pytest.fixture
+def page_for(browser: Browser, live_server) -> Iterator:
+    """open_page(user, phone=False): a page logged in as `user` on the live server."""
+    contexts = []
+
+    def open_page(user: User, *, phone: bool = False) -> Page:
+        context = logged_in_context(browser, live_server.url, user, phone=phone)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def store_image_files(media_root: Path, size: tuple[int, int] = (256, 192)) -> None:
+    """Real PNG bytes behind every image row, so the page shows real images."""
+    for image in Image.objects.all():
+        path = media_root / image.file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png_bytes(image.pk, size=size))
+
+
+def close_guidelines(page: Page) -> None:
+    """The guidelines open on the first visit; Enter closes them."""
+    dialog = page.locator("#guidelines")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Aesthetics and fidelity come first")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+
+
+def shown_ids(page: Page) -> list[int]:
+    """The image ids of the task on screen, in display order."""
+    return [
+        int(x)
+        for x in page.locator("#images .image-choice").evaluate_all(
+            "buttons => buttons.map(b => b.dataset.id)"
+        )
+    ]

@@ -9,6 +9,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotation.models import Role, User
+
+# The browser fixtures live once for the whole suite: a session-scoped Playwright imported
+# into two test modules would start twice, and the second start fails.
+from tests.browser_support import browser, page_for  # noqa: F401
 from tests.factories.users import make_user
 
 

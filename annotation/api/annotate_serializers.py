@@ -16,6 +16,9 @@ class LeaseSerializer(serializers.Serializer):
     prompt = serializers.CharField(help_text="The prompt the images were generated from.")
     images = LeaseImageSerializer(many=True, help_text="In display order, left to right.")
     expires_at = serializers.DateTimeField()
+    expires_in_s = serializers.FloatField(
+        help_text="Seconds left on the lease when it was answered (free of clock skew)."
+    )
     guideline_version = serializers.CharField()
     is_calibration = serializers.BooleanField(
         help_text="A calibration task: feedback follows the submit."

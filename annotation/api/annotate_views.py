@@ -11,6 +11,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -73,11 +74,25 @@ class AnnotateView(APIView):
     throttle_scope = "annotate"
 
 
+AHEAD_OF = OpenApiParameter(
+    "ahead_of",
+    int,
+    OpenApiParameter.QUERY,
+    description=(
+        "The assignment on the caller's screen: answer the lease to show after it (a "
+        "second live lease, leased ahead so that its images can load meanwhile; at most "
+        "two per annotator per project). 204 when nothing is left or none may be leased "
+        "ahead (during calibration)."
+    ),
+)
+
+
 class NextAssignment(AnnotateView):
     """Lease the next task of the project to the caller (or return their live lease)."""
 
     @extend_schema(
         request=None,
+        parameters=[AHEAD_OF],
         responses={
             200: LeaseSerializer,
             204: OpenApiResponse(description="Nothing is left for you in this project."),
@@ -86,10 +101,19 @@ class NextAssignment(AnnotateView):
         },
     )
     def get(self, request: Request, slug: str) -> Response:
+        ahead_of = request.query_params.get("ahead_of")
+        if ahead_of is not None and not (ahead_of.isascii() and ahead_of.isdigit()):
+            return _error(
+                HTTPStatus.BAD_REQUEST,
+                f"ahead_of must be the id of the assignment on your screen (a positive "
+                f"integer), not {ahead_of[:40]!r}; leave it out to get your current task.",
+            )
         project = project_by_slug(slug)
         user: User = request.user  # type: ignore[assignment]
         try:
-            lease = next_assignment(project, user)
+            lease = next_assignment(
+                project, user, ahead_of=None if ahead_of is None else int(ahead_of)
+            )
         except NotAMember:
             raise Http404(f"No project {slug!r}.") from None
         except (CalibrationFailed, AnnotatorExcluded) as exc:
@@ -212,6 +236,7 @@ def lease_body(project: Project, lease: Lease) -> dict[str, Any]:
         "prompt": lease.prompt,
         "images": [{"id": image.id, "url": image.url} for image in lease.images],
         "expires_at": assignment.expires_at,
+        "expires_in_s": max(0.0, (assignment.expires_at - timezone.now()).total_seconds()),
         "guideline_version": project.guideline_version,
         "is_calibration": assignment.is_calibration,
     }

@@ -2,8 +2,9 @@
 
 assignment (next_assignment: the slot rule and its locks; expiring leases), submission
 (submit_judgment and skip_assignment: stored exactly once, with derived pair rows),
-calibration (a new annotator's gold round), image_flags (broken/unsafe flags and
-withdrawal), circulation (which tasks are offered: the rule every caller shares).
+calibration (a new annotator's gold round), progress (an annotator's own figures),
+image_flags (broken/unsafe flags and withdrawal), circulation (which tasks are offered:
+the rule every caller shares).
 Other code imports the names below, not the modules.
 """
 
@@ -18,6 +19,12 @@ from annotation.judging.assignment import (
 from annotation.judging.calibration import matches_gold
 from annotation.judging.circulation import return_to_circulation, take_out_of_circulation
 from annotation.judging.image_flags import restore_image, withdrawn_images
+from annotation.judging.progress import (
+    AnnotatorProgress,
+    annotator_progress,
+    judged_by,
+    tasks_left_for,
+)
 from annotation.judging.submission import (
     SubmissionError,
     Submitted,
@@ -27,12 +34,15 @@ from annotation.judging.submission import (
 
 __all__ = [
     "AnnotatorExcluded",
+    "AnnotatorProgress",
     "CalibrationFailed",
     "Lease",
     "NotAMember",
     "SubmissionError",
     "Submitted",
+    "annotator_progress",
     "expire_leases",
+    "judged_by",
     "matches_gold",
     "next_assignment",
     "restore_image",
@@ -40,5 +50,6 @@ __all__ = [
     "skip_assignment",
     "submit_judgment",
     "take_out_of_circulation",
+    "tasks_left_for",
     "withdrawn_images",
 ]

@@ -130,6 +130,8 @@ RETURNING calibrated_at, is_excluded, excluded_reason
 
 # A separate statement on purpose: only a snapshot taken after the standing row lock was
 # granted sees the lease that a concurrent request of the same annotator just committed.
+# The annotator's leases still marked leased (newest deadline first), and for each whether
+# it is past its deadline.
 _LEASES_SQL = """
 SELECT
   EXISTS (SELECT 1 FROM annotation_task g
@@ -137,8 +139,16 @@ SELECT
   ARRAY(SELECT a.id FROM annotation_assignment a
         JOIN annotation_task t ON t.id = a.task_id
         WHERE a.annotator_id = %(user)s AND a.status = 'leased' AND t.project_id = %(project)s
+        ORDER BY a.expires_at DESC),
+  ARRAY(SELECT a.expires_at <= %(now)s FROM annotation_assignment a
+        JOIN annotation_task t ON t.id = a.task_id
+        WHERE a.annotator_id = %(user)s AND a.status = 'leased' AND t.project_id = %(project)s
         ORDER BY a.expires_at DESC)
 """
+
+# An annotator holds at most this many live leases per project: the task on screen and
+# the next one, leased ahead so that the page can show it the moment the first is judged.
+MAX_HELD_LEASES = 2
 
 _LIVE_LEASE_SQL = (
     "SELECT a.id, a.task_id, a.display_order, a.status, a.leased_at, a.expires_at,"
@@ -191,7 +201,8 @@ class Standing:
 
     calibrated_at: datetime | None
     project_has_gold: bool
-    leased_ids: list[int]
+    live_ids: list[int]  # live leases in this project, newest deadline first
+    expired_ids: list[int]  # leases past their deadline still marked leased
 
 
 @dataclass(frozen=True)
@@ -205,20 +216,35 @@ class TaskContent:
     files: list[str]
 
 
-def next_assignment(project: Project, annotator: User) -> Lease | None:
+def may_hold_another_lease(held: int) -> bool:
+    """Whether an annotator holding `held` live leases in a project may lease one more."""
+    return held < MAX_HELD_LEASES
+
+
+def next_assignment(
+    project: Project, annotator: User, *, ahead_of: int | None = None
+) -> Lease | None:
     """The annotator's live lease in `project`, or a new one; None when nothing is left.
+
+    With `ahead_of` (the assignment on the annotator's screen): the lease to show after
+    it, a live lease other than that one, or a new one while `may_hold_another_lease`
+    (at most MAX_HELD_LEASES live leases per annotator per project). Nothing is leased
+    ahead while calibration is due (each calibration task's feedback comes before the
+    next). A lease leased ahead and never shown expires like any other: its slot is free
+    again at its deadline, since only live leases take slots.
 
     Locks: the annotator's ProjectAnnotator row (created if missing) for the whole
     transaction, and the chosen task's row (FOR UPDATE SKIP LOCKED) while the lease is
-    inserted. Guarantees: at most one live lease per annotator per project (asking
-    again returns the same one); a task is never leased to an annotator who judged or
-    held it before; submitted + live leases never exceed a task's `judgments_wanted`
-    (the insert itself recounts them under the task lock); only active tasks of `ready`
-    batches are served, repeat items only to their annotator and only after the
-    original was judged; started tasks come before fresh ones; gold tasks are drawn at
-    the project's gold rate; a new annotator is first served the calibration round
-    (see `calibration_due`). The display order is shuffled and stored on the
-    assignment. The annotator's expired leases are marked expired on the way.
+    inserted. Guarantees: without `ahead_of`, the annotator's newest live lease when
+    they hold one (asking again returns the same one), a new lease only when they hold
+    none; at most MAX_HELD_LEASES live leases per annotator per project; a task is never
+    leased to an annotator who judged or held it before; submitted + live leases never
+    exceed a task's `judgments_wanted` (the insert itself recounts them under the task
+    lock); only active tasks of `ready` batches are served, repeat items only to their
+    annotator and only after the original was judged; started tasks come before fresh
+    ones; gold tasks are drawn at the project's gold rate; a new annotator is first
+    served the calibration round (see `calibration_due`). The display order is shuffled
+    and stored on the assignment. The annotator's expired leases are marked expired on the way.
 
     Raises NotAMember unless the annotator may annotate in the project (a member, or
     anyone when the project is open to all annotators: annotation.models.membership),
@@ -231,10 +257,19 @@ def next_assignment(project: Project, annotator: User) -> Lease | None:
     now = timezone.now()
     with transaction.atomic():
         standing = _lock_standing(project, annotator, now)
-        if standing.leased_ids:
-            live = _live_lease(standing.leased_ids, annotator, now)
+        if standing.expired_ids:
+            Assignment.objects.filter(
+                pk__in=standing.expired_ids, status=AssignmentStatus.LEASED
+            ).update(status=AssignmentStatus.EXPIRED, finished_at=now)
+        others = [pk for pk in standing.live_ids if pk != ahead_of]
+        if others:
+            live = _live_lease(others, annotator, now)
             if live is not None:
                 return live
+        if ahead_of is not None and (
+            not may_hold_another_lease(len(standing.live_ids)) or calibration_due(project, standing)
+        ):
+            return None
         if calibration_due(project, standing):
             task = _calibration_task(project, annotator)
             if task is not None:
@@ -276,21 +311,21 @@ def _lock_standing(project: Project, annotator: User, now: datetime) -> Standing
                 + (f" ({reason})" if reason else "")
                 + "; ask an admin if you think this is a mistake."
             )
-        execute_prepared(cursor, "hpd_leases", _LEASES_SQL, params)
-        has_gold, leased = cursor.fetchone()
-    return Standing(calibrated_at=calibrated_at, project_has_gold=has_gold, leased_ids=leased)
+        execute_prepared(cursor, "hpd_leases", _LEASES_SQL, {**params, "now": now})
+        has_gold, leased, past_deadline = cursor.fetchone()
+    return Standing(
+        calibrated_at=calibrated_at,
+        project_has_gold=has_gold,
+        live_ids=[pk for pk, past in zip(leased, past_deadline, strict=True) if not past],
+        expired_ids=[pk for pk, past in zip(leased, past_deadline, strict=True) if past],
+    )
 
 
-def _live_lease(leased_ids: list[int], annotator: User, now: datetime) -> Lease | None:
-    """The annotator's live lease among `leased_ids`; the expired ones are closed."""
+def _live_lease(live_ids: list[int], annotator: User, now: datetime) -> Lease | None:
+    """The live lease with the latest deadline among `live_ids`."""
     with connection.cursor() as cursor:
-        cursor.execute(_LIVE_LEASE_SQL, {"ids": leased_ids, "now": now})
+        cursor.execute(_LIVE_LEASE_SQL, {"ids": live_ids, "now": now})
         row = cursor.fetchone()
-    expired = [pk for pk in leased_ids if row is None or pk != row[0]]
-    if expired:
-        Assignment.objects.filter(pk__in=expired, status=AssignmentStatus.LEASED).update(
-            status=AssignmentStatus.EXPIRED, finished_at=now
-        )
     if row is None:
         return None
     assignment = Assignment(

@@ -7,7 +7,8 @@ from django.template.loader import select_template
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from annotation.models import Capability, Judgment
+from annotation.judging import annotator_progress
+from annotation.models import Capability
 from annotation.projects import project_for
 
 DEFAULT_GUIDELINES = "annotation/guidelines/hpd-v2-1.html"
@@ -20,16 +21,14 @@ def annotate(request: HttpRequest, slug: str) -> HttpResponse:
     guidelines = select_template(
         [f"annotation/guidelines/{project.guideline_version}.html", DEFAULT_GUIDELINES]
     )
-    done = Judgment.objects.filter(
-        annotator_id=request.user.pk, task__project=project, is_calibration=False
-    ).count()
+    progress = annotator_progress(project, request.user)  # type: ignore[arg-type]
     return render(
         request,
         "annotation/annotate.html",
         {
             "project": project,
             "guidelines_template": guidelines.template.name,
-            "done": done,
+            "progress": progress,
             "next_url": reverse("next", args=[project.slug]),
             "submit_url": reverse("assignment-submit", args=[0]),
             "skip_url": reverse("assignment-skip", args=[0]),

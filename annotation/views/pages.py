@@ -4,13 +4,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from annotation.judging import judged_by, tasks_left_for
 from annotation.models import Capability
 from annotation.projects import project_for, projects_with_counts, recent_batches, sample_tasks
 from scoring.queries import mean_score_by_generator
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    projects = projects_with_counts(request.user) if request.user.is_authenticated else []
+    projects = list(projects_with_counts(request.user)) if request.user.is_authenticated else []
+    if projects:
+        left = tasks_left_for(request.user)  # type: ignore[arg-type]
+        judged = judged_by(request.user)  # type: ignore[arg-type]
+        for project in projects:
+            project.left_for_you = left.get(project.pk, 0)  # type: ignore[attr-defined]
+            project.judged_by_you = judged.get(project.pk, 0)  # type: ignore[attr-defined]
     return render(request, "annotation/home.html", {"projects": projects})
 
 

@@ -9,6 +9,10 @@
   const cfg = root.dataset;
   const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   const pairwise = cfg.taskType === "pairwise";
+  // Phones and tablets: the instructions speak of taps.
+  const touch = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
+  // Rankings of 10 or more images: "1" waits this long for a second digit (10 to 16).
+  const SECOND_DIGIT_MS = 700;
 
   const state = {
     lease: null,        // the task on screen
@@ -17,7 +21,10 @@
     key: null,          // Idempotency-Key of the current assignment
     busy: false,        // a request is in flight: ignore keys
     feedback: null,     // a calibration feedback panel awaiting Continue
+    digit: null,        // a pending "1" of a two-digit image number, and its timer
     done: Number(cfg.done),
+    today: Number(cfg.today),
+    left: Number(cfg.left),
     session: 0,
   };
 
@@ -31,7 +38,17 @@
 
   function showProgress() {
     $("progress").textContent = state.done + " judged in this project";
+    $("today").textContent = state.today + " today";
+    $("left").textContent = state.left + " left for you";
     $("session-count").textContent = state.session + " this session";
+  }
+
+  function counted() {
+    // One more judgment stored: the figures move without asking the server.
+    state.done += 1;
+    state.today += 1;
+    state.session += 1;
+    state.left = Math.max(0, state.left - 1);
   }
 
   function say(text) {
@@ -60,13 +77,63 @@
     return { status: response.status, data: data };
   }
 
-  // Preload and decode the images so the task appears whole, not piece by piece.
+  // Preload and decode the images so the task appears whole, not piece by piece; the
+  // decoded elements themselves are what show() puts on the page.
   function preload(lease) {
     return Promise.all(lease.images.map((image) => {
       const img = new Image();
       img.src = image.url;
-      return img.decode().catch(() => null);
+      return img.decode().then(() => img, () => img);
     }));
+  }
+
+  // --- leasing ahead: while a task is judged, the next one is leased to this annotator
+  // (GET next/?ahead_of=, at most two leases each) and its images decoded, so that it
+  // appears the moment the key is pressed; the judgment is sent meanwhile. A lease held
+  // ahead and never shown simply expires on the server, like any other.
+  const EXPIRY_MARGIN_MS = 15000;  // a lease held ahead this close to its deadline is not shown
+  const ahead = { lease: null, images: null, deadline: 0, asking: false, sending: 0 };
+  let sent = Promise.resolve();  // the judgments sent in the background, in order
+
+  function clearAhead() {
+    ahead.lease = null;
+    ahead.images = null;
+    delete root.dataset.ahead;
+  }
+
+  async function prefetch() {
+    const shown = state.lease;
+    // While a judgment is on its way its assignment is still leased: asking now could
+    // be answered with that very task.
+    if (!shown || shown.is_calibration || ahead.lease || ahead.asking || ahead.sending) return;
+    ahead.asking = true;
+    try {
+      const result = await api("GET", cfg.nextUrl + "?ahead_of=" + shown.assignment);
+      const lease = result.status === 200 ? result.data : null;
+      if (!lease || !state.lease || lease.assignment === state.lease.assignment) return;
+      ahead.lease = lease;
+      ahead.deadline = performance.now() + lease.expires_in_s * 1000;
+      const images = await preload(lease);
+      if (ahead.lease !== lease) return;
+      ahead.images = images;
+      root.dataset.ahead = String(lease.assignment);
+    } catch (e) {
+      // No lease ahead: the next task then comes with the submit, as it always could.
+    } finally {
+      ahead.asking = false;
+    }
+  }
+
+  function takeAhead() {
+    // The task held ahead if its images are decoded and its lease has time left.
+    const lease = ahead.lease;
+    const images = ahead.images;
+    const fresh = performance.now() < ahead.deadline - EXPIRY_MARGIN_MS;
+    clearAhead();
+    if (!lease || !images || !fresh || (state.lease && lease.assignment === state.lease.assignment)) {
+      return null;
+    }
+    return { lease: lease, images: images };
   }
 
   async function fetchNext() {
@@ -74,8 +141,8 @@
     try {
       const result = await api("GET", cfg.nextUrl);
       if (result.status === 200) {
-        await preload(result.data);
-        show(result.data);
+        show(result.data, await preload(result.data));
+        setTimeout(prefetch, 0);
       } else if (result.status === 204) {
         nothingLeft();
       } else {
@@ -120,7 +187,23 @@
     return fragment;
   }
 
-  function show(lease) {
+  function instructions(count) {
+    if (touch) {
+      return pairwise
+        ? "Which image is better? Tap it. Tap the magnifier to see both at full size."
+        : "Tap the images from best to worst; \u201cUndo last\u201d takes one back, then tap Submit.";
+    }
+    if (pairwise) {
+      return "Which image is better? Press 1 or Left for the left image, 2 or Right for the right image. Z zooms.";
+    }
+    const keys = count <= 9
+      ? "1 to " + count
+      : "1 to 9, and for 10 to " + count + " both digits (1 then 0 for 10)";
+    return "Press the image numbers from best to worst (" + keys + "), or click them. Backspace undoes; Enter submits; Z zooms.";
+  }
+
+  function show(lease, decoded) {
+    if (ahead.lease && ahead.lease.assignment === lease.assignment) clearAhead();
     state.lease = lease;
     state.order = [];
     state.key = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
@@ -131,13 +214,13 @@
     const prompt = $("prompt");
     prompt.replaceChildren(highlightNames(lease.prompt));
     const count = lease.images.length;
-    $("instructions").textContent = pairwise
-      ? "Which image is better? Press 1 or Left for the left image, 2 or Right for the right image."
-      : "Press the image numbers from best to worst (1 to " + count + "), or click them. Backspace undoes; Enter submits.";
+    $("instructions").textContent = instructions(count);
     const grid = $("images");
     grid.className = "images images-" + count + (pairwise ? " images-pair" : "");
     grid.replaceChildren();
     lease.images.forEach((image, index) => {
+      const cell = document.createElement("div");
+      cell.className = "image-cell";
       const button = document.createElement("button");
       button.type = "button";
       button.className = "image-choice";
@@ -154,23 +237,52 @@
       const rank = document.createElement("span");
       rank.className = "image-rank";
       rank.setAttribute("aria-hidden", "true");
-      const img = document.createElement("img");
-      img.src = image.url;
+      const img = (decoded && decoded[index]) || document.createElement("img");
+      if (!img.src) img.src = image.url;
       img.alt = "Image " + (index + 1);
       button.append(img, number, rank);
       button.addEventListener("click", () => choose(index));
+      const zoom = document.createElement("button");
+      zoom.type = "button";
+      zoom.className = "image-zoom";
+      zoom.textContent = "\u2315";
+      zoom.setAttribute("aria-label", "Zoom image " + (index + 1) + " to full size");
+      zoom.addEventListener("click", () => openZoom(index));
+      cell.append(button, zoom);
       button.addEventListener("dragstart", (event) => {
         event.dataTransfer.setData("text/plain", String(image.id));
       });
-      grid.appendChild(button);
+      grid.appendChild(cell);
     });
     $("order-area").hidden = pairwise;
     renderOrder();
     state.shownAt = performance.now();
     say((lease.is_calibration ? "Calibration task. " : "") + "New task: " + count + " images.");
-    const first = grid.querySelector("button");
-    if (first) first.focus();
+    fitImages();
+    // No position cue: the focus goes to the task as a whole, never to one image, so
+    // nothing sets one image apart before the annotator acts.
+    $("task").focus({ preventScroll: true });
   }
+
+  // Phones: the images share the height left under the prompt (both of a pair, and the
+  // order list and Submit of a ranking, stay on screen whatever the prompt's length).
+  const narrow = window.matchMedia("(max-width: 40rem)");
+  const MIN_IMAGE_PX = 140;
+  function fitImages() {
+    const grid = $("images");
+    if (!narrow.matches || $("task").hidden || !state.lease) {
+      grid.style.removeProperty("--image-max");
+      return;
+    }
+    const count = state.lease.images.length;
+    const rows = pairwise ? 2 : Math.ceil(count / 2);
+    const below = pairwise ? 0 : $("order-area").getBoundingClientRect().height + 12;
+    const top = grid.getBoundingClientRect().top + window.scrollY;
+    const free = window.innerHeight - top - below - 8 * rows;
+    const each = Math.max(MIN_IMAGE_PX, Math.floor(free / rows) - 6);
+    grid.style.setProperty("--image-max", each + "px");
+  }
+  window.addEventListener("resize", fitImages);
 
   // --- choosing
   function choose(index) {
@@ -249,6 +361,7 @@
     moveBefore(Number(event.dataTransfer.getData("text/plain")), state.order.length);
   });
   $("submit").addEventListener("click", () => submitRanking());
+  $("undo-last").addEventListener("click", () => undo());
 
   function submitRanking() {
     if (pairwise || !state.lease) return;
@@ -260,11 +373,51 @@
   }
 
   // --- submit, skip, flag
-  async function submit(ranking, attempt) {
+  function submit(ranking) {
+    const lease = state.lease;
+    const body = { ranking: ranking, duration_ms: Math.round(performance.now() - state.shownAt), flags: [] };
+    const next = lease.is_calibration ? null : takeAhead();
+    if (!next) {
+      submitAndWait(body);
+      return;
+    }
+    // The next task is on screen at once; the judgment follows in the background.
+    const key = state.key;
+    ahead.sending += 1;
+    show(next.lease, next.images);
+    sent = sent.then(() => sendInBackground(lease, key, body));
+  }
+
+  async function sendInBackground(lease, key, body) {
+    for (let attempt = 1; ; attempt++) {
+      let result;
+      try {
+        result = await api("POST", url(cfg.submitUrl, lease.assignment), body, { "Idempotency-Key": key });
+      } catch (e) {
+        // Same key on retry: the server stores the judgment once whatever happens.
+        say("Could not reach the server; your last judgment is kept and will be sent again (try " + attempt + ").");
+        await new Promise((resolve) => setTimeout(resolve, Math.min(8000, 1000 * attempt)));
+        continue;
+      }
+      ahead.sending -= 1;
+      if (result.status === 201 || result.status === 200) {
+        if (result.status === 201) { counted(); }
+        showProgress();
+        prefetch();
+      } else {
+        say("Your judgment of the previous task was not stored: " +
+          ((result.data && result.data.detail) || "refused (" + result.status + ")."));
+      }
+      return;
+    }
+  }
+
+  async function submitAndWait(body, attempt) {
+    // No task held ahead: send, and show the next task that comes with the answer.
     const lease = state.lease;
     state.busy = true;
+    await sent;
     say("Saving…");
-    const body = { ranking: ranking, duration_ms: Math.round(performance.now() - state.shownAt), flags: [] };
     let result;
     try {
       result = await api("POST", url(cfg.submitUrl, lease.assignment) + "?next=1", body,
@@ -273,15 +426,14 @@
       // Same key on retry: the server stores the judgment once whatever happens.
       const n = (attempt || 0) + 1;
       say("Could not reach the server; your judgment is kept and will be sent again (try " + n + ").");
-      setTimeout(() => submit(ranking, n), Math.min(8000, 1000 * n));
+      setTimeout(() => submitAndWait(body, n), Math.min(8000, 1000 * n));
       return;
     }
     state.busy = false;
     if (result.status === 201 || result.status === 200) {
-      if (result.status === 201 && !lease.is_calibration) { state.done += 1; state.session += 1; }
+      if (result.status === 201 && !lease.is_calibration) { counted(); }
       showProgress();
       const next = result.data.next;
-      if (next) preload(next);
       if (result.data.calibration) {
         showFeedback(result.data.calibration, lease, next);
       } else {
@@ -297,8 +449,8 @@
 
   async function advance(next) {
     if (next) {
-      await preload(next);
-      show(next);
+      show(next, await preload(next));
+      prefetch();
     } else {
       fetchNext();
     }
@@ -345,6 +497,7 @@
     if (!lease || state.busy) return;
     state.busy = true;
     say("Skipping…");
+    await sent;
     try {
       const result = await api("POST", url(cfg.skipUrl, lease.assignment),
         { flags: flags || [], flagged_images: flagged || [] });
@@ -359,7 +512,13 @@
       return;
     }
     state.busy = false;
-    fetchNext();
+    const next = takeAhead();
+    if (next) {
+      show(next.lease, next.images);
+      prefetch();
+    } else {
+      fetchNext();
+    }
   }
   $("skip").addEventListener("click", () => skip());
 
@@ -401,10 +560,107 @@
   }
   guidelines.addEventListener("close", () => {
     try { localStorage.setItem(seenKey, "1"); } catch (e) { /* private mode */ }
-    const first = document.querySelector("#images button");
-    if (first && !$("task").hidden) first.focus();
+    if (!$("task").hidden) $("task").focus({ preventScroll: true });
   });
   $("show-guidelines").addEventListener("click", showGuidelines);
+
+  // --- image numbers by key: one digit up to 9 images; from 10 images on, "1" followed
+  // quickly by a second digit means 10 to 16 (the importer's limit), and "1" alone
+  // chooses image 1 once SECOND_DIGIT_MS passes or another key is pressed.
+  function digit(d) {
+    const lease = state.lease;
+    if (!lease || pairwise && d === 0) return;
+    const count = lease.images.length;
+    if (state.digit) {
+      clearTimeout(state.digit.timer);
+      state.digit = null;
+      const n = 10 + d;
+      if (n <= count) { choose(n - 1); return; }
+      chooseOne();
+    }
+    if (count >= 10 && d === 1) {
+      state.digit = { timer: setTimeout(flushDigit, SECOND_DIGIT_MS) };
+      say("1\u2026 (a second digit now chooses image 10 to " + count + ")");
+      return;
+    }
+    if (d >= 1) choose(d - 1);
+  }
+
+  function chooseOne() {
+    // "1" alone: image 1, unless already placed (then the "1" led nowhere).
+    if (state.lease && !state.order.includes(state.lease.images[0].id)) choose(0);
+    else say("Image 1 is already placed.");
+  }
+
+  function flushDigit() {
+    if (!state.digit) return;
+    clearTimeout(state.digit.timer);
+    state.digit = null;
+    chooseOne();
+  }
+
+  // --- zoom and compare: Z or a magnifier opens the images at full resolution, side by
+  // side, or one at a time with Left/Right; Escape closes.
+  const zoomDialog = $("zoom");
+  const zoomState = { single: false, index: 0 };
+
+  function openZoom(index) {
+    const lease = state.lease;
+    if (!lease || state.busy || state.feedback || zoomDialog.open) return;
+    const box = $("zoom-images");
+    box.replaceChildren();
+    lease.images.forEach((image, i) => {
+      const figure = document.createElement("figure");
+      figure.className = "zoom-figure";
+      const img = document.createElement("img");
+      img.src = image.url;
+      img.alt = "Image " + (i + 1) + " at full resolution";
+      const caption = document.createElement("figcaption");
+      caption.textContent = pairwise ? (i === 0 ? "Left (1)" : "Right (2)") : "Image " + (i + 1);
+      figure.append(caption, img);
+      box.appendChild(figure);
+    });
+    zoomState.index = index;
+    zoomState.single = index > 0;
+    renderZoom();
+    zoomDialog.showModal();
+    $("zoom-close").focus();
+  }
+
+  function renderZoom() {
+    const figures = $("zoom-images").querySelectorAll("figure");
+    figures.forEach((figure, i) => { figure.hidden = zoomState.single && i !== zoomState.index; });
+    $("zoom-images").classList.toggle("zoom-single", zoomState.single);
+    $("zoom-mode").textContent = zoomState.single ? "Side by side" : "One at a time";
+    $("zoom-where").textContent = zoomState.single
+      ? "Image " + (zoomState.index + 1) + " of " + figures.length
+      : "All " + figures.length + (narrow.matches ? " together" : " side by side");
+  }
+
+  function stepZoom(delta) {
+    const count = $("zoom-images").querySelectorAll("figure").length;
+    if (!zoomState.single) { zoomState.single = true; zoomState.index = delta > 0 ? 0 : count - 1; }
+    else zoomState.index = (zoomState.index + delta + count) % count;
+    renderZoom();
+  }
+
+  $("zoom-open").addEventListener("click", () => openZoom(0));
+  $("zoom-mode").addEventListener("click", () => { zoomState.single = !zoomState.single; renderZoom(); });
+  $("zoom-prev").addEventListener("click", () => stepZoom(-1));
+  $("zoom-next").addEventListener("click", () => stepZoom(1));
+  zoomDialog.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      event.preventDefault();
+      stepZoom(event.key === "ArrowLeft" ? -1 : 1);
+    } else if (event.key === "z" || event.key === "Z") {
+      event.preventDefault();
+      zoomDialog.close();
+    }
+  });
+  zoomDialog.addEventListener("close", () => {
+    $("zoom-images").replaceChildren();
+    if (!$("task").hidden) $("task").focus({ preventScroll: true });
+  });
 
   // --- the keyboard contract (docs/hpd_v2.md#the-annotation-guidelines)
   document.addEventListener("keydown", (event) => {
@@ -417,14 +673,16 @@
     }
     if (key === "g" || key === "G") { event.preventDefault(); showGuidelines(); return; }
     if (!state.lease) return;
-    if (key === "s" || key === "S") { event.preventDefault(); skip(); return; }
-    if (key === "f" || key === "F") { event.preventDefault(); openFlagDialog(); return; }
+    if (key === "s" || key === "S") { event.preventDefault(); flushDigit(); skip(); return; }
+    if (key === "f" || key === "F") { event.preventDefault(); flushDigit(); openFlagDialog(); return; }
     if (pairwise && (key === "ArrowLeft" || key === "ArrowRight")) {
       event.preventDefault();
       choose(key === "ArrowLeft" ? 0 : 1);
       return;
     }
-    if (/^[1-9]$/.test(key)) { event.preventDefault(); choose(Number(key) - 1); return; }
+    if (key === "z" || key === "Z") { event.preventDefault(); flushDigit(); openZoom(0); return; }
+    if (/^[0-9]$/.test(key)) { event.preventDefault(); digit(Number(key)); return; }
+    flushDigit();
     if (key === "Backspace") { event.preventDefault(); undo(); return; }
     if (key === "Enter" && !pairwise) { event.preventDefault(); submitRanking(); }
   });

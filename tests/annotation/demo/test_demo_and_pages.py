@@ -112,7 +112,11 @@ def test_home_page_lists_projects_with_counts_for_a_logged_in_user(media_root: P
     client.force_login(User.objects.get(username="demo-annotator"))
     page = client.get(reverse("home")).content.decode()
     assert "demo-pairwise" in page and "demo-ranking" in page
-    assert "<td>16</td>" in page  # (3 train + 1 test) groups x 4 images in the ranking demo
+    assert 'data-label="Left for you"' in page and 'data-label="Images"' not in page
+    client.force_login(User.objects.get(username="demo-researcher"))
+    page = client.get(reverse("home")).content.decode()
+    # (3 train + 1 test) groups x 4 images in the ranking demo
+    assert '<td data-label="Images">16</td>' in page
 
 
 def test_login_page_logs_a_demo_user_in(media_root: Path) -> None:

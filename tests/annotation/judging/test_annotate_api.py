@@ -70,9 +70,11 @@ def test_next_leases_a_task_with_its_images_in_a_stored_shuffled_order() -> None
             {"id": pk, "url": Image.objects.get(pk=pk).url} for pk in assignment.display_order
         ],
         "expires_at": body["expires_at"],
+        "expires_in_s": body["expires_in_s"],
         "guideline_version": "hpd-v2-1",
         "is_calibration": False,
     }
+    assert 590 < body["expires_in_s"] <= 600
     assert sorted(assignment.display_order) == sorted(image_ids(task))
     assert assignment.annotator == user and assignment.status == AssignmentStatus.LEASED
     left = (assignment.expires_at - timezone.now()).total_seconds()
@@ -99,6 +101,8 @@ def test_asking_again_returns_the_same_live_lease() -> None:
     first = next_task(client).json()
     second = next_task(client).json()
 
+    # The same lease; only the seconds left on it have run on.
+    assert first.pop("expires_in_s") >= second.pop("expires_in_s")
     assert first == second
     assert Assignment.objects.count() == 1
 
@@ -272,6 +276,7 @@ def test_an_annotator_never_sees_another_annotators_judgment() -> None:
         "task_type",
         "prompt",
         "images",
+        "expires_in_s",
         "expires_at",
         "guideline_version",
         "is_calibration",

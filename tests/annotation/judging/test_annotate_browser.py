@@ -3,60 +3,21 @@ page of the site checked for Content-Security-Policy violations in the same brow
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from annotation.models import Assignment, Judgment, PairJudgment, Role, TaskType, User
+from annotation.models import Assignment, Judgment, PairJudgment, Role, TaskType
 from annotation.projects.accounts import add_user
-from tests.browser_support import browser, logged_in_context  # noqa: F401
-from tests.factories.batches import png_bytes
+from tests.browser_support import (
+    close_guidelines,
+    shown_ids,
+    store_image_files,
+)
 from tests.factories.tasks import make_project, make_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def store_image_files(media_root: Path) -> None:
-    """Real PNG bytes behind every image row, so the page shows real images."""
-    from annotation.models import Image
-
-    for image in Image.objects.all():
-        path = media_root / image.file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(png_bytes(image.pk, size=(256, 192)))
-
-
-@pytest.fixture
-def page_for(browser: Browser, live_server) -> Iterator:  # noqa: F811
-    contexts = []
-
-    def open_page(user: User) -> Page:
-        context = logged_in_context(browser, live_server.url, user)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def close_guidelines(page: Page) -> None:
-    dialog = page.locator("#guidelines")
-    expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("Aesthetics and fidelity come first")
-    page.keyboard.press("Enter")
-    expect(dialog).to_be_hidden()
-
-
-def shown_ids(page: Page) -> list[int]:
-    return [
-        int(x)
-        for x in page.locator("#images .image-choice").evaluate_all(
-            "buttons => buttons.map(b => b.dataset.id)"
-        )
-    ]
 
 
 def test_pairwise_journey_with_the_keyboard_alone(page_for, media_root: Path) -> None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from annotation.models import Image, ImageFlag, Prompt, Role, Task, User
+from annotation.judging import next_assignment
+from annotation.models import Batch, Image, ImageFlag, Judgment, Prompt, Role, Task, User
 from annotation.projects.accounts import add_user
+from tests.factories.batches import image_ids
+from tests.factories.judging import judge
 from tests.factories.tasks import make_project, make_tasks
+from tests.factories.users import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +99,27 @@ def test_flag_review_lists_nothing_when_nothing_is_withdrawn() -> None:
     page = logged_in(admin).get(reverse("flagged-images")).content.decode()
 
     assert "No image is withdrawn." in page
+
+
+def test_the_annotator_sees_their_own_progress_and_what_is_left_for_them() -> None:
+    project = make_project(judgments_per_task=2)
+    first, second, _third = make_tasks(project, 3)
+    make_tasks(project, 1, status=Batch.Status.IMPORTED)  # not ready: left for no one yet
+    me, other = make_user("me"), make_user("other")
+    yesterday = judge(first, me, image_ids(first))
+    Judgment.objects.filter(pk=yesterday.pk).update(created_at=timezone.now() - timedelta(days=1))
+    judge(second, me, image_ids(second))
+    next_assignment(project, other)  # another's lease leaves the task open to me
+
+    page = logged_in(me).get(reverse("annotate", args=["foxes"])).content.decode()
+    home = logged_in(me).get(reverse("home")).content.decode()
+    fresh = logged_in(other).get(reverse("home")).content.decode()
+
+    assert 'data-done="2" data-today="1" data-left="1"' in page
+    assert '2 judged in this project</span> · <span id="today">1 today</span>' in page
+    assert '<span id="left">1 left for you</span>' in page
+    assert '<td data-label="Left for you">1 task</td>' in home
+    assert '<td data-label="Judged by you">2</td>' in home
+    # The other annotator holds a lease on one of the three: two are left for them.
+    assert '<td data-label="Left for you">2 tasks</td>' in fresh
+    assert '<td data-label="Judged by you">0</td>' in fresh
