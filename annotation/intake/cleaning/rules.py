@@ -160,10 +160,10 @@ _MASTER = re.compile(
             r"|[\[{](?P<bracketed>[^\[\]{}]*)[\]}])",
             r"(?P<resolution>(?:\d{1,2}\s?k(?:\s+(?:resolution|render(?:ed|ing)?))?|\d{3,4}\s?p"
             r"|(?:\d\s?)+(?:mpx|mp|megapixels?))(?!\w))",
-            # Focal lengths ("35mm", "8 5 mm", "sigma 85mm f/1.4"), apertures, ISO values.
-            r"(?P<camera>(?:(?:(?:sigma|canon|nikon|zeiss|leica)\s+)?(?:\d\s?){1,3}mm"
-            r"(?:\s+f\s?/\s?\d+(?:\s?\.\s?\d+)?)?(?:\s+lens(?:es)?)?"
-            r"|f\s?/\s?\d+(?:\s?\.\s?\d+)?|iso\s?\d{2,5})(?!\w))",
+            # Focal lengths ("35mm", "8 5 mm lens"), apertures ("f/1.8", "f / 1. 4"), ISO
+            # values. The lookaheads let the engine skip this rule at most positions.
+            r"(?P<camera>(?:(?=\d)(?:\d\s?){1,3}mm(?:\s+lens(?:es)?)?"
+            r"|(?=[fi])(?:f\s?/\s?\d+(?:\s?\.\s?\d+)?|iso\s?\d{2,5}))(?!\w))",
         ]
     )
     + ")",
