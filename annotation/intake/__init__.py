@@ -26,6 +26,7 @@ from annotation.intake.prompt_review import (
     edit_prompt,
     hold_prompts,
     reclean_project,
+    set_annotator_prompt,
 )
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "media_path_for",
     "process_batch",
     "reclean_project",
+    "set_annotator_prompt",
     "unprocessed_batch_ids",
 ]
