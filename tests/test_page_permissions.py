@@ -56,6 +56,7 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     "prompt-review": {"GET": admins(OK)},
     "prompt-bulk": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
     "prompt-edit": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
+    "prompt-annotator-text": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
     "manage-models": {"GET": admins(OK), "POST": admins(BAD)},
     "manage-model-status": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
     # The learning loop: an empty schedule or policy form is refused with 400; starting a
