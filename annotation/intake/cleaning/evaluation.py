@@ -283,9 +283,7 @@ def evaluation_table(result: CleaningEvaluation) -> str:
     """The figures and the confusion matrix as Markdown tables."""
 
     def figure(name: str, estimate: Estimate) -> str:
-        return (
-            f"| {name} | {estimate.value:.3f} | {estimate.low:.3f} to {estimate.high:.3f} |"
-        )
+        return f"| {name} | {estimate.value:.3f} | {estimate.low:.3f} to {estimate.high:.3f} |"
 
     lines = [
         f"{result.prompts} labelled prompts, {result.words} words; 95% intervals from "

@@ -137,10 +137,13 @@ _KEYWORDS = {
 }
 # A "style of" tail naming one of these is a movement, medium or period, not an artist.
 _STYLE_KINDS = frozenset(
-    "art arts painting paintings poster posters photography photo photos film films movie "
-    "movies animation motion comic comics anime manga cartoon cartoons illustration print "
-    "prints woodblock folktale propaganda traditional school".split()
-)
+    [
+        "art", "arts", "painting", "paintings", "poster", "posters", "photography", "photo",
+        "photos", "film", "films", "movie", "movies", "animation", "motion", "comic",
+        "comics", "anime", "manga", "cartoon", "cartoons", "illustration", "print", "prints",
+        "woodblock", "folktale", "propaganda", "traditional", "school",
+    ]
+)  # fmt: skip
 _PERIOD = re.compile(r"(?:\d\s?){2,4}s(?!\w)|\w+ism(?!\w)", re.IGNORECASE)
 _ARTICLES = ("the ", "a ", "an ")
 _CAMERA_AHEAD = re.compile(rf"\s+(?:{trie_pattern(lexicon.CAMERA_TAGS)})(?!\w)", re.IGNORECASE)

@@ -6,8 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.intake.cleaning.evaluation import (
-    BOOTSTRAP_SAMPLES,
+from annotation.intake import (
     LabelsInvalid,
     evaluate_cleaning,
     evaluation_table,
@@ -28,7 +27,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS)
-        parser.add_argument("--samples", type=int, default=BOOTSTRAP_SAMPLES)
+        parser.add_argument("--samples", type=int, default=2000, help="Bootstrap resamplings.")
         parser.add_argument("--json", action="store_true", help="Write the figures as JSON.")
         parser.add_argument("--misses", type=int, default=0, help="List up to N misses.")
 

@@ -83,9 +83,7 @@ def test_a_classifier_that_says_others_fails_the_threshold() -> None:
         ("cuban communist propaganda", "octane render", "in the style of cuban communist"),
     ],
 )
-def test_camera_terms_boosters_and_style_tails(
-    fragment: str, gone: str | None, stays: str
-) -> None:
+def test_camera_terms_boosters_and_style_tails(fragment: str, gone: str | None, stays: str) -> None:
     raw = next(prompt for prompt in PROMPTS if fragment in prompt)
     assert gone is None or gone.lower() in raw.lower()
     cleaned = clean_text(raw).cleaned
