@@ -25,6 +25,7 @@ from annotation.intake.cleaning.rules import REASON_CAMERA, clean_text
 from annotation.models import Style
 
 LABELS = Path(__file__).resolve().parents[2] / "data" / "labelled_prompts.jsonl"
+HELD_OUT = LABELS.with_name("labelled_prompts_heldout.jsonl")
 REAL = Path(__file__).resolve().parents[3] / "data" / "sd_prompts_1k.jsonl"
 PROMPTS = [json.loads(line)["prompt"] for line in REAL.read_text(encoding="utf-8").splitlines()]
 ITEMS = load_labelled_prompts(LABELS)
@@ -48,6 +49,17 @@ def test_figures_on_the_labelled_set_do_not_regress() -> None:
     for estimate in (result.removed_precision, result.removed_recall, result.style_accuracy):
         assert estimate.low < estimate.value < estimate.high
     assert sum(sum(row.values()) for row in result.confusion.values()) == len(ITEMS)
+
+
+def test_figures_on_the_held_out_prompts_do_not_regress() -> None:
+    # Labelled after the rules were last changed, and never used to change them.
+    held_out = load_labelled_prompts(HELD_OUT)
+    assert not {item.prompt for item in held_out} & {item.prompt for item in ITEMS}
+    result = evaluate_cleaning(held_out, samples=200)
+    assert result.removed_precision.value >= 0.93
+    assert result.removed_recall.value >= 0.81
+    assert result.subject_kept.value >= 0.96
+    assert result.style_accuracy.value >= 0.78
 
 
 def test_a_cleaner_that_keeps_camera_terms_fails_the_thresholds() -> None:
