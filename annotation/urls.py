@@ -46,6 +46,11 @@ urlpatterns = [
         "manage/projects/<slug:slug>/prompts/bulk/", prompt_review.prompt_bulk, name="prompt-bulk"
     ),
     path(
+        "manage/projects/<slug:slug>/prompts/annotator-text/",
+        prompt_review.annotator_text,
+        name="prompt-annotator-text",
+    ),
+    path(
         "manage/projects/<slug:slug>/prompts/<int:prompt_id>/",
         prompt_review.prompt_edit,
         name="prompt-edit",

@@ -86,6 +86,7 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     "project-audit": {"GET": project("manage", OK)},
     "pay-report": {"GET": project("manage", OK)},
     "platform-audit": {"GET": admins(OK)},
+    "prompt-annotator-text": {"GET": POST_ONLY, "POST": project("manage", FOUND)},
     "manage-models": {"GET": admins(OK), "POST": admins(BAD)},
     "manage-model-status": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
     # The learning loop: an empty schedule or policy form is refused with 400; starting a
@@ -95,6 +96,7 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     "manage-training": {"GET": admins(OK), "POST": admins(BAD)},
     "training-project": {"GET": project("manage", OK), "POST": project("manage", BAD)},
     "training-start": {"GET": POST_ONLY, "POST": project("manage", FOUND)},
+    "training-evaluation-set": {"GET": POST_ONLY, "POST": project("manage", FOUND)},
     "training-promote": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
     "training-rollback": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
     # The API's description and its docs page are public, as the API's login is a token.

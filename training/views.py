@@ -157,10 +157,10 @@ def start_now(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("training-project", slug=slug)
 
 
-@admin_required
+@login_required
 @require_POST
 def freeze_evaluation(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
     form = EvaluationSetForm(request.POST, snapshots=eligible_snapshots(project))
     if not form.is_valid():
         messages.error(request, "No evaluation set frozen: choose one of the listed snapshots.")

@@ -20,6 +20,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "guideline_version",
             "gold_rate",
             "lease_seconds",
+            "annotator_prompt",
             "created_at",
             "prompt_count",
             "image_count",

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image, ImageDraw, ImageFilter
 
-from annotation.demo.crowd import judge_as_crowd
+from annotation.demo.crowd import GENERATOR_QUALITY, judge_as_crowd
 from annotation.intake import ImportSummary, import_batch, process_batch
 from annotation.models import Project, ProjectRole, Role, Split, User
 from annotation.projects import add_member, add_user
@@ -33,7 +33,10 @@ DEMO_USERS = {
     "demo-annotator": (Role.ANNOTATOR, "hpd-annotate-2026"),
     "demo-researcher": (Role.RESEARCHER, "hpd-research-2026"),
 }
-GENERATORS = ["synthetic-a", "synthetic-b", "synthetic-c", "synthetic-d"]
+GENERATORS = list(GENERATOR_QUALITY)
+# How each stand-in generator spoils its pictures: Gaussian blur radius, noise share (%).
+_BLUR = {"standin-soft": 1.0, "standin-blurry": 2.5}
+_NOISE = {"standin-plain": 12, "standin-noisy": 60}
 # Judgments wanted per task: train tasks leave room for the demo annotator after the
 # simulated crowd; every crowd member ranks each held-out test group, as in HPD v2's test set.
 DEMO_TRAIN_JUDGMENTS = 3
@@ -80,9 +83,19 @@ def draw_demo_image(prompt: str, generator: str, size: int = 256) -> Image.Image
         colour = tuple(rng.randrange(256) for _ in range(3))
         shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
         shape([x0 - radius, y0 - radius, x0 + radius, y0 + radius], fill=colour)
-    if generator.endswith(("c", "d")):
-        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.5)))
+    if generator in _BLUR:
+        image = image.filter(ImageFilter.GaussianBlur(_BLUR[generator] * rng.uniform(0.7, 1.3)))
+    if generator in _NOISE:
+        noise = Image.frombytes("L", (size, size), rng.randbytes(size * size)).convert("RGB")
+        image = Image.blend(image, noise, min(0.6, _NOISE[generator] / 100))
     return image
+
+
+def demo_generators(prompt: str, count: int) -> list[str]:
+    """The `count` stand-in generators of a prompt's group: a deterministic draw, so that
+    across groups every generator meets every other one."""
+    seed = int.from_bytes(hashlib.sha256(f"generators|{prompt}".encode()).digest()[:8], "big")
+    return random.Random(seed).sample(GENERATORS, count)
 
 
 def write_demo_batch(folder: Path, prompts: list[str], images_per_group: int) -> Path:
@@ -91,7 +104,7 @@ def write_demo_batch(folder: Path, prompts: list[str], images_per_group: int) ->
     with open(folder / "manifest.jsonl", "w", encoding="utf-8") as manifest:
         for number, prompt in enumerate(prompts):
             images = []
-            for generator in GENERATORS[:images_per_group]:
+            for generator in demo_generators(prompt, images_per_group):
                 relative = f"img/{number:05d}-{generator}.png"
                 draw_demo_image(prompt, generator).save(folder / relative, "PNG")
                 images.append({"path": relative, "generator": generator})
@@ -126,9 +139,11 @@ def seed_demo(
         test_end = len(prompts) - offset * test_groups
         test_prompts = prompts[test_end - test_groups : test_end]
         admin = User.objects.get(username="demo-admin")
+        # The test batch first: the crowd is served started tasks first, then the oldest,
+        # so every member ranks each held-out group before the train tasks.
         for split, chosen, wanted in (
-            (Split.TRAIN, train_prompts, DEMO_TRAIN_JUDGMENTS),
             (Split.TEST, test_prompts, DEMO_TEST_JUDGMENTS),
+            (Split.TRAIN, train_prompts, DEMO_TRAIN_JUDGMENTS),
         ):
             with tempfile.TemporaryDirectory(prefix="hpd-demo-") as folder:
                 batch = write_demo_batch(Path(folder) / f"{slug}-{split}", chosen, images_per_group)

@@ -5,7 +5,8 @@ batch_images (deciding what is an image we serve), manifest (the manifest.jsonl 
 hpd_layout and hpd_import (an HPD v2 release folder), project_fit (whether a batch fits
 its project), media (content-addressed storage), importing (the import_batch dispatcher
 and its transaction), batch_processing (cleaning, style, safety and scoring after the
-commit), prompt_review (an admin's review of cleaned prompts), cleaning/ (the cleaner).
+commit), prompt_review (an admin's review of cleaned prompts), cleaning/ (the cleaner,
+and cleaning/evaluation: the cleaner measured against labelled prompts).
 Other code imports the names below, not the modules.
 """
 
@@ -16,6 +17,12 @@ from annotation.intake.batch_processing import (
     unprocessed_batch_ids,
 )
 from annotation.intake.cleaning import PromptCleaning, clean_prompt
+from annotation.intake.cleaning.evaluation import (
+    LabelsInvalid,
+    evaluate_cleaning,
+    evaluation_table,
+    load_labelled_prompts,
+)
 from annotation.intake.import_summary import ImportSummary
 from annotation.intake.importing import import_batch, import_upload
 from annotation.intake.media import MediaWriter, StorageUnavailable, media_path_for
@@ -26,12 +33,14 @@ from annotation.intake.prompt_review import (
     edit_prompt,
     hold_prompts,
     reclean_project,
+    set_annotator_prompt,
 )
 
 __all__ = [
     "PROCESS_BATCH_TASK",
     "BatchRejected",
     "ImportSummary",
+    "LabelsInvalid",
     "MediaWriter",
     "Problem",
     "PromptCleaning",
@@ -41,11 +50,15 @@ __all__ = [
     "clean_prompt",
     "edit_prompt",
     "enqueue_batch_processing",
+    "evaluate_cleaning",
+    "evaluation_table",
     "hold_prompts",
     "import_batch",
     "import_upload",
+    "load_labelled_prompts",
     "media_path_for",
     "process_batch",
     "reclean_project",
+    "set_annotator_prompt",
     "unprocessed_batch_ids",
 ]

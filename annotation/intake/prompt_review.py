@@ -8,7 +8,7 @@ from django.db import transaction
 
 from annotation.intake.cleaning import CLEANING_FIELDS, clean_prompt
 from annotation.judging import return_to_circulation, take_out_of_circulation
-from annotation.models import Project, Prompt, Style, Task
+from annotation.models import AnnotatorPrompt, Project, Prompt, Style, Task
 from core.progress import Progress
 
 
@@ -101,3 +101,17 @@ def reclean_project(project: Project, progress: Progress | None = None) -> dict[
         Prompt.objects.bulk_update(updated, CLEANING_FIELDS, batch_size=2000)
         take_out_of_circulation(Task.objects.filter(project=project, prompt__is_held=True))
     return {"prompts": seen, "changed": changed, "newly_held": held}
+
+
+def set_annotator_prompt(project: Project, choice: str) -> Project:
+    """Choose which text annotators of `project` see; ReviewError (nothing saved) if bad.
+
+    Takes effect for every task served from now on, leases already handed out included
+    (the text is read when a lease is described).
+    """
+    valid = [value for value, _label in AnnotatorPrompt.choices]
+    if choice not in valid:
+        raise ReviewError(f"annotator text {choice!r} is not one of {', '.join(valid)}")
+    project.annotator_prompt = choice
+    project.save(update_fields=["annotator_prompt"])
+    return project

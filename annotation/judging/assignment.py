@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation.models import (
+    AnnotatorPrompt,
     Assignment,
     AssignmentStatus,
     Batch,
@@ -49,8 +50,13 @@ MAX_CANDIDATES = 20
 BUSY_WAITS_S = (0.005, 0.01, 0.02, 0.05, 0.1)
 
 # The prompt and the images (upload order) come with the candidate: no second look-up.
-_TASK_CONTENT = """
-  p.raw_text,
+# The prompt is the raw text unless the project shows annotators the cleaned text
+# (Project.annotator_prompt) and the prompt has one.
+_TASK_CONTENT = f"""
+  CASE WHEN p.cleaned_text <> '' AND EXISTS (
+         SELECT 1 FROM annotation_project pr
+         WHERE pr.id = p.project_id AND pr.annotator_prompt = '{AnnotatorPrompt.CLEANED}')
+       THEN p.cleaned_text ELSE p.raw_text END,
   ARRAY(SELECT ti.image_id FROM annotation_taskimage ti
         WHERE ti.task_id = t.id ORDER BY ti.position),
   ARRAY(SELECT i.file FROM annotation_taskimage ti JOIN annotation_image i ON i.id = ti.image_id

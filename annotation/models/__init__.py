@@ -1,7 +1,16 @@
 """The nouns of the human side (docs/architecture.md#data-model)."""
 
 from annotation.models.audit import AuditAction, AuditEvent
-from annotation.models.content import Batch, Image, Project, Prompt, Split, Style, TaskType
+from annotation.models.content import (
+    AnnotatorPrompt,
+    Batch,
+    Image,
+    Project,
+    Prompt,
+    Split,
+    Style,
+    TaskType,
+)
 from annotation.models.exports import ExportSnapshot
 from annotation.models.flags import ImageFlag, ImageFlagKind
 from annotation.models.judging import (
@@ -26,6 +35,7 @@ from annotation.models.users import Role, User
 
 __all__ = [
     "AgreementReport",
+    "AnnotatorPrompt",
     "Assignment",
     "AssignmentStatus",
     "AuditAction",

@@ -39,6 +39,13 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         return self.select_for_update(no_key=True)
 
 
+class AnnotatorPrompt(models.TextChoices):
+    """Which text of a prompt annotators see beside its images."""
+
+    RAW = "raw", "Raw prompt (the text the images were generated from)"
+    CLEANED = "cleaned", "Cleaned text (style and quality words removed)"
+
+
 class Project(models.Model):
     """One annotation study: what kind of task, how many images, how many judgments."""
 
@@ -70,6 +77,14 @@ class Project(models.Model):
         default=False,
         help_text="Any signed-in annotator may judge this project's tasks; closed projects "
         "are seen only by their members (and admins).",
+    )
+    annotator_prompt = models.CharField(
+        max_length=8,
+        choices=AnnotatorPrompt.choices,
+        default=AnnotatorPrompt.RAW,
+        help_text="Which text annotators see: the raw prompt the images were generated from "
+        "(the default: it is what each image answers), or the cleaned text (the raw text "
+        "where a prompt has none).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -120,12 +135,22 @@ class Batch(models.Model):
 
 
 class Prompt(models.Model):
-    """A prompt as uploaded, and as cleaned of style words for annotators and training."""
+    """A prompt as uploaded, and as cleaned of style words.
+
+    The raw text is what the images were generated from, and what annotators see unless
+    their project's `annotator_prompt` says cleaned. The cleaned text goes into the
+    training files (train.json, test.json) and into the exports beside the raw one.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts")
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="prompts")
     raw_text = models.TextField()
-    cleaned_text = models.TextField(blank=True, default="")
+    cleaned_text = models.TextField(
+        blank=True,
+        default="",
+        help_text="Style and quality words removed: for training files, and for annotators "
+        "only where the project shows cleaned text.",
+    )
     removed_spans = models.JSONField(default=list, blank=True)
     style = models.CharField(max_length=24, choices=Style.choices, blank=True, default="")
     source = models.CharField(max_length=64, blank=True, default="")

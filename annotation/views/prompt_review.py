@@ -14,8 +14,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from annotation.intake import ReviewError, approve_prompts, edit_prompt, hold_prompts
-from annotation.models import AuditAction, Capability, Prompt, Style
+from annotation.intake import (
+    ReviewError,
+    approve_prompts,
+    edit_prompt,
+    hold_prompts,
+    set_annotator_prompt,
+)
+from annotation.models import AnnotatorPrompt, AuditAction, Capability, Prompt, Style
 from annotation.projects import project_for, record_event
 
 STYLE_CHOICES = [(value, label) for value, label in Style.choices if value]
@@ -24,6 +30,12 @@ STYLE_CHOICES = [(value, label) for value, label in Style.choices if value]
 class PromptEditForm(forms.Form):
     cleaned_text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     style = forms.ChoiceField(choices=STYLE_CHOICES)
+
+
+class AnnotatorTextForm(forms.Form):
+    annotator_prompt = forms.ChoiceField(
+        choices=AnnotatorPrompt.choices, widget=forms.RadioSelect, label="Annotators see"
+    )
 
 
 def highlight(raw: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -89,6 +101,7 @@ def prompt_review(request: HttpRequest, slug: str) -> HttpResponse:
             "style": style,
             "styles": STYLE_CHOICES,
             "held_count": Prompt.objects.filter(project=project, is_held=True).count(),
+            "text_form": AnnotatorTextForm(initial={"annotator_prompt": project.annotator_prompt}),
         },
     )
 
@@ -145,4 +158,26 @@ def prompt_edit(request: HttpRequest, slug: str, prompt_id: int) -> HttpResponse
             messages.error(request, f"Prompt {prompt.pk} was not changed: {exc}.")
         else:
             messages.success(request, f"Prompt {prompt.pk} saved.")
+    return redirect(_back(request, slug))
+
+
+@login_required
+@require_POST
+def annotator_text(request: HttpRequest, slug: str) -> HttpResponse:
+    """Set which text of each prompt the project's annotators see (managers)."""
+    project = project_for(request.user, slug, Capability.MANAGE)  # type: ignore[arg-type]
+    form = AnnotatorTextForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Annotator text was not changed: choose the raw prompt or the cleaned text."
+        )
+        return redirect(_back(request, slug))
+    try:
+        set_annotator_prompt(project, form.cleaned_data["annotator_prompt"])
+    except ReviewError as exc:
+        messages.error(request, f"Annotator text was not changed: {exc}.")
+    else:
+        messages.success(
+            request, f"Annotators now see: {project.get_annotator_prompt_display().lower()}."
+        )
     return redirect(_back(request, slug))

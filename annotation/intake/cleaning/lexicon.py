@@ -10,7 +10,8 @@ SITES = [
     "deviant art", "behance", "pixiv", "cgsociety", "cg society", "cgsociety contest winner",
     "zbrush central", "polycount", "instagram", "pinterest", "flickr", "unsplash", "500px",
     "dribbble", "reddit", "tumblr", "conceptartworld", "artstation hq", "furaffinity",
-    "dezeen", "pexels", "shutterstock", "getty images", "cgtrader",
+    "dezeen", "pexels", "shutterstock", "getty images", "cgtrader", "artstation trending",
+    "facebook", "twitter",
 ]  # fmt: skip
 
 # Quality tags and boosters: they ask for "better" images without describing content.
@@ -29,6 +30,17 @@ QUALITY_TAGS = [
     "high res", "highres", "spectacular quality", "crisp quality", "8k resolution",
     "4k resolution", "contest winner",
     "unreal engine quality render", "quality render", "sense of awe",
+    "intricately detailed", "beautifully detailed", "very very detailed",
+    "very very very detailed", "very very very very detailed", "extremly detailed",
+    "ultra fine detail", "ultra fine detailed", "ultradetailed", "ultra high detail",
+    "ultra high quality", "ultra high resolution", "extremely high quality", "high details",
+    "fine texture detail", "sharp detailed", "perfect anatomy", "perfect proportions",
+    "great composition", "dynamic composition", "cinematic composition", "epic lighting",
+    "dynamic lighting", "beautiful lighting", "studio quality", "production quality",
+    "top rated", "no blur", "post processing", "photo realistic", "photo realism",
+    "hyperreal", "lifelike", "very coherent artwork", "very coherent symmetrical artwork",
+    "coherent symmetrical artwork", "stunning cinematography", "national geographic",
+    "professional photographer", "intricate artwork",
 ]  # fmt: skip
 
 # Resolution and render-engine tags (digits may be spaced out: "8 k", "4 k").
@@ -38,6 +50,21 @@ RENDER_TAGS = [
     "ray tracing", "raytracing", "path tracing", "lumion", "keyshot", "blender render",
     "3d octane render", "uhd", "hd", "fhd", "hdr", "ultra hd", "4k uhd", "8k uhd",
     "1080p", "720p", "4k", "8k", "16k", "32k", "2k",
+    "nvidia raytracing demo", "raytracing demo", "ray traced", "frostbite 3 engine",
+    "frostbite engine", "daz", "daz3d", "cg render", "octane rendering", "octane rendered",
+    "3 d octane render", "3 d octane rendered", "3d octane rendered", "unreal engine render",
+    "unreal engine rendered", "unreal engine 5 render", "unreal engine 5 rendered",
+    "smooth render",
+]  # fmt: skip
+
+# Camera bodies, lenses and film stocks: how a photo was taken, not what it shows. Focal
+# lengths ("35mm", "8 5 mm"), apertures ("f/1.8") and ISO values are rules in rules.py.
+CAMERA_TAGS = [
+    "dslr", "arri alexa", "arriflex", "arriflex 35", "sony a7r", "sony a7r iv", "sony a7",
+    "sony a7 iii", "canon eos", "canon eos r5", "canon 5d", "nikon d850", "hasselblad",
+    "leica", "leica summilux", "portra 400", "portra", "kodak portra", "kodak portra 400",
+    "ektachrome", "kodachrome", "kodak color film stock", "film stock", "anamorphic lens",
+    "anamorphic lenses", "shallow depth of field", "s log", "megapixels",
 ]  # fmt: skip
 
 # Whole comma-separated segments that only name a medium or genre as a booster. Removed
@@ -51,7 +78,9 @@ STYLE_BOOSTERS = [
     "beautiful", "amazing", "intricate", "sharp", "professional", "vivid colors",
     "vibrant colors", "high contrast", "high saturation", "ultra realistic illustration",
     "rpg portrait", "fanart", "art print", "h 6 4 0", "raw", "smooth", "stunning",
-    "breathtaking",
+    "breathtaking", "ilustration", "matte", "realism", "magnificent", "spectacular",
+    "sharpness", "very artistic", "trending", "popular", "coherent", "very beautiful",
+    "very very beautiful",
 ]  # fmt: skip
 
 # Artists whose names are stuck on the end of many prompts (removed wherever they stand).

@@ -29,7 +29,7 @@ _TAG_WORDS = {
     word
     for phrase in [
         *lexicon.SITES, *lexicon.QUALITY_TAGS, *lexicon.RENDER_TAGS, *lexicon.ARTISTS,
-        *lexicon.STYLE_BOOSTERS,
+        *lexicon.STYLE_BOOSTERS, *lexicon.CAMERA_TAGS,
     ]
     for word in re.split(r"[\s\-]+", phrase.lower())
 }  # fmt: skip

@@ -6,7 +6,11 @@
    (`(word:1.3)`, `((word))`, `[word]`, `{word}`; the words stay); artist tails
    (`by <artist>`, `painted by ...`, `in the style of <artist>`) and known artists; site
    names (`trending on artstation`, ...), quality tags (`highly detailed`, ...),
-   resolution and render tags (`4k`, `8 k`, `octane render`, ...);
+   resolution and render tags (`4k`, `8 k`, `octane render`, ...); camera and lens terms
+   (`35mm`, `85 mm`, `f/1.8`, `ISO 100`, `DSLR`, `shot on <camera>`); a "style of" tail
+   that names a movement, medium or period stays (`in the style of romanticism`,
+   `in style of 1 9 7 0 s bbc stop motion`), and so does a "by" tail that opens with an
+   article (`inspired by the joker`, `by the pool`);
 2. segments (comma-separated) of what is left that are only a style booster
    (`digital painting`, `concept art`, ...) or repeat an earlier segment;
 3. repeated words (`jimin jimin`);
@@ -34,6 +38,7 @@ REASON_ARTIST = "artist"
 REASON_SITE = "site name"
 REASON_QUALITY = "quality tag"
 REASON_RENDER = "resolution or render tag"
+REASON_CAMERA = "camera or lens"
 REASON_BOOSTER = "style booster"
 REASON_DUPLICATE = "duplicate"
 
@@ -43,6 +48,7 @@ for _phrases, _reason in (
     (lexicon.QUALITY_TAGS, REASON_QUALITY),
     (lexicon.ARTISTS, REASON_ARTIST),
     (lexicon.SITES, REASON_SITE),
+    (lexicon.CAMERA_TAGS, REASON_CAMERA),
 ):
     for _phrase in _phrases:
         _LEXICON_REASONS[normalise_phrase(_phrase)] = _reason
@@ -119,7 +125,30 @@ _KEYWORDS = {
     "trending on": "site_on",
     "featured on": "site_on",
     "popular on": "site_on",
+    "trending in": "site_on",
+    "viral on": "site_on",
+    "shot on": "camera",
+    "shot with": "camera",
+    "photographed with": "camera",
+    "photographed on": "camera",
+    "filmed on": "camera",
+    "filmed with": "camera",
+    "taken with": "camera",
 }
+# A "style of" tail naming one of these is a movement, medium or period, not an artist.
+_STYLE_KINDS = frozenset(
+    [
+        "art", "arts", "painting", "paintings", "poster", "posters", "photography", "photo",
+        "photos", "film", "films", "movie", "movies", "animation", "motion", "comic",
+        "comics", "anime", "manga", "cartoon", "cartoons", "illustration", "print", "prints",
+        "woodblock", "folktale", "propaganda", "traditional", "school",
+    ]
+)  # fmt: skip
+_PERIOD = re.compile(r"(?:\d\s?){2,4}s(?!\w)|\w+ism(?!\w)", re.IGNORECASE)
+_ARTICLES = ("the ", "a ", "an ")
+_CAMERA_AHEAD = re.compile(rf"\s+(?:{trie_pattern(lexicon.CAMERA_TAGS)})(?!\w)", re.IGNORECASE)
+_CAMERA_WORDS = 5
+_SEGMENT_END = re.compile(r"[,;|\n]|\.(?:\s|$)")
 _MASTER = re.compile(
     # Each rule starts after a non-word character, consumed: the engine finds those with
     # a fast scan instead of trying every rule at every position. One trie holds the
@@ -132,7 +161,12 @@ _MASTER = re.compile(
             r"(?P<weight>\(+(?P<weighted>[^()]*?)\s*:\s*-?\d+(?:\.\d+)?\s*\)+"
             r"|\({2,}(?P<emphasised>[^()]*)\){2,}"
             r"|[\[{](?P<bracketed>[^\[\]{}]*)[\]}])",
-            r"(?P<resolution>(?:\d{1,2}\s?k(?:\s+resolution)?|\d{3,4}\s?p|(?:\d\s?)+mpx)(?!\w))",
+            r"(?P<resolution>(?:\d{1,2}\s?k(?:\s+(?:resolution|render(?:ed|ing)?))?|\d{3,4}\s?p"
+            r"|(?:\d\s?)+(?:mpx|mp|megapixels?))(?!\w))",
+            # Focal lengths ("35mm", "8 5 mm lens"), apertures ("f/1.8", "f / 1. 4"), ISO
+            # values. The lookaheads let the engine skip this rule at most positions.
+            r"(?P<camera>(?:(?=\d)(?:\d\s?){1,3}mm(?:\s+lens(?:es)?)?"
+            r"|(?=[fi])(?:f\s?/\s?\d+(?:\s?\.\s?\d+)?|iso\s?\d{2,5}))(?!\w))",
         ]
     )
     + ")",
@@ -142,7 +176,11 @@ _NEGATIVE_COLON = re.compile(r"\s*:")
 _STEPS_VALUE = re.compile(r"\s*:\s*\d")
 _SITE_AFTER = re.compile(rf"\s+(?:{_SITE_TRIE}|\w+)(?!\w)", re.IGNORECASE)
 _NO_SECTION = re.compile(r"(?<!\S)--no\s.*?(?=\s--|$)", re.DOTALL)
-_GROUP_REASONS = {"parameters": REASON_PARAMETERS, "resolution": REASON_RENDER}
+_GROUP_REASONS = {
+    "parameters": REASON_PARAMETERS,
+    "resolution": REASON_RENDER,
+    "camera": REASON_CAMERA,
+}
 _SEGMENT = re.compile(r"(?:[^,;|\n.!?]|[.!?](?!\s|$))+")
 _OTHER_SEPARATORS = (";", "|", "\n", ".", "!", "?")
 _SEGMENT_EDGES = " \"'“”*-.!?"
@@ -287,15 +325,31 @@ def _keyword_rule(
     if kind == "site_on":
         site = _SITE_AFTER.match(padded, end + 1, stop + 1)
         return (begin, site.end() - 1, REASON_SITE) if site else None
+    if kind == "camera":
+        # "shot on <camera>": the rest of a short segment, else a known camera, else nothing.
+        segment_end = _SEGMENT_END.search(padded, end + 1, stop + 1)
+        tail_end = segment_end.start() - 1 if segment_end else stop
+        if len(padded[end + 1 : tail_end + 1].split()) <= _CAMERA_WORDS:
+            return begin, tail_end, REASON_CAMERA
+        camera = _CAMERA_AHEAD.match(padded, end + 1, stop + 1)
+        return (begin, camera.end() - 1, REASON_CAMERA) if camera else None
     if kind in ("by", "style_of"):
         name = _NAME.match(padded, end + 1, stop + 1)
-        if name is None:
+        if name is None or name.group().lstrip().lower().startswith(_ARTICLES):
             return None
         if kind == "style_of":
+            if _names_a_style(name.group()):
+                return None
             return begin, name.end() - 1, REASON_ARTIST
         tail_start = _by_tail_start(padded, begin, end, found, stop)
         return (tail_start, name.end() - 1, REASON_ARTIST) if tail_start is not None else None
     return None
+
+
+def _names_a_style(name: str) -> bool:
+    """Whether a "style of" tail names a movement, medium or period ("romanticism")."""
+    words = name.lower().split()
+    return bool(_STYLE_KINDS.intersection(words)) or bool(_PERIOD.search(name))
 
 
 def _by_tail_start(padded: str, begin: int, end: int, found: Found, stop: int) -> int | None:

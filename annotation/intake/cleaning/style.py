@@ -22,6 +22,7 @@ STYLE_KEYWORDS: dict[str, list[str]] = {
         "toon", "looney tunes", "dreamworks", "ilya kuvshinov", "kyoto animation", "waifu",
         "marvel comic", "vector art", "pixiv", "hayao miyazaki", "miyazaki", "cartoon style",
         "claymation", "stop motion", "stop frame animation", "sanrio", "lego",
+        "pixel art", "pixelart", "gravity falls", "nendoroid", "key visual", "spider verse",
     ],
     Style.PHOTO: [
         "photo", "photograph", "photography", "photographic", "photorealistic", "dslr",
@@ -32,6 +33,8 @@ STYLE_KEYWORDS: dict[str, list[str]] = {
         "photoshoot", "f/1.8", "f/8", "iso", "award winning photograph", "photojournalism",
         "news footage", "screenshot", "footage", "closeup photo", "portrait photo",
         "studio photo", "stock photo", "vogue", "annie leibovitz", "camera",
+        "film", "movie", "movie scene", "cinematic still", "filmstill", "promo shoot",
+        "advertising", "kodachrome", "ektachrome", "cinematographic", "arri alexa",
     ],
     Style.PAINTINGS: [
         "painting", "painted", "oil on canvas", "oil painting", "watercolor", "watercolour",
@@ -43,6 +46,9 @@ STYLE_KEYWORDS: dict[str, list[str]] = {
         "salvador dali", "magritte", "ukiyo-e", "ukiyo e", "woodblock", "pastel", "tempera",
         "norman rockwell", "oil", "impasto", "beksinski", "frazetta", "mural", "pencil drawing",
         "sketch", "charcoal", "etching", "engraving", "lithography", "ink drawing",
+        "painter", "airbrush", "classicism", "nicholas roerich", "roerich", "jean delville",
+        "gil elvgren", "alex grey", "albert bierstadt", "thomas moran", "max ernst",
+        "joan miro", "drew struzan",
     ],
     Style.CONCEPT_ART: [
         "concept art", "artstation", "digital art", "digital painting", "unreal engine",
@@ -53,6 +59,7 @@ STYLE_KEYWORDS: dict[str, list[str]] = {
         "3d", "cgi", "volumetric lighting", "ray tracing", "vray", "redshift",
         "isometric", "low poly", "voxel", "game", "video game", "dnd", "d&d", "rpg",
         "fantasy", "epic fantasy", "dark fantasy", "illustration", "digital illustration",
+        "simon stalenhag", "stalenhag", "synthwave", "dragon", "mech", "in-game",
     ],
 }  # fmt: skip
 

@@ -11,10 +11,16 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from annotation.demo.crowd import DEMO_CROWD
-from annotation.demo.seed import DEMO_USERS, draw_demo_image, read_demo_prompts
+from annotation.demo.crowd import DEMO_CROWD, GENERATOR_QUALITY
+from annotation.demo.seed import (
+    DEMO_TEST_JUDGMENTS,
+    DEMO_USERS,
+    draw_demo_image,
+    read_demo_prompts,
+)
 from annotation.judging.assignment import next_assignment
-from annotation.models import Batch, Image, Judgment, Project, Prompt, Role, User
+from annotation.leaderboard import generator_leaderboard
+from annotation.models import Batch, Image, Judgment, Project, Prompt, Role, Split, Task, User
 from annotation.quality.agreement import compute_agreement
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +85,22 @@ def test_demo_crowd_judges_through_the_services_and_the_careless_one_stands_out(
     assert report["pairwise_agreement"] > 0.6
 
 
+def test_demo_judges_every_test_group_and_its_six_generators_rank_as_planted() -> None:
+    call_command("demo", "--groups", "30", stdout=io.StringIO())
+    for project in Project.objects.all():
+        test_tasks = Task.objects.filter(project=project, batch__split=Split.TEST)
+        assert test_tasks.exists()
+        assert all(task.judgments_done == DEMO_TEST_JUDGMENTS for task in test_tasks), project.slug
+    generators = set(Image.objects.values_list("generator", flat=True))
+    assert generators == set(GENERATOR_QUALITY) and len(generators) >= 6
+    # The crowd follows the planted strengths: the leaderboard ranks the generators so.
+    board = generator_leaderboard(Project.objects.get(slug="demo-ranking"), samples=50)
+    ranked = [row["generator"] for row in board["overall"]["generators"]]
+    planted = sorted(GENERATOR_QUALITY, key=GENERATOR_QUALITY.__getitem__, reverse=True)
+    assert ranked[0] == planted[0] and ranked[-1] == planted[-1], ranked
+    assert ranked.index("standin-vivid") < ranked.index("standin-blurry"), ranked
+
+
 def test_demo_without_judgments_leaves_every_task_open() -> None:
     call_command("demo", "--groups", "3", "--no-judgments", stdout=io.StringIO())
 
@@ -95,10 +117,10 @@ def test_demo_prompts_are_the_real_file_without_empty_ones() -> None:
 
 
 def test_demo_images_are_deterministic_and_differ_between_generators() -> None:
-    first = draw_demo_image("a fox", "synthetic-a").tobytes()
+    first = draw_demo_image("a fox", "standin-crisp").tobytes()
 
-    assert draw_demo_image("a fox", "synthetic-a").tobytes() == first
-    assert draw_demo_image("a fox", "synthetic-b").tobytes() != first
+    assert draw_demo_image("a fox", "standin-crisp").tobytes() == first
+    assert draw_demo_image("a fox", "standin-vivid").tobytes() != first
 
 
 def test_home_page_lists_projects_with_counts_for_a_logged_in_user(media_root: Path) -> None:

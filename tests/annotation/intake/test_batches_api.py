@@ -129,6 +129,7 @@ def test_the_new_project_is_listed_with_its_counts(
                 "guideline_version": settings.GUIDELINE_VERSION,
                 "gold_rate": 0.0,
                 "lease_seconds": settings.DEFAULT_LEASE_SECONDS,
+                "annotator_prompt": "raw",
                 "created_at": "<masked>",
                 "prompt_count": 4,
                 "image_count": 8,
