@@ -1,0 +1,1 @@
+"""`python -m scoring evaluate`: accuracy on HPD v2 test data (written below)."""
