@@ -33,7 +33,6 @@ from scoring.core.benchmark_stats import (
     style_figure,
 )
 from scoring.core.scorer import Scorer
-from scoring.errors import BrokenImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 # Images scored per call of Scorer.score_groups: bounds the prompts encoded at once.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser, Namespace
+from pathlib import Path
 from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
@@ -55,7 +56,7 @@ class Command(BaseCommand):
                 compare = version_spec(namespace.compare_model_version)
             elif namespace.compare_checkpoint:
                 compare = ModelSpec(
-                    namespace.compare_checkpoint,
+                    Path(namespace.compare_checkpoint).name,
                     model.architecture,
                     namespace.compare_checkpoint,
                     model.model_config,
