@@ -27,9 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from scoring.cli import DEFAULT_ARCHITECTURE
-
-PRECISION_CHOICES = ("fp32", "fp16", "bf16")
+from scoring.cli import DEFAULT_ARCHITECTURE, add_faithfulness_arguments
 
 
 class BenchmarkCommandError(Exception):
@@ -73,20 +71,7 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser, *, registry: bool =
     parser.add_argument(
         "--generator", default=None, help="the generator's name (default: the --images folder's)"
     )
-    parser.add_argument(
-        "--precision",
-        choices=PRECISION_CHOICES,
-        default="fp16",
-        help="GPU autocast: fp16 (default, as the release scores), fp32 (exact), bf16; "
-        "on a CPU fp32 is what runs",
-    )
-    parser.add_argument(
-        "--antialias",
-        choices=("on", "off"),
-        default="off",
-        help="antialias the resize (default off: the torchvision the release was "
-        "benchmarked with did not; see docs/hpd_v2.md)",
-    )
+    add_faithfulness_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=64, help="images per forward pass")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
     parser.add_argument(

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from scoring.benchmark_cli import PRECISION_CHOICES, BenchmarkCommandError, ModelSpec
-from scoring.cli import DEFAULT_ARCHITECTURE
+from scoring.benchmark_cli import BenchmarkCommandError, ModelSpec
+from scoring.cli import DEFAULT_ARCHITECTURE, add_faithfulness_arguments
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser, *, registry: bool = False) -> None:
@@ -37,8 +37,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser, *, registry: bool = 
     parser.add_argument(
         "--images", default=None, help="folder the image paths are relative to (default: test/)"
     )
-    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="fp16")
-    parser.add_argument("--antialias", choices=("on", "off"), default="off")
+    add_faithfulness_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
     parser.add_argument("--workers", type=int, default=None)
