@@ -126,7 +126,7 @@ def read_layout(prompts_dir: Path, images_dir: Path) -> list[BenchmarkItem]:
     prompts_dir, images_dir = Path(prompts_dir), Path(images_dir)
     if not images_dir.is_dir():
         raise BenchmarkLayoutError(f"{images_dir}: images folder not found")
-    items = []
+    items: list[BenchmarkItem] = []
     for style in BENCHMARK_STYLES:
         prompts = read_prompts(prompts_dir, style)
         folder = images_dir / style

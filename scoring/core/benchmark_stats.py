@@ -118,7 +118,8 @@ def chunk_means(scores: FloatArray) -> FloatArray:
 
 def chunk_statistic(scores: FloatArray) -> FloatArray:
     """The release's style score along the last axis: the mean of the chunk means."""
-    return chunk_means(scores).mean(axis=-1)
+    statistic: FloatArray = chunk_means(scores).mean(axis=-1)
+    return statistic
 
 
 def _interval(samples: FloatArray, confidence: float) -> tuple[float, float]:
