@@ -10,8 +10,10 @@
 #     -d .whl open_clip_torch==3.3.0 ftfy==6.3.1 wcwidth==0.9.4
 #
 # Sections run in order; each writes its JSON under $OUT when it is set. Whole script:
-# under 5 minutes: the section timeouts (160 s + 110 s) leave room for the setup. Sections:
-# scoring (gpu_scoring.py, about 125 s on an H100), training (gpu_training.py).
+# under 7 minutes: the section timeouts (160 s + 110 s + 100 s) leave room for the setup.
+# Sections: scoring (gpu_scoring.py, about 125 s on an H100), training (gpu_training.py),
+# benchmark (benchmark_command.py: the benchmark command's images/s for ViT-H-14 over 640
+# JPEGs in fp16, and the antialias difference on 30 large images; not yet run on a GPU).
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 cd "$(dirname "$0")/.."
@@ -40,6 +42,8 @@ run_section() {
 
 run_section scoring timeout 160 python3 benchmarks/gpu_scoring.py --compile "$@"
 run_section training timeout 110 python3 benchmarks/gpu_training.py
+run_section benchmark timeout 100 python3 benchmarks/benchmark_command.py \
+    --arch ViT-H-14 --device cuda --precision fp16 --batch-size 64 --images 640
 
 # (further sections go above this line)
 if [ -n "$failed" ]; then

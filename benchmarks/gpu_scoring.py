@@ -197,7 +197,7 @@ def main() -> int:
         checkpoint.unlink()
 
         # --- ours: batched, model kept loaded
-        scorer = Scorer(hps, batch_size=max(batch_sizes))
+        scorer = Scorer(hps, batch_size=max(batch_sizes), precision="bf16")
         text = scorer.encode_prompts([PROMPT])[0]
         record(
             "model kept, batch 1",
@@ -216,7 +216,7 @@ def main() -> int:
             if time.perf_counter() - STARTED > options.budget_s * 0.5:
                 log("skipping torch.compile: time budget")
             else:
-                compiled = Scorer(hps, batch_size=max(batch_sizes), compile=True)
+                compiled = Scorer(hps, batch_size=max(batch_sizes), compile=True, precision="bf16")
                 batch = max(batch_sizes)
                 pixels = torch.randn(batch, 3, size, size, device=device)
                 log("compiling (first calls are slow)")
@@ -239,7 +239,9 @@ def main() -> int:
         else:
             paths = write_pngs(folder, png_images, 512)
             batch = 128 if not options.smoke else 4
-            png_scorer = Scorer(hps, batch_size=batch, workers=min(16, os.cpu_count() or 1))
+            png_scorer = Scorer(
+                hps, batch_size=batch, workers=min(16, os.cpu_count() or 1), precision="bf16"
+            )
             png_scorer.score(PROMPT, paths[: 2 * batch])  # warm-up
             synchronize(device)
             start = time.perf_counter()

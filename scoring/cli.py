@@ -14,6 +14,26 @@ from collections.abc import Sequence
 from typing import TextIO
 
 DEFAULT_ARCHITECTURE = "ViT-H-14"
+# scoring/core/scorer.py PRECISIONS, here so that --help does not import torch.
+PRECISION_CHOICES = ("fp32", "fp16", "bf16")
+
+
+def add_faithfulness_arguments(parser: argparse.ArgumentParser) -> None:
+    """--precision and --antialias, shared by score, benchmark and evaluate."""
+    parser.add_argument(
+        "--precision",
+        choices=PRECISION_CHOICES,
+        default="fp16",
+        help="GPU autocast: fp16 (default, as the release scores), fp32 (exact), bf16; "
+        "on a CPU fp32 is what runs",
+    )
+    parser.add_argument(
+        "--antialias",
+        choices=("on", "off"),
+        default="off",
+        help="antialias the resize (default off: the torchvision the release was "
+        "benchmarked with did not; see docs/hpd_v2.md)",
+    )
 
 
 def add_score_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +62,7 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--compile", action="store_true", help="torch.compile the image tower (pays off on GPU)"
     )
+    add_faithfulness_arguments(parser)
 
 
 class ScoreCommandError(Exception):
@@ -63,7 +84,12 @@ def run_score(options: argparse.Namespace, stderr: TextIO) -> list[float | None]
     except ModelLoadError as exc:
         raise ScoreCommandError(str(exc)) from exc
     scorer = Scorer(
-        hps, batch_size=options.batch_size, workers=options.workers, compile=options.compile
+        hps,
+        batch_size=options.batch_size,
+        workers=options.workers,
+        compile=options.compile,
+        precision=options.precision,
+        antialias=options.antialias == "on",
     )
     with tqdm(
         total=len(options.images),

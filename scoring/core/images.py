@@ -4,7 +4,12 @@ The release's validation transform (`light_augmentation=True`) converts to RGB, 
 the image into a float tensor, resizes it with bicubic interpolation so its longest side
 is the model's image size, pads the short side with black (half before, half after) and
 applies the CLIP normalisation. `preprocess_image` reproduces those steps with the same
-torchvision calls, so the pixels that reach the model are the official ones. Two
+torchvision calls, so the pixels that reach the model are the official ones.
+
+The resize of a tensor did not antialias in the torchvision the release was trained and
+benchmarked with (before 0.17); since 0.17 it does by default, which changes every score
+a little. `antialias` chooses; the default, RELEASE_ANTIALIAS (off), reproduces the
+release's own numbers (docs/hpd_v2.md, "Preprocessing and precision"). Two
 deliberate differences, both where the release fails or is wrong: the EXIF orientation is
 applied (the platform stores uploaded bytes as they came), and an image whose longest side
 already equals the image size is still padded to a square (the release skips the padding
@@ -26,6 +31,9 @@ from torchvision.transforms import functional as TF
 from scoring.errors import BrokenImageError
 
 ImageSource = str | os.PathLike[str] | Image.Image
+
+# What torchvision's tensor resize did when HPS v2 was trained and benchmarked.
+RELEASE_ANTIALIAS = False
 
 
 def source_name(source: ImageSource, index: int) -> str:
@@ -59,6 +67,8 @@ def pixels_from_image(
     image_size: int,
     mean: Sequence[float],
     std: Sequence[float],
+    *,
+    antialias: bool = RELEASE_ANTIALIAS,
 ) -> torch.Tensor:
     """The official validation transform on a decoded RGB image: (3, size, size) float32."""
     tensor = TF.to_tensor(image)
@@ -66,7 +76,7 @@ def pixels_from_image(
     scale = image_size / float(max(height, width))
     if scale != 1.0:
         new_size = [round(height * scale), round(width * scale)]
-        tensor = TF.resize(tensor, new_size, InterpolationMode.BICUBIC)
+        tensor = TF.resize(tensor, new_size, InterpolationMode.BICUBIC, antialias=antialias)
     pad_h = image_size - tensor.shape[1]
     pad_w = image_size - tensor.shape[2]
     if pad_h or pad_w:
@@ -82,10 +92,12 @@ def preprocess_image(
     image_size: int,
     mean: Sequence[float],
     std: Sequence[float],
+    *,
+    antialias: bool = RELEASE_ANTIALIAS,
 ) -> torch.Tensor:
     """Decode one image and return the model's input for it (raises BrokenImageError)."""
     image = decode_image(source, name)
     try:
-        return pixels_from_image(image, image_size, mean, std)
+        return pixels_from_image(image, image_size, mean, std, antialias=antialias)
     except (OSError, ValueError) as exc:
         raise BrokenImageError(name, str(exc) or type(exc).__name__) from exc

@@ -9,7 +9,9 @@
 - `pairwise_accuracy`: the HPD v2 pair accuracy (train.py `evaluate_preference`): the
   share of pairs where the highest score (the first on a tie, as argmax) is the preferred.
 - `benchmark_style_score`: the benchmark's per-style figure (evaluation.py): scores in
-  consecutive chunks of 80 prompts, the mean of chunk means and their (population) std.
+  consecutive chunks of 80 prompts, the mean of chunk means and their (population) std
+  (the benchmark command uses scoring/core/benchmark_stats.py's numpy version, with
+  intervals).
 
 Ranks follow the release: 1 (or 0) is best, a larger number is worse; scores: higher is
 better.
@@ -21,7 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-BENCHMARK_CHUNK = 80
+from scoring.core.benchmark_stats import BENCHMARK_CHUNK
 
 
 def _check_same_length(scores: Sequence[float], ranks: Sequence[float]) -> None:

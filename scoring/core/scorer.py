@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from scoring.core.images import ImageSource, preprocess_image, source_name
+from scoring.core.images import RELEASE_ANTIALIAS, ImageSource, preprocess_image, source_name
 from scoring.core.loading import HpsModel
 from scoring.errors import BrokenImageError
 
@@ -41,6 +41,21 @@ class ScoreResult:
     broken: list[BrokenImage] = field(default_factory=list)
 
 
+# --precision: what the forward pass runs in on a GPU. The release scores under fp16
+# autocast (torch.cuda.amp.autocast's default); fp32 gives exact ties; bf16 autocast.
+PRECISIONS = ("fp32", "fp16", "bf16")
+DEFAULT_PRECISION = "fp16"
+_AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def effective_precision(precision: str, device: torch.device | str) -> str:
+    """What actually runs: the asked precision on CUDA, fp32 on any other device (the
+    release's autocast is CUDA-only, and so is ours)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision if torch.device(device).type == "cuda" else "fp32"
+
+
 def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
@@ -50,7 +65,9 @@ class Scorer:
 
     Images are decoded and preprocessed by `workers` threads (Pillow and torchvision
     release the GIL) while the model runs; at most two batches are decoded ahead. On
-    CUDA the forward pass runs under bf16 autocast, on CPU in fp32. With
+    CUDA the forward pass runs under `precision` autocast (fp16, the release's, unless
+    told; fp32 runs without autocast), on CPU always in fp32 (`self.precision` says what
+    runs). `antialias` is the preprocessing's resize (scoring/core/images.py). With
     `bf16_image_tower`, the image tower's weights are converted to bf16 (in place, on the
     loaded model) and it runs in plain bf16 without autocast: no per-op casts, for GPU
     throughput; scores then differ from the fp32 ones by bf16 rounding (about 1e-3).
@@ -65,10 +82,14 @@ class Scorer:
         compile: bool = False,
         channels_last: bool | None = None,
         bf16_image_tower: bool = False,
+        precision: str = DEFAULT_PRECISION,
+        antialias: bool = RELEASE_ANTIALIAS,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.hps = hps
+        self.precision = effective_precision(precision, hps.device)
+        self.antialias = antialias
         self.batch_size = batch_size
         self.workers = workers or default_workers()
         self.channels_last = hps.device.type == "cuda" if channels_last is None else channels_last
@@ -85,8 +106,9 @@ class Scorer:
             self._encode_image = torch.compile(model.encode_image)
 
     def _autocast(self) -> AbstractContextManager[Any]:
-        if self.hps.device.type == "cuda":
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        dtype = _AUTOCAST_DTYPES.get(self.precision)
+        if dtype is not None:  # only ever set on CUDA (effective_precision)
+            return torch.autocast(device_type="cuda", dtype=dtype)
         return nullcontext()
 
     @torch.inference_mode()
@@ -167,11 +189,17 @@ class Scorer:
         results: list[ScoreResult],
     ) -> Iterator[list[tuple[int, int, torch.Tensor]]]:
         hps = self.hps
+        antialias = self.antialias
 
         def decode(item: tuple[int, int, ImageSource]) -> torch.Tensor:
             _, index, image = item
             return preprocess_image(
-                image, source_name(image, index), hps.image_size, hps.mean, hps.std
+                image,
+                source_name(image, index),
+                hps.image_size,
+                hps.mean,
+                hps.std,
+                antialias=antialias,
             )
 
         window = 2 * self.batch_size

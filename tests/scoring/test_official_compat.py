@@ -13,7 +13,7 @@ from PIL import Image
 from scoring.core import Scorer, load_model
 from scoring.core.loading import _build_network
 from tests.official_hpsv2 import official
-from tests.scoring.helpers import write_images
+from tests.scoring.helpers import release_torchvision, write_images
 
 PROMPT = "A cat with two horns on its head"
 
@@ -45,9 +45,22 @@ def official_model(architecture: str) -> tuple[Any, Any, Any]:
 
 
 def official_scores(
+    architecture: str,
+    checkpoint: Path,
+    images: list[Path],
+    prompt: str,
+    *,
+    antialias: bool = False,
+) -> list[float]:
+    """hpsv2.img_score.score's loop, line for line, on CPU (its autocast is CUDA-only),
+    under the torchvision behaviour of the release's time (no antialias) unless told."""
+    with release_torchvision(antialias):
+        return _official_scores(architecture, checkpoint, images, prompt)
+
+
+def _official_scores(
     architecture: str, checkpoint: Path, images: list[Path], prompt: str
 ) -> list[float]:
-    """hpsv2.img_score.score's loop, line for line, on CPU (its autocast is CUDA-only)."""
     model, preprocess_val, tokenizer = official_model(architecture)
     model.load_state_dict(torch.load(checkpoint, map_location="cpu")["state_dict"])
     model.eval()
@@ -81,6 +94,27 @@ def test_scores_equal_the_official_scorer_on_its_own_checkpoint(tmp_path: Path) 
     assert result.scores == pytest.approx(expected, abs=1e-5)
     # Random weights give distinct scores: the comparison above is not trivially equal.
     assert len({round(score, 6) for score in expected}) == len(expected)
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_both_antialias_settings_equal_the_release_transform_under_that_torchvision(
+    tmp_path: Path, antialias: bool
+) -> None:
+    torch.manual_seed(99)
+    model, _, _ = official_model("ViT-S-32")
+    checkpoint = tmp_path / "official.pt"
+    torch.save({"state_dict": model.state_dict()}, checkpoint)
+    # Much larger than 224 px with fine noise: antialiasing changes these pixels most.
+    images = write_images(tmp_path / "img", [(900, 600), (480, 1024)], seed=5)
+    expected = official_scores("ViT-S-32", checkpoint, images, PROMPT, antialias=antialias)
+    other = official_scores("ViT-S-32", checkpoint, images, PROMPT, antialias=not antialias)
+
+    hps = load_model("ViT-S-32", checkpoint)
+    result = Scorer(hps, antialias=antialias).score(PROMPT, images)
+
+    assert result.scores == pytest.approx(expected, abs=1e-5)
+    # The two settings really differ on such images, so the match above tells them apart.
+    assert max(abs(a - b) for a, b in zip(expected, other, strict=True)) > 1e-4
 
 
 def test_grayscale_and_palette_images_score_as_the_official_scorer(tmp_path: Path) -> None:

@@ -139,3 +139,14 @@ def test_exif_orientation_is_applied(tiny: tuple[Path, Path], tmp_path: Path) ->
 def test_batch_size_must_be_positive(tiny: tuple[Path, Path]) -> None:
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         Scorer(load_model(str(tiny[0]), tiny[1]), batch_size=0)
+
+
+def test_precision_is_fp32_on_a_cpu_and_a_wrong_one_is_refused() -> None:
+    from scoring.cli import PRECISION_CHOICES
+    from scoring.core.scorer import PRECISIONS, effective_precision
+
+    assert PRECISION_CHOICES == PRECISIONS
+    assert [effective_precision(p, "cpu") for p in PRECISIONS] == ["fp32"] * 3
+    assert [effective_precision(p, "cuda:0") for p in PRECISIONS] == list(PRECISIONS)
+    with pytest.raises(ValueError, match="precision must be one of fp32, fp16, bf16, got 'fp8'"):
+        effective_precision("fp8", "cpu")
