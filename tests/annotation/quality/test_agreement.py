@@ -353,6 +353,6 @@ def test_the_ceiling_of_released_rank_lists_is_the_reports_ceiling() -> None:
     ceiling = ranked_groups_ceiling(groups)
 
     assert ceiling == pytest.approx(compute_agreement(project)["human_ceiling"], abs=1e-6)
-    assert ceiling < 1
+    assert ceiling is not None and ceiling < 1
     assert ranked_groups_ceiling([[[1, 2, 3], [1, 2, 3], [2, 1, 3]]]) == pytest.approx(8 / 9)
     assert ranked_groups_ceiling([[[1, 2]]]) is None
