@@ -8,8 +8,20 @@ from annotation.models import Project
 from scoring.models import ImageScore, ModelVersion
 
 
+# The version `manage.py demo` registers (annotation/demo/model.py): a tiny open_clip
+# config with random start weights, so a demo training cycle runs on a CPU. The pages
+# name it with DEMO_MODEL_LABEL wherever it, or a version trained from it, is shown.
+DEMO_MODEL_NAME = "demo-model-random-start"
+DEMO_MODEL_LABEL = "demo model, random start weights"
+
+
 def active_model_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+
+
+def demo_model_version() -> ModelVersion | None:
+    """The demo's random-start version when the demo registered one."""
+    return ModelVersion.objects.filter(name=DEMO_MODEL_NAME).first()
 
 
 def mean_score_by_generator(project: Project) -> dict[str, float]:

@@ -16,7 +16,7 @@ from annotation.models import AuditAction, Capability, Project, User
 from annotation.projects import form_changes, project_for, record_event
 from core import charts
 from core.access import admin_required
-from scoring.queries import active_model_version
+from scoring.queries import DEMO_MODEL_LABEL, active_model_version, demo_model_version
 from scoring.services import ScoringError
 from training.forms import EvaluationSetForm, PolicyForm, ScheduleForm
 from training.models import TrainingPolicy, TrainingRun
@@ -37,7 +37,12 @@ CURVES_SHOWN = 8
 
 
 def _registry_context() -> dict[str, Any]:
-    return {"active": active_model_version(), "previous": previous_active_version()}
+    return {
+        "active": active_model_version(),
+        "previous": previous_active_version(),
+        "demo_model": demo_model_version(),
+        "demo_label": DEMO_MODEL_LABEL,
+    }
 
 
 def _back(request: HttpRequest) -> HttpResponse:

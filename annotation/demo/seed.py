@@ -17,6 +17,7 @@ from django.conf import settings
 from PIL import Image, ImageDraw, ImageFilter
 
 from annotation.demo.crowd import GENERATOR_QUALITY, judge_as_crowd
+from annotation.demo.model import DemoModel, ensure_demo_model, set_demo_policy
 from annotation.intake import ImportSummary, import_batch, process_batch
 from annotation.models import Project, ProjectRole, Role, Split, User
 from annotation.projects import add_member, add_user
@@ -115,14 +116,17 @@ def write_demo_batch(folder: Path, prompts: list[str], images_per_group: int) ->
 
 def seed_demo(
     groups_per_project: int = 60, *, with_judgments: bool = True
-) -> tuple[list[ImportSummary], list[DemoLogin]]:
-    """Create the demo users and projects if they are missing. Idempotent.
+) -> tuple[list[ImportSummary], list[DemoLogin], DemoModel]:
+    """Create the demo users, projects and model if they are missing. Idempotent.
 
     Each project gets a train batch of `groups_per_project` prompt groups and a held-out
     test batch of a sixth as many (other prompts). With `with_judgments`, simulated
     annotators (demo_crowd.py) then judge about half the train slots and every test
     group, through the same services as the annotation page, so the dashboards and
-    exports show real figures; the rest is left for the demo annotator.
+    exports show real figures; the rest is left for the demo annotator. The demo
+    projects get a CPU-sized training recipe and, when the platform has nothing to train
+    from, the demo model (annotation/demo/model.py: random start weights) is activated,
+    so a training cycle started from a demo project's training page runs end to end.
     """
     logins = []
     for username, (role, password) in DEMO_USERS.items():
@@ -154,9 +158,11 @@ def seed_demo(
             # Cleaning normally follows on a worker; done here so the crowd can start.
             process_batch(summary.batch)
         project = Project.objects.get(slug=slug)
+        set_demo_policy(project)
         for username, project_role in DEMO_MEMBERS.items():
             add_member(project, User.objects.get(username=username), project_role, by=admin)
         if with_judgments:
             slots = groups_per_project * DEMO_TRAIN_JUDGMENTS + test_groups * DEMO_TEST_JUDGMENTS
             judge_as_crowd(project, tasks_per_member=slots // 8 + test_groups)
-    return summaries, logins
+    model = ensure_demo_model(User.objects.get(username="demo-admin"))
+    return summaries, logins, model
