@@ -7,7 +7,6 @@ from django.db.models import Avg
 from annotation.models import Project
 from scoring.models import ImageScore, ModelVersion
 
-
 # The version `manage.py demo` registers (annotation/demo/model.py): a tiny open_clip
 # config with random start weights, so a demo training cycle runs on a CPU. The pages
 # name it with DEMO_MODEL_LABEL wherever it, or a version trained from it, is shown.

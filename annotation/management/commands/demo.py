@@ -34,7 +34,9 @@ class Command(BaseCommand):
                 "(an admin among them) whose passwords are fixed and printed. Run it on a "
                 "local or staging database, or pass --force if you really mean it."
             )
-        summaries, logins, model = seed_demo(options["groups"], with_judgments=not options["no_judgments"])
+        summaries, logins, model = seed_demo(
+            options["groups"], with_judgments=not options["no_judgments"]
+        )
         for summary in summaries:
             self.stdout.write(f"imported demo project: {json.dumps(summary.as_dict())}")
         self.stdout.write(f"demo model: {model.note}")
