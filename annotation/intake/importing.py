@@ -82,7 +82,8 @@ def import_batch(
     and maximum judgments per task, for a new or an existing project (the project's own
     settings when not given; the maximum is at least the minimum). With M > K a task
     collects adaptively: past K only while its judgments are not confidently agreed
-    (annotation/judging/stopping.py). Each task is imported wanting M.
+    (annotation/judging/stopping.py). Each task is imported wanting K; each judgment
+    past K is asked for one at a time (annotation/judging/submission.py, settle_task).
     """
     started = time.perf_counter()
     progress = progress or Progress()
@@ -313,7 +314,7 @@ def _ingest(
         raise BatchRejected(problems)
     widen_project(project, sizes)
 
-    wanted = maximum
+    wanted = minimum
     batch = Batch.objects.create(
         project=project,
         status=Batch.Status.IMPORTED,

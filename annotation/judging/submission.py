@@ -265,15 +265,15 @@ def settle_task(task: Task, now: datetime) -> None:
     that lock, so the live leases counted here are all of them).
 
     A task collects adaptively when it is neither gold nor a repeat item and its batch's
-    maximum exceeds its minimum (`Batch.judgments_per_task`, `Batch.judgments_maximum`);
-    tasks are imported wanting the maximum. Once the task has its minimum, its
-    `judgments_wanted` becomes: the maximum while `wants_more` says its judgments are not
-    confidently agreed (at the project's `consensus_threshold`); otherwise its judgments
-    done plus its live leases, so that no new lease fits (the lease insert recounts under
-    the task lock) while the annotators holding one may still submit. Evaluated again on
-    every later submit, so a live lease's judgment that breaks the consensus reopens the
-    task, and a slot freed by a lease that expired or was skipped is filled at most once
-    before the task settles again. Never above the maximum, never below what was done.
+    maximum exceeds its minimum (`Batch.judgments_per_task`, `Batch.judgments_maximum`).
+    It is imported wanting its minimum. Once it has that many judgments, its
+    `judgments_wanted` becomes its judgments done plus its live leases, plus one while
+    `wants_more` says its judgments are not confidently agreed (at the project's
+    `consensus_threshold`), never above the maximum. So past the minimum a task asks
+    for one judgment at a time, each decided on everything submitted before it, and a
+    settled task has no slot for a new lease (the lease insert recounts under the task
+    lock) while annotators already holding one may still submit. Evaluated again on
+    every later submit: a judgment that breaks the consensus reopens the task.
     """
     batch = task.batch
     minimum, maximum = batch.judgments_per_task, batch.judgments_maximum
@@ -289,7 +289,7 @@ def settle_task(task: Task, now: datetime) -> None:
     more = wants_more(
         rankings, minimum=minimum, maximum=maximum, threshold=task.project.consensus_threshold
     )
-    wanted = maximum if more else min(maximum, len(rankings) + live)
+    wanted = min(maximum, len(rankings) + live + (1 if more else 0))
     Task.objects.filter(pk=task.pk).exclude(judgments_wanted=wanted).update(judgments_wanted=wanted)
 
 

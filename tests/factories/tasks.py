@@ -90,7 +90,7 @@ def make_tasks(
             project=project, batch=batch, raw_text=prompt.format(n=serial), line_number=i + 1
         )
         task = Task.objects.create(
-            project=project, batch=batch, prompt=row, judgments_wanted=most, is_gold=gold
+            project=project, batch=batch, prompt=row, judgments_wanted=k, is_gold=gold
         )
         ids = []
         for position in range(per_task):

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from http import HTTPStatus
 from io import StringIO
 from pathlib import Path
 from typing import TypeVar
@@ -21,16 +22,29 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count
+from django.urls import reverse
 
 from annotation.intake import BatchRejected
 from annotation.intake.importing import import_batch
 from annotation.judging import wants_more
 from annotation.judging.assignment import Lease, next_assignment
-from annotation.judging.submission import submit_judgment
-from annotation.models import Assignment, AssignmentStatus, Batch, Judgment, Project, Task, User
+from annotation.judging.submission import skip_assignment, submit_judgment
+from annotation.models import (
+    Assignment,
+    AssignmentStatus,
+    AuditAction,
+    AuditEvent,
+    Batch,
+    Judgment,
+    Project,
+    ProjectRole,
+    Task,
+    User,
+)
+from tests.conftest import client_for
 from tests.factories.batches import database_state, image_ids, write_batch
 from tests.factories.tasks import make_project, make_tasks
-from tests.factories.users import annotators
+from tests.factories.users import annotators, make_user, member_of
 
 T = TypeVar("T")
 
@@ -73,7 +87,7 @@ def adaptive_task(threshold: float = 0.85) -> tuple[Project, Task]:
 def test_two_agreeing_judgments_stop_the_task_at_the_minimum() -> None:
     project, task = adaptive_task()
     users = annotators(4)
-    assert task.judgments_wanted == 4
+    assert task.judgments_wanted == 2
 
     served = judge_in_turn(project, users, [True, True, True, True])
 
@@ -115,24 +129,39 @@ def test_a_higher_threshold_needs_three_to_nil_and_stops_before_the_maximum() ->
 
 
 @pytest.mark.django_db
-def test_a_lease_live_when_the_task_settles_keeps_its_slot_and_can_reopen_it() -> None:
+def test_past_the_minimum_a_task_asks_for_one_judgment_at_a_time() -> None:
     project, task = adaptive_task()
     first, second, third, fourth = annotators(4)
     leases = {user: next_assignment(project, user) for user in (first, second, third)}
-    assert all(lease is not None for lease in leases.values())
+    assert leases[third] is None  # two slots: the minimum
 
     prefer(leases[first], first, True)
-    prefer(leases[second], second, True)  # 2-0: settled, with the third lease live
-
+    prefer(leases[second], second, False)  # 1-1: one more is wanted, only one
     task.refresh_from_db()
     assert (task.judgments_done, task.judgments_wanted) == (2, 3)
+    lease = next_assignment(project, third)
+    assert lease is not None and lease.assignment.task_id == task.pk
     assert next_assignment(project, fourth) is None
 
-    prefer(leases[third], third, False)  # 2-1: no longer agreed, the task reopens
+    prefer(lease, third, True)  # 2-1 (0.6875): still one more
     task.refresh_from_db()
     assert (task.judgments_done, task.judgments_wanted) == (3, 4)
-    lease = next_assignment(project, fourth)
-    assert lease is not None and lease.assignment.task_id == task.pk
+
+
+@pytest.mark.django_db
+def test_a_skipped_extra_slot_is_offered_again() -> None:
+    project, task = adaptive_task()
+    users = annotators(4)
+    judge_in_turn(project, users[:2], [True, False])
+    lease = next_assignment(project, users[2])
+    assert lease is not None
+    skip_assignment(lease.assignment.pk, users[2])
+
+    served = judge_in_turn(project, users[2:], [True, True])
+
+    task.refresh_from_db()
+    assert served == users[3:]
+    assert (task.judgments_done, task.judgments_wanted) == (3, 4)
 
 
 @pytest.mark.django_db
@@ -175,7 +204,7 @@ def test_import_sets_the_minimum_and_maximum_for_new_and_existing_projects(
     assert (summary["judgments_per_task"], summary["max_judgments_per_task"]) == (2, 5)
     assert (project.judgments_per_task, project.max_judgments_per_task) == (2, 5)
     assert (batch.judgments_per_task, batch.judgments_maximum) == (2, 5)
-    assert set(Task.objects.filter(batch=batch).values_list("judgments_wanted", flat=True)) == {5}
+    assert set(Task.objects.filter(batch=batch).values_list("judgments_wanted", flat=True)) == {2}
 
     # An existing project: the batch gets its own maximum, the project keeps its own.
     second = import_batch(
@@ -294,3 +323,49 @@ def test_many_concurrent_annotators_never_over_serve_adaptive_tasks() -> None:
     assert not Assignment.objects.filter(status=AssignmentStatus.LEASED).exists()
     # The easy half settled before the maximum: adaptive spent fewer than fixed k = max.
     assert sum(per_task.values()) < len(tasks) * maximum
+
+
+@pytest.mark.django_db
+def test_a_manager_sets_the_redundancy_through_the_api_and_bad_values_change_nothing() -> None:
+    project = make_project(judgments_per_task=2)
+    manager = member_of(project, make_user("boss"), ProjectRole.MANAGER)
+    annotator = member_of(project, make_user("ann"), ProjectRole.ANNOTATOR)
+    url = reverse("project-detail", kwargs={"slug": project.slug})
+
+    refused = client_for(annotator).patch(url, {"max_judgments_per_task": 4}, format="json")
+    below = client_for(manager).patch(url, {"max_judgments_per_task": 1}, format="json")
+    threshold = client_for(manager).patch(url, {"consensus_threshold": 1.5}, format="json")
+    stray = client_for(manager).patch(url, {"name": "renamed"}, format="json")
+    project.refresh_from_db()
+    assert (project.judgments_maximum, project.consensus_threshold, project.name) == (
+        2,
+        0.9,
+        "Foxes",
+    )
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert below.status_code == threshold.status_code == stray.status_code == HTTPStatus.BAD_REQUEST
+    assert below.json()["problems"] == [
+        {
+            "where": "max_judgments_per_task",
+            "message": "1 is below judgments_per_task (2); give a maximum at least the minimum "
+            "(equal to it for a fixed number of judgments)",
+        }
+    ]
+    assert threshold.json()["problems"][0]["where"] == "consensus_threshold"
+    assert stray.json()["problems"][0]["where"] == "name"
+
+    changed = client_for(manager).patch(
+        url, {"max_judgments_per_task": 5, "consensus_threshold": 0.95}, format="json"
+    )
+    assert changed.status_code == HTTPStatus.OK, changed.content
+    body = changed.json()
+    assert (body["judgments_per_task"], body["max_judgments_per_task"]) == (2, 5)
+    assert body["consensus_threshold"] == 0.95
+    event = AuditEvent.objects.get(action=AuditAction.THRESHOLDS_CHANGED)
+    assert (event.before, event.after) == (
+        {"max_judgments_per_task": 2, "consensus_threshold": 0.9},
+        {"max_judgments_per_task": 5, "consensus_threshold": 0.95},
+    )
+    project.refresh_from_db()
+    [task] = make_tasks(project, 1)  # a batch after the change collects up to five
+    assert (task.batch.judgments_per_task, task.batch.judgments_maximum) == (2, 5)
