@@ -132,11 +132,12 @@ def test_a_higher_threshold_needs_three_to_nil_and_stops_before_the_maximum() ->
 def test_past_the_minimum_a_task_asks_for_one_judgment_at_a_time() -> None:
     project, task = adaptive_task()
     first, second, third, fourth = annotators(4)
-    leases = {user: next_assignment(project, user) for user in (first, second, third)}
-    assert leases[third] is None  # two slots: the minimum
+    one, two = next_assignment(project, first), next_assignment(project, second)
+    assert next_assignment(project, third) is None  # two slots: the minimum
+    assert one is not None and two is not None
 
-    prefer(leases[first], first, True)
-    prefer(leases[second], second, False)  # 1-1: one more is wanted, only one
+    prefer(one, first, True)
+    prefer(two, second, False)  # 1-1: one more is wanted, only one
     task.refresh_from_db()
     assert (task.judgments_done, task.judgments_wanted) == (2, 3)
     lease = next_assignment(project, third)
