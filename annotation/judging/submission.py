@@ -249,10 +249,11 @@ def _store(judgment: Judgment, now: datetime) -> int:
 
 
 # The judgments that decide whether an adaptive task is settled (those counted in
-# judgments_done), and the task's live leases besides.
+# judgments_done), as one two-dimensional array (all of a task's rankings have its
+# number of images), and the task's live leases besides.
 _SETTLE_STATE_SQL = """
 SELECT
-  ARRAY(SELECT to_jsonb(j.ranking) FROM annotation_judgment j
+  ARRAY(SELECT j.ranking FROM annotation_judgment j
         WHERE j.task_id = %(task)s::bigint AND NOT j.is_calibration ORDER BY j.id),
   (SELECT count(*) FROM annotation_assignment a
    WHERE a.task_id = %(task)s::bigint AND a.status = 'leased' AND a.expires_at > %(now)s)
@@ -283,7 +284,8 @@ def settle_task(task: Task, now: datetime) -> None:
         execute_prepared(
             cursor, "hpd_settle_state", _SETTLE_STATE_SQL, {"task": task.pk, "now": now}
         )
-        rankings, live = cursor.fetchone()
+        found, live = cursor.fetchone()
+    rankings = [[int(image) for image in ranking] for ranking in found or []]
     if len(rankings) < minimum:
         return
     more = wants_more(
