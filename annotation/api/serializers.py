@@ -8,6 +8,12 @@ class ProjectSerializer(serializers.ModelSerializer):
     prompt_count = serializers.IntegerField(read_only=True)
     image_count = serializers.IntegerField(read_only=True)
     task_count = serializers.IntegerField(read_only=True)
+    max_judgments_per_task = serializers.IntegerField(
+        source="judgments_maximum",
+        read_only=True,
+        help_text="The most judgments a task of a new batch collects (adaptive redundancy); "
+        "equal to judgments_per_task when fixed.",
+    )
 
     class Meta:
         model = Project
@@ -17,6 +23,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "task_type",
             "images_per_task",
             "judgments_per_task",
+            "max_judgments_per_task",
+            "consensus_threshold",
             "guideline_version",
             "gold_rate",
             "lease_seconds",
@@ -35,6 +43,7 @@ class BatchSerializer(serializers.ModelSerializer):
     uploaded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
+    max_judgments_per_task = serializers.IntegerField(source="judgments_maximum", read_only=True)
 
     class Meta:
         model = Batch
@@ -44,6 +53,7 @@ class BatchSerializer(serializers.ModelSerializer):
             "status",
             "split",
             "judgments_per_task",
+            "max_judgments_per_task",
             "source_name",
             "prompt_count",
             "image_count",
@@ -60,6 +70,22 @@ class BatchUploadSerializer(serializers.Serializer):
     judgments_per_task = serializers.IntegerField(
         min_value=1, max_value=100, required=False, allow_null=True
     )
+    max_judgments_per_task = serializers.IntegerField(
+        min_value=1,
+        max_value=100,
+        required=False,
+        allow_null=True,
+        help_text="The most judgments a task collects (adaptive redundancy; default: the "
+        "project's).",
+    )
+
+
+class RedundancySerializer(serializers.Serializer):
+    """A change to a project's adaptive redundancy; fields left out keep their value."""
+
+    judgments_per_task = serializers.IntegerField(required=False)
+    max_judgments_per_task = serializers.IntegerField(required=False)
+    consensus_threshold = serializers.FloatField(required=False)
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -79,6 +105,7 @@ class ImportSummarySerializer(serializers.Serializer):
     task_type = serializers.CharField()
     split = serializers.CharField()
     judgments_per_task = serializers.IntegerField()
+    max_judgments_per_task = serializers.IntegerField(required=False)
     prompts = serializers.IntegerField()
     images = serializers.IntegerField()
     tasks = serializers.IntegerField()

@@ -19,10 +19,12 @@ from annotation.api.serializers import (
     BatchUploadSerializer,
     ImportSummarySerializer,
     ProjectSerializer,
+    RedundancySerializer,
 )
 from annotation.intake import BatchRejected, Problem, StorageUnavailable, import_upload
-from annotation.models import Batch, Capability, Project, User
-from annotation.projects import check_project, project_for, projects_with_counts
+from annotation.judging import REDUNDANCY_FIELDS, RedundancyRejected, set_redundancy
+from annotation.models import AuditAction, Batch, Capability, Project, User
+from annotation.projects import check_project, project_for, projects_with_counts, record_event
 
 
 class ProjectList(generics.ListAPIView):
@@ -39,7 +41,9 @@ class ProjectList(generics.ListAPIView):
 
 
 class ProjectDetail(generics.RetrieveAPIView):
-    """One project the caller may see (404 for one they may not: slugs do not leak)."""
+    """GET: one project the caller may see (404 for one they may not: slugs do not
+    leak). PATCH (its managers): its adaptive redundancy, any of judgments_per_task,
+    max_judgments_per_task and consensus_threshold."""
 
     serializer_class = ProjectSerializer
     permission_classes = [IsAuthenticated]
@@ -49,6 +53,52 @@ class ProjectDetail(generics.RetrieveAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Project.objects.none()
         return projects_with_counts(self.request.user)  # type: ignore[arg-type]
+
+    @extend_schema(
+        request=RedundancySerializer,
+        responses={200: ProjectSerializer, 400: BatchRejectedSerializer},
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        project = project_for(user, slug, Capability.MANAGE)
+        body = RedundancySerializer(data=request.data)
+        if not body.is_valid():
+            return _problems(
+                [(name, " ".join(str(e) for e in errors)) for name, errors in body.errors.items()]
+            )
+        unknown = sorted(set(request.data) - set(REDUNDANCY_FIELDS))
+        try:
+            if unknown:
+                raise RedundancyRejected(
+                    [
+                        (name, f"cannot be changed here; send {', '.join(REDUNDANCY_FIELDS)}")
+                        for name in unknown
+                    ]
+                )
+            before, after = set_redundancy(project, **body.validated_data)
+        except RedundancyRejected as rejected:
+            return _problems(rejected.problems)
+        if after:
+            record_event(
+                AuditAction.THRESHOLDS_CHANGED,
+                actor=user,
+                project=project,
+                target="adaptive redundancy",
+                before=before,
+                after=after,
+            )
+        return Response(ProjectSerializer(self.get_queryset().get(pk=project.pk)).data)
+
+
+def _problems(problems: list[tuple[str, str]]) -> Response:
+    return Response(
+        {
+            "detail": f"{len(problems)} problem(s) found; nothing was changed. Fix them all "
+            "and send the change again.",
+            "problems": [{"where": where, "message": message} for where, message in problems],
+        },
+        status=HTTPStatus.BAD_REQUEST,
+    )
 
 
 class ProjectBatches(generics.ListAPIView):
@@ -96,6 +146,7 @@ class ProjectBatches(generics.ListAPIView):
                 slug,
                 split=data["split"],
                 judgments_per_task=data.get("judgments_per_task"),
+                max_judgments_per_task=data.get("max_judgments_per_task"),
                 uploaded_by=request.user,  # type: ignore[arg-type]
             )
         except BatchRejected as rejected:

@@ -18,6 +18,9 @@ class ImportSummary:
     images: int
     tasks: int
     seconds: float
+    # The most judgments a task of the batch collects (adaptive redundancy); equal to
+    # judgments_per_task when fixed.
+    max_judgments_per_task: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

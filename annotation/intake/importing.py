@@ -36,6 +36,7 @@ from annotation.intake.project_fit import (
     problems_with_project,
     widen_project,
 )
+from annotation.judging import redundancy_problems
 from annotation.models import Batch, Image, Project, Prompt, Split, Task, TaskImage, User
 from core.progress import Progress
 
@@ -59,6 +60,7 @@ def import_batch(
     *,
     split: str = Split.TRAIN,
     judgments_per_task: int | None = None,
+    max_judgments_per_task: int | None = None,
     uploaded_by: User | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
@@ -75,10 +77,17 @@ def import_batch(
     Guarantees: when it raises (BatchRejected, StorageUnavailable or anything else),
     the database and MEDIA_ROOT are exactly as before. When it returns, every group of
     the manifest is stored exactly once.
+
+    `judgments_per_task` (K) and `max_judgments_per_task` (M) set the batch's minimum
+    and maximum judgments per task, for a new or an existing project (the project's own
+    settings when not given; the maximum is at least the minimum). With M > K a task
+    collects adaptively: past K only while its judgments are not confidently agreed
+    (annotation/judging/stopping.py). Each task is imported wanting K; each judgment
+    past K is asked for one at a time (annotation/judging/submission.py, settle_task).
     """
     started = time.perf_counter()
     progress = progress or Progress()
-    problems = _check_options(project_slug, split, judgments_per_task)
+    problems = _check_options(project_slug, split, judgments_per_task, max_judgments_per_task)
     if not path.exists():
         problems.append(Problem(str(path), "does not exist; give a .zip file or a folder"))
     if problems:
@@ -102,7 +111,7 @@ def import_batch(
                     validated,
                     project_slug,
                     split,
-                    judgments_per_task,
+                    (judgments_per_task, max_judgments_per_task),
                     uploaded_by,
                     writer,
                     progress,
@@ -137,7 +146,9 @@ def _import_hpd(
         return ingest_hpd(validated, slug, uploaded_by, writer, progress)
 
 
-def _check_options(slug: str, split: str, judgments_per_task: int | None) -> list[Problem]:
+def _check_options(
+    slug: str, split: str, judgments_per_task: int | None, max_judgments_per_task: int | None
+) -> list[Problem]:
     problems = []
     max_slug = Project._meta.get_field("slug").max_length or 64
     try:
@@ -156,10 +167,10 @@ def _check_options(slug: str, split: str, judgments_per_task: int | None) -> lis
             )
     if split not in Split.values:
         problems.append(Problem("split", f"{split!r} is not a split; use train or test"))
-    if judgments_per_task is not None and not 1 <= judgments_per_task <= 100:
-        problems.append(
-            Problem("judgments_per_task", f"{judgments_per_task} is out of range; use 1..100")
-        )
+    problems.extend(
+        Problem(where, message)
+        for where, message in redundancy_problems(judgments_per_task, max_judgments_per_task)
+    )
     return problems
 
 
@@ -283,26 +294,33 @@ def _ingest(
     validated: _ValidatedBatch,
     slug: str,
     split: str,
-    judgments_per_task: int | None,
+    redundancy: tuple[int | None, int | None],
     uploaded_by: User | None,
     writer: MediaWriter,
     progress: Progress,
 ) -> ImportSummary:
-    """Runs inside the import transaction, under the import lock."""
+    """Runs inside the import transaction, under the import lock. `redundancy`: the
+    minimum and maximum judgments per task asked for (None: the project's)."""
     groups = validated.groups
     sizes = {len(group.images) for group in groups}
-    project, created_project = locked_project(slug, sizes, judgments_per_task, uploaded_by)
-    problems = _check_against_project(validated, project, split)
+    asked_min, asked_max = redundancy
+    project, created_project = locked_project(slug, sizes, asked_min, uploaded_by, asked_max)
+    minimum = asked_min or project.judgments_per_task
+    maximum = asked_max or max(minimum, project.judgments_maximum)
+    problems = _check_against_project(validated, project, split) + [
+        Problem(where, message) for where, message in redundancy_problems(minimum, maximum)
+    ]
     if problems:
         raise BatchRejected(problems)
     widen_project(project, sizes)
 
-    wanted = judgments_per_task or project.judgments_per_task
+    wanted = minimum
     batch = Batch.objects.create(
         project=project,
         status=Batch.Status.IMPORTED,
         split=split,
-        judgments_per_task=wanted,
+        judgments_per_task=minimum,
+        max_judgments_per_task=maximum,
         source_name=validated.source.name[:500],
         uploaded_by=uploaded_by,
     )
@@ -316,7 +334,8 @@ def _ingest(
         created_project=created_project,
         task_type=project.task_type,
         split=split,
-        judgments_per_task=wanted,
+        judgments_per_task=minimum,
+        max_judgments_per_task=maximum,
         prompts=counts["prompt_count"],
         images=counts["image_count"],
         tasks=counts["task_count"],
@@ -395,6 +414,7 @@ def import_upload(
     *,
     split: str = Split.TRAIN,
     judgments_per_task: int | None = None,
+    max_judgments_per_task: int | None = None,
     uploaded_by: User | None = None,
 ) -> ImportSummary:
     """import_batch for a file uploaded over HTTP (a .zip), with the same guarantees.
@@ -412,5 +432,6 @@ def import_upload(
             project_slug,
             split=split,
             judgments_per_task=judgments_per_task,
+            max_judgments_per_task=max_judgments_per_task,
             uploaded_by=uploaded_by,
         )

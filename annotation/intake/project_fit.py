@@ -96,11 +96,16 @@ def shared_with_other_split(
 
 
 def locked_project(
-    slug: str, sizes: set[int], judgments_per_task: int | None, uploaded_by: User | None
+    slug: str,
+    sizes: set[int],
+    judgments_per_task: int | None,
+    uploaded_by: User | None,
+    max_judgments_per_task: int | None = None,
 ) -> tuple[Project, bool]:
     """The project `slug`, locked (`Project.objects.locked()`: submits go on meanwhile),
     or a new one shaped by the batch's group sizes (pairwise when every group has two
-    images); and whether it was created."""
+    images) with the batch's minimum and maximum judgments per task; and whether it
+    was created."""
     project = Project.objects.locked().filter(slug=slug).first()
     if project is not None:
         return project, False
@@ -110,6 +115,7 @@ def locked_project(
         task_type=TaskType.PAIRWISE if sizes == {2} else TaskType.RANKING,
         images_per_task=max(sizes),
         judgments_per_task=judgments_per_task or settings.DEFAULT_JUDGMENTS_PER_TASK,
+        max_judgments_per_task=max_judgments_per_task,
         guideline_version=settings.GUIDELINE_VERSION,
         lease_seconds=settings.DEFAULT_LEASE_SECONDS,
         created_by=uploaded_by,

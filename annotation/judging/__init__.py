@@ -2,7 +2,8 @@
 
 assignment (next_assignment: the slot rule and its locks; expiring leases), submission
 (submit_judgment and skip_assignment: stored exactly once, with derived pair rows),
-calibration (a new annotator's gold round), progress (an annotator's own figures),
+calibration (a new annotator's gold round), stopping (the stopping rule of adaptive
+redundancy; redundancy: changing a project's settings of it), progress (an annotator's own figures),
 image_flags (broken/unsafe flags and withdrawal), circulation (which tasks are offered:
 the rule every caller shares).
 Other code imports the names below, not the modules.
@@ -25,6 +26,8 @@ from annotation.judging.progress import (
     judged_by,
     tasks_left_for,
 )
+from annotation.judging.redundancy import REDUNDANCY_FIELDS, RedundancyRejected, set_redundancy
+from annotation.judging.stopping import redundancy_problems, wants_more
 from annotation.judging.submission import (
     SubmissionError,
     Submitted,
@@ -33,11 +36,13 @@ from annotation.judging.submission import (
 )
 
 __all__ = [
+    "REDUNDANCY_FIELDS",
     "AnnotatorExcluded",
     "AnnotatorProgress",
     "CalibrationFailed",
     "Lease",
     "NotAMember",
+    "RedundancyRejected",
     "SubmissionError",
     "Submitted",
     "annotator_progress",
@@ -45,11 +50,14 @@ __all__ = [
     "judged_by",
     "matches_gold",
     "next_assignment",
+    "redundancy_problems",
     "restore_image",
     "return_to_circulation",
+    "set_redundancy",
     "skip_assignment",
     "submit_judgment",
     "take_out_of_circulation",
     "tasks_left_for",
+    "wants_more",
     "withdrawn_images",
 ]

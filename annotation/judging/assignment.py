@@ -1,8 +1,9 @@
 """Choosing the next task for an annotator: fair, concurrent, never twice.
 
 The slot rule: a task is handed out only while its submitted judgments plus its live
-leases are fewer than `judgments_wanted`. Two annotators asking at once never take the
-same slot, and neither waits for the other:
+leases are fewer than `judgments_wanted` (for a task collecting adaptively, what the
+stopping rule last set it to: annotation/judging/submission.py, `settle_task`). Two
+annotators asking at once never take the same slot, and neither waits for the other:
 
 1. the annotator's ProjectAnnotator row is upserted and locked (one statement), so one
    annotator's concurrent requests run one after another and share a single live lease
@@ -105,14 +106,16 @@ LIMIT 1
 _SKIP_LOCKED = " FOR UPDATE OF t SKIP LOCKED"
 
 # Inserted only if the slots, counted afresh by this statement while the task row lock is
-# held, still have room; no row back means the task filled meanwhile.
+# held, still have room; no row back means the task filled meanwhile. The task's
+# judgments_wanted is read here too: a submit may have lowered it (adaptive redundancy,
+# submission.settle_task) just before the lock was granted.
 _ASSIGNMENT_COLUMNS, _ASSIGNMENT_VALUES = insert_columns(Assignment)
 _LEASE_IF_ROOM_SQL = f"""
 INSERT INTO annotation_assignment ({_ASSIGNMENT_COLUMNS})
 SELECT {_ASSIGNMENT_VALUES}
 WHERE %(is_calibration)s::boolean OR (
-    SELECT {_taken_slots("leased_at")}
-    FROM annotation_task t WHERE t.id = %(task_id)s) < %(wanted)s::integer
+    SELECT {_taken_slots("leased_at")} < t.judgments_wanted
+    FROM annotation_task t WHERE t.id = %(task_id)s)
 RETURNING id
 """
 
@@ -426,9 +429,7 @@ def _lease(
     params = insert_params(assignment)
     assignment.leased_at = params["leased_at"]
     with connection.cursor() as cursor:
-        execute_prepared(
-            cursor, "hpd_lease", _LEASE_IF_ROOM_SQL, {**params, "wanted": task.judgments_wanted}
-        )
+        execute_prepared(cursor, "hpd_lease", _LEASE_IF_ROOM_SQL, params)
         row = cursor.fetchone()
     if row is None:
         return None

@@ -63,3 +63,34 @@ def wants_more(
     if len(rankings) >= maximum:
         return False
     return consensus_confidence(rankings) < threshold
+
+
+MAX_JUDGMENTS = 100
+
+
+def redundancy_problems(
+    minimum: int | None, maximum: int | None, threshold: float | None = None
+) -> list[tuple[str, str]]:
+    """What is wrong with these settings of adaptive redundancy, as (field, message)
+    pairs; none when they are usable. None means "not given"."""
+    problems = []
+    for name, value in (("judgments_per_task", minimum), ("max_judgments_per_task", maximum)):
+        if value is not None and not 1 <= value <= MAX_JUDGMENTS:
+            problems.append((name, f"{value} is out of range; use 1..{MAX_JUDGMENTS}"))
+    if minimum is not None and maximum is not None and maximum < minimum:
+        problems.append(
+            (
+                "max_judgments_per_task",
+                f"{maximum} is below judgments_per_task ({minimum}); give a maximum at least "
+                "the minimum (equal to it for a fixed number of judgments)",
+            )
+        )
+    if threshold is not None and not 0.5 <= threshold < 1:
+        problems.append(
+            (
+                "consensus_threshold",
+                f"{threshold} is out of range; use a probability from 0.5 to below 1 "
+                "(0.875 stops a pair at 2-0, 0.9375 at 3-0)",
+            )
+        )
+    return problems

@@ -12,9 +12,11 @@ from django.utils import timezone
 
 from annotation.judging.calibration import CalibrationFeedback, feedback_for, record_calibration
 from annotation.judging.image_flags import record_image_flags
+from annotation.judging.stopping import wants_more
 from annotation.models import (
     Assignment,
     AssignmentStatus,
+    Batch,
     Judgment,
     JudgmentFlag,
     Project,
@@ -84,8 +86,9 @@ def submit_judgment(
     transaction: the Judgment (ranking best to worst, display order, duration, flags,
     the project's guideline version, the key), its PairJudgment rows, the assignment
     marked submitted, the task's `judgments_done` + 1 (not for calibration judgments,
-    which also get no pair rows), image flags and any withdrawal they trigger, and
-    calibration progress.
+    which also get no pair rows), the task's `judgments_wanted` set by the stopping rule
+    when the task collects adaptively (`settle_task`), image flags and any withdrawal
+    they trigger, and calibration progress.
 
     A late submit (the lease expired) is stored when the task still has a free slot
     (its submitted judgments plus the others' live leases are fewer than wanted), so
@@ -192,6 +195,8 @@ def _submit_locked(
         created_at=now,
     )
     judgment.pk = _store(judgment, now)
+    if not assignment.is_calibration:
+        settle_task(task, now)
     if flagged_images:
         record_image_flags(task.project, annotator, assignment, flags, flagged_images)
     feedback = record_calibration(judgment) if assignment.is_calibration else None
@@ -243,6 +248,53 @@ def _store(judgment: Judgment, now: datetime) -> int:
     return judgment_id
 
 
+# The judgments that decide whether an adaptive task is settled (those counted in
+# judgments_done), as one two-dimensional array (all of a task's rankings have its
+# number of images), and the task's live leases besides.
+_SETTLE_STATE_SQL = """
+SELECT
+  ARRAY(SELECT j.ranking FROM annotation_judgment j
+        WHERE j.task_id = %(task)s::bigint AND NOT j.is_calibration ORDER BY j.id),
+  (SELECT count(*) FROM annotation_assignment a
+   WHERE a.task_id = %(task)s::bigint AND a.status = 'leased' AND a.expires_at > %(now)s)
+"""
+
+
+def settle_task(task: Task, now: datetime) -> None:
+    """Apply the stopping rule to a task that collects adaptively, after a judgment of it
+    was stored; run holding the task row lock (every lease of a task is inserted under
+    that lock, so the live leases counted here are all of them).
+
+    A task collects adaptively when it is neither gold nor a repeat item and its batch's
+    maximum exceeds its minimum (`Batch.judgments_per_task`, `Batch.judgments_maximum`).
+    It is imported wanting its minimum. Once it has that many judgments, its
+    `judgments_wanted` becomes its judgments done plus its live leases, plus one while
+    `wants_more` says its judgments are not confidently agreed (at the project's
+    `consensus_threshold`), never above the maximum. So past the minimum a task asks
+    for one judgment at a time, each decided on everything submitted before it, and a
+    settled task has no slot for a new lease (the lease insert recounts under the task
+    lock) while annotators already holding one may still submit. Evaluated again on
+    every later submit: a judgment that breaks the consensus reopens the task.
+    """
+    batch = task.batch
+    minimum, maximum = batch.judgments_per_task, batch.judgments_maximum
+    if task.is_gold or task.repeat_of_id is not None or maximum <= minimum:
+        return
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor, "hpd_settle_state", _SETTLE_STATE_SQL, {"task": task.pk, "now": now}
+        )
+        found, live = cursor.fetchone()
+    rankings = [[int(image) for image in ranking] for ranking in found or []]
+    if len(rankings) < minimum:
+        return
+    more = wants_more(
+        rankings, minimum=minimum, maximum=maximum, threshold=task.project.consensus_threshold
+    )
+    wanted = min(maximum, len(rankings) + live + (1 if more else 0))
+    Task.objects.filter(pk=task.pk).exclude(judgments_wanted=wanted).update(judgments_wanted=wanted)
+
+
 def skip_assignment(
     assignment_id: int,
     annotator: User,
@@ -286,6 +338,7 @@ def _columns(alias: str, model: type[Model]) -> tuple[list[str], str]:
 _ASSIGNMENT_FIELDS, _ASSIGNMENT_COLUMNS = _columns("a", Assignment)
 _TASK_FIELDS, _TASK_COLUMNS = _columns("t", Task)
 _PROJECT_FIELDS, _PROJECT_COLUMNS = _columns("p", Project)
+_BATCH_FIELDS, _BATCH_COLUMNS = _columns("b", Batch)
 # The annotator's standing in the assignment's project, locked first: next_assignment
 # locks it before any assignment or task row, and so does a submit (one lock order, no
 # deadlock between a submit and a next-task request in another tab).
@@ -301,10 +354,11 @@ FOR NO KEY UPDATE OF pa
 # so a late submit's slot check and a new lease of the same task run one at a time),
 # with the project read in the same statement.
 _LOCK_ASSIGNMENT_SQL = f"""
-SELECT {_ASSIGNMENT_COLUMNS}, {_TASK_COLUMNS}, {_PROJECT_COLUMNS}
+SELECT {_ASSIGNMENT_COLUMNS}, {_TASK_COLUMNS}, {_PROJECT_COLUMNS}, {_BATCH_COLUMNS}
 FROM annotation_assignment a
 JOIN annotation_task t ON t.id = a.task_id
 JOIN annotation_project p ON p.id = t.project_id
+JOIN annotation_batch b ON b.id = t.batch_id
 WHERE a.id = %(assignment)s::bigint
 FOR NO KEY UPDATE OF a, t
 """
@@ -359,9 +413,13 @@ def _locked_own_assignment(assignment_id: int, annotator: User) -> Assignment:
         raise AssignmentNotFound(f"There is no assignment {assignment_id}.")
     split_task = len(_ASSIGNMENT_FIELDS)
     split_project = split_task + len(_TASK_FIELDS)
+    split_batch = split_project + len(_PROJECT_FIELDS)
     assignment = Assignment.from_db(connection.alias, _ASSIGNMENT_FIELDS, row[:split_task])
     task = Task.from_db(connection.alias, _TASK_FIELDS, row[split_task:split_project])
-    task.project = Project.from_db(connection.alias, _PROJECT_FIELDS, row[split_project:])
+    task.project = Project.from_db(
+        connection.alias, _PROJECT_FIELDS, row[split_project:split_batch]
+    )
+    task.batch = Batch.from_db(connection.alias, _BATCH_FIELDS, row[split_batch:])
     assignment.task = task
     if assignment.annotator_id != annotator.pk:
         raise NotYourAssignment(

@@ -58,6 +58,18 @@ class Project(models.Model):
     judgments_per_task = models.PositiveSmallIntegerField(
         default=1, help_text="Judgments wanted per task unless a batch says otherwise."
     )
+    max_judgments_per_task = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Adaptive redundancy: a task goes on collecting past judgments_per_task, up "
+        "to this many, while its judgments are not confidently agreed "
+        "(annotation/judging/stopping.py). Empty: the same as judgments_per_task (fixed).",
+    )
+    consensus_threshold = models.FloatField(
+        default=0.9,
+        help_text="Adaptive redundancy: the consensus confidence at which a task stops "
+        "collecting (between 0.5 and 1; 0.875 is a 2-0 pair, 0.9375 a 3-0 pair).",
+    )
     guideline_version = models.CharField(max_length=32)
     gold_rate = models.FloatField(default=0.0, help_text="Share of served tasks that are gold.")
     lease_seconds = models.PositiveIntegerField(default=600)
@@ -99,6 +111,12 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.slug
 
+    @property
+    def judgments_maximum(self) -> int:
+        """The most judgments a task of a new batch collects (max_judgments_per_task,
+        or judgments_per_task when it is not set)."""
+        return max(self.max_judgments_per_task or 0, self.judgments_per_task)
+
 
 class Batch(models.Model):
     """One upload, imported whole or not at all (a rejected upload leaves no row).
@@ -114,7 +132,15 @@ class Batch(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="batches")
     status = models.CharField(max_length=16, choices=Status.choices)
     split = models.CharField(max_length=8, choices=Split.choices, default=Split.TRAIN)
-    judgments_per_task = models.PositiveSmallIntegerField()
+    judgments_per_task = models.PositiveSmallIntegerField(
+        help_text="The judgments each task of the batch collects at least."
+    )
+    max_judgments_per_task = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="The most judgments each task collects (adaptive redundancy); empty: "
+        "judgments_per_task, fixed.",
+    )
     source_name = models.CharField(max_length=500, help_text="The uploaded file or folder name.")
     source_sha256 = models.CharField(max_length=64, blank=True, default="")
     prompt_count = models.PositiveIntegerField(default=0)
@@ -132,6 +158,10 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project.slug} batch {self.pk} ({self.status})"
+
+    @property
+    def judgments_maximum(self) -> int:
+        return max(self.max_judgments_per_task or 0, self.judgments_per_task)
 
 
 class Prompt(models.Model):

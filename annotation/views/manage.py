@@ -25,6 +25,14 @@ class BatchUploadForm(forms.Form):
     judgments_per_task = forms.IntegerField(
         min_value=1, max_value=100, required=False, help_text="Blank: the project's default."
     )
+    max_judgments_per_task = forms.IntegerField(
+        min_value=1,
+        max_value=100,
+        required=False,
+        label="Max judgments per task",
+        help_text="Above the minimum, a task collects more only while its judgments disagree. "
+        "Blank: the project's maximum.",
+    )
 
 
 def upload_refusal(user: User, slug: str) -> str | None:
@@ -61,6 +69,7 @@ def manage_home(request: HttpRequest) -> HttpResponse:
                 data["project"],
                 split=data["split"],
                 judgments_per_task=data["judgments_per_task"],
+                max_judgments_per_task=data["max_judgments_per_task"],
                 uploaded_by=request.user,  # type: ignore[arg-type]
             )
         except BatchRejected as rejected:

@@ -154,3 +154,29 @@ def test_an_oversized_upload_is_refused_before_its_body_is_read(
     assert "over the limit of 1000 bytes (IMPORT_MAX_ARCHIVE_BYTES)" in page.content.decode()
     assert "over the limit of 1000 bytes (IMPORT_MAX_ARCHIVE_BYTES)" in api.json()["detail"]
     assert (database_state(), media_state(media_root)) == before
+
+
+def test_an_upload_with_a_maximum_collects_adaptively_and_the_pages_say_so(
+    tmp_path: Path, admin_user: User
+) -> None:
+    client = logged_in(admin_user)
+    upload = zip_upload(write_batch(tmp_path / "b", groups=2))
+
+    response = client.post(
+        reverse("manage"),
+        {
+            "file": upload,
+            "project": "foxes",
+            "split": "train",
+            "judgments_per_task": 2,
+            "max_judgments_per_task": 4,
+        },
+        follow=True,
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    batch = Batch.objects.get()
+    assert (batch.judgments_per_task, batch.judgments_maximum) == (2, 4)
+    assert "<td>2 to 4</td>" in response.content.decode()
+    page = client.get(reverse("project-page", kwargs={"slug": "foxes"})).content.decode()
+    assert "2 to 4 judgments per task by default, more only while they disagree" in page

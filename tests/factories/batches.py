@@ -80,10 +80,17 @@ def import_ready_batch(
     *,
     split: str = Split.TRAIN,
     judgments_per_task: int | None = None,
+    max_judgments_per_task: int | None = None,
 ) -> Batch:
     """Import a batch folder or zip and process it (cleaning, screening) as the worker
     does after the import commits: the batch is `ready` and its tasks can be leased."""
-    summary = import_batch(folder, slug, split=split, judgments_per_task=judgments_per_task)
+    summary = import_batch(
+        folder,
+        slug,
+        split=split,
+        judgments_per_task=judgments_per_task,
+        max_judgments_per_task=max_judgments_per_task,
+    )
     process_batch(summary.batch)
     return Batch.objects.get(pk=summary.batch)
 

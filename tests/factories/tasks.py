@@ -22,6 +22,8 @@ def make_project(
     task_type: str | None = None,
     images_per_task: int = 2,
     judgments_per_task: int = 1,
+    max_judgments_per_task: int | None = None,
+    consensus_threshold: float = 0.9,
     lease_seconds: int = 600,
     gold_rate: float = 0.0,
     calibration_tasks: int = 0,
@@ -41,6 +43,8 @@ def make_project(
         task_type=task_type,
         images_per_task=images_per_task,
         judgments_per_task=judgments_per_task,
+        max_judgments_per_task=max_judgments_per_task,
+        consensus_threshold=consensus_threshold,
         guideline_version="hpd-v2-1",
         gold_rate=gold_rate,
         lease_seconds=lease_seconds,
@@ -63,14 +67,21 @@ def make_tasks(
     prompt: str = "a portrait of Ada Lovelace in Paris, number {n}",
 ) -> list[Task]:
     """`n` tasks of `images` images each (made by gen-0, gen-1, ...) in a new batch of
-    `split`, ready unless told otherwise, each wanting `wanted` judgments.
+    `split`, ready unless told otherwise, each wanting `wanted` judgments (at least; up
+    to the project's maximum, as an import makes them).
 
     Gold tasks get the upload order as their gold ranking.
     """
     per_task = images or project.images_per_task
     k = wanted or project.judgments_per_task
+    most = k if gold else max(k, project.judgments_maximum)
     batch = Batch.objects.create(
-        project=project, status=status, split=split, judgments_per_task=k, source_name="factory"
+        project=project,
+        status=status,
+        split=split,
+        judgments_per_task=k,
+        max_judgments_per_task=most,
+        source_name="factory",
     )
     tasks = []
     for i in range(n):

@@ -20,7 +20,20 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path)
         parser.add_argument("--project", required=True, help="Project slug (created if new).")
         parser.add_argument("--split", default=Split.TRAIN, choices=Split.values)
-        parser.add_argument("--judgments-per-task", type=int, default=None)
+        parser.add_argument(
+            "--judgments-per-task",
+            type=int,
+            default=None,
+            help="Judgments each task collects at least (default: the project's).",
+        )
+        parser.add_argument(
+            "--max-judgments-per-task",
+            type=int,
+            default=None,
+            help="Judgments each task collects at most: between the two, a task goes on "
+            "only while its judgments are not confidently agreed (default: the project's "
+            "maximum, or the minimum: a fixed number).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         progress = TqdmProgress("img")
@@ -30,6 +43,7 @@ class Command(BaseCommand):
                 options["project"],
                 split=options["split"],
                 judgments_per_task=options["judgments_per_task"],
+                max_judgments_per_task=options["max_judgments_per_task"],
                 progress=progress,
             )
         except BatchRejected as rejected:

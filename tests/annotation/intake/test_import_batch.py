@@ -33,6 +33,7 @@ def test_folder_import_creates_a_pairwise_project_with_everything_stored(
         "task_type": "pairwise",
         "split": "train",
         "judgments_per_task": 1,
+        "max_judgments_per_task": 1,
         "prompts": 3,
         "images": 6,
         "tasks": 3,
