@@ -73,6 +73,8 @@ def other_value(field: RecipeField) -> Any:
         return next(choice for choice in field.spec.choices if choice != field.default)
     if isinstance(field.default, tuple):
         return tuple(value / 2 for value in field.default)
+    if isinstance(field.default, str):  # a list of generator names
+        return "sd-1.4,dall-e-2"
     if isinstance(field.default, int):
         return field.default + 1
     return field.default * 2
