@@ -30,7 +30,10 @@ RUN_SETTINGS = {
     "allow_random_init", "device", "resume", "progress",
 }  # fmt: skip
 # TrainingPolicy fields that are the policy's own, not recipe knobs.
-POLICY_SETTINGS = {"id", "project", "enabled", "min_new_judgments", "promote_margin", "updated_at"}
+POLICY_SETTINGS = {
+    "id", "project", "enabled", "min_new_judgments", "promote_margin", "updated_at",
+    "evaluation_snapshot", "evaluation_ceiling", "evaluation_frozen_at",
+}  # fmt: skip
 REQUIRED = ["--train", "t.json", "--model", "m", "--out", "o"]
 
 
