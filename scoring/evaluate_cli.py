@@ -8,7 +8,12 @@ last line:
 
     {"model", "precision", "antialias", "groups", "ranking_accuracy": {"value", "ci_low",
      "ci_high", "groups"}, "pairwise_accuracy": {..., "pairs"}, "imagereward_accuracy":
-     {...}, "by_style": {...}, "by_generator": {name: {"pairwise_accuracy": {...}}}}
+     {...}, "by_style": {...}, "by_generator": {name: {"pairwise_accuracy": {...},
+     "held_out"}}}
+
+and with --held-out-generators also "held_out_generators" and "by_exposure": {"seen":
+{"pairwise_accuracy"}, "held_out": {...}}: accuracy on generators the model trained on
+vs those kept out of its training.
 """
 
 from __future__ import annotations
@@ -43,6 +48,14 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser, *, registry: bool = 
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    parser.add_argument(
+        "--held-out-generators",
+        default="",
+        metavar="NAME[,NAME]",
+        help="generators the model was kept from training on (python -m training "
+        "--hold-out-generators): pairwise accuracy is reported on seen vs held-out pairs; "
+        "needs test.json entries with 'generators'",
+    )
 
 
 def run_evaluate_command(
@@ -81,7 +94,15 @@ def run_evaluate_command(
             groups = score_test_groups(scorer, read, progress=bar.update)
         except BrokenImageError as exc:
             raise BenchmarkCommandError(f"{exc}; replace the file or remove its group") from exc
-    report = evaluate_groups(groups, resamples=options.bootstrap, seed=options.seed)
+    held_out = frozenset(
+        name.strip() for name in options.held_out_generators.split(",") if name.strip()
+    )
+    try:
+        report = evaluate_groups(
+            groups, resamples=options.bootstrap, seed=options.seed, held_out=held_out
+        )
+    except ValueError as exc:
+        raise BenchmarkCommandError(f"{exc}; check --held-out-generators") from exc
     result: dict[str, Any] = {
         "model": model.label,
         "precision": scorer.precision,
@@ -112,7 +133,11 @@ def print_report(result: dict[str, Any], stdout: TextIO) -> None:
     for style, figures in result["by_style"].items():
         print(_line(f"{style}: ranking", figures["ranking_accuracy"]), file=stdout)
     for name, figures in result["by_generator"].items():
-        print(_line(f"{name}: pairwise", figures["pairwise_accuracy"]), file=stdout)
+        mark = " (held out)" if figures["held_out"] else ""
+        print(_line(f"{name}{mark}: pairwise", figures["pairwise_accuracy"]), file=stdout)
+    for name, figures in (result.get("by_exposure") or {}).items():
+        estimate = figures["pairwise_accuracy"] if figures else None
+        print(_line(f"{name.replace('_', '-')} pairs", estimate), file=stdout)
 
 
 def evaluate_main(argv: Sequence[str] | None = None) -> int:

@@ -87,6 +87,8 @@ def recipe_flag_options(field: RecipeField) -> dict[str, Any]:
         options["metavar"] = field.spec.metavar or None
     else:
         options["type"] = field.kind
+        if field.spec.metavar:
+            options["metavar"] = field.spec.metavar[0]
     return options
 
 

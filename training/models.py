@@ -65,6 +65,12 @@ class TrainingPolicy(models.Model):
         choices=[(name, name) for name in recipe_field("precision").spec.choices],
         help_text=_help("precision"),
     )
+    hold_out_generators = models.CharField(
+        max_length=512,
+        blank=True,
+        default=recipe_default("hold_out_generators"),
+        help_text=_help("hold_out_generators"),
+    )
     eval_every = models.PositiveIntegerField(
         default=recipe_default("eval_every"), help_text=_help("eval_every")
     )

@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -310,6 +310,41 @@ def evaluate(
         )  # fmt: skip
     except (TrainingDataError, TrainingConfigError) as exc:
         raise TrainingFailed(str(exc)) from exc
+
+
+def generator_accuracy(
+    model: str,
+    checkpoint: Path | None,
+    test_json: Path,
+    held_out: Collection[str],
+    *,
+    pretrained: str | None = None,
+    device: str | None = None,
+    batch_size: int = 64,
+) -> dict[str, Any] | None:
+    """The pairwise accuracy per generator, and on seen vs held-out generators, of the
+    given weights (training.core.evaluation.generator_report, as JSON); None when the
+    test images' generators are not known."""
+    import torch
+
+    from scoring.core import load_model
+    from training.core import TrainingDataError
+    from training.core.evaluation import generator_report
+
+    chosen = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    hps = load_model(model, checkpoint, pretrained=pretrained, device=chosen)
+    try:
+        report = generator_report(hps, test_json, held_out, batch_size=batch_size)
+    except TrainingDataError as exc:
+        raise TrainingFailed(str(exc)) from exc
+    if report is None:
+        return None
+    found = report.as_json()
+    return {
+        "held_out_generators": sorted(held_out),
+        "by_generator": found["by_generator"],
+        "by_exposure": found.get("by_exposure"),
+    }
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from training.services.evaluation_set import (
     freeze_evaluation_set,
     frozen_set,
 )
+from training.services.generalisation import generator_table
 from training.services.policy import judgment_tally, policy_for
 from training.services.promotion import previous_active_version, promote, roll_back
 from training.services.schedule import cycle_schedule, set_cycle_schedule
@@ -142,6 +143,7 @@ def project_training(request: HttpRequest, slug: str) -> HttpResponse:
         "rows": [(run, curves.get(run.pk)) for run in runs],
         "accuracy_chart": accuracy_chart if history.labels else None,
         "history": history,
+        "generator_table": generator_table(runs),
         "frozen": frozen_set(project),
         "evaluation_form": EvaluationSetForm(snapshots=eligible_snapshots(project)),
         **_registry_context(),

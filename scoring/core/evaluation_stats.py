@@ -14,6 +14,11 @@ Per group (one prompt, its images, their averaged human ranks; 1 = best):
 Groups (prompts) are what is independent, so the 95% percentile bootstrap resamples
 groups; per-generator figures pool the pairs that involve the generator, per-style
 figures use the groups of that style, each resampled by group the same way.
+
+Generalisation: given the generators a scorer was kept from training on (`held_out`),
+the pairwise accuracy is also reported on "seen" pairs (both images by generators it
+trained on) and "held_out" pairs (at least one by a held-out generator), each pooled
+and resampled by group like the per-generator figures.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ class _PerGroup:
     correct: NDArray[np.float64]  # pairs the argmax gets right
     pairs: NDArray[np.float64]  # pairs with different human ranks
     by_generator: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]
+    by_exposure: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]
 
 
 def _pairs(group: ScoredGroup) -> list[tuple[int, int, bool]]:
@@ -77,7 +83,10 @@ def _pairs(group: ScoredGroup) -> list[tuple[int, int, bool]]:
     return found
 
 
-def _per_group(groups: Sequence[ScoredGroup]) -> _PerGroup:
+EXPOSURES = ("seen", "held_out")
+
+
+def _per_group(groups: Sequence[ScoredGroup], held_out: frozenset[str]) -> _PerGroup:
     size = len(groups)
     rank = np.empty(size)
     imagereward = np.full(size, np.nan)
@@ -87,6 +96,7 @@ def _per_group(groups: Sequence[ScoredGroup]) -> _PerGroup:
         {name for group in groups if group.generators for name in group.generators}
     )
     by_generator = {name: (np.zeros(size), np.zeros(size)) for name in generator_names}
+    by_exposure = {name: (np.zeros(size), np.zeros(size)) for name in EXPOSURES}
     for index, group in enumerate(groups):
         if group.generators is not None and len(group.generators) != len(group.scores):
             raise ValueError(
@@ -106,7 +116,12 @@ def _per_group(groups: Sequence[ScoredGroup]) -> _PerGroup:
                 right_count, total = by_generator[name]
                 right_count[index] += right
                 total[index] += 1
-    return _PerGroup(rank, imagereward, correct, pairs, by_generator)
+            if held_out:
+                unseen = group.generators[i] in held_out or group.generators[j] in held_out
+                right_count, total = by_exposure["held_out" if unseen else "seen"]
+                right_count[index] += right
+                total[index] += 1
+    return _PerGroup(rank, imagereward, correct, pairs, by_generator, by_exposure)
 
 
 def _interval(samples: NDArray[np.float64], confidence: float) -> tuple[float, float]:
@@ -168,16 +183,32 @@ class EvaluationReport:
     overall: Accuracies
     by_style: dict[str, Accuracies]
     by_generator: dict[str, Estimate]
+    held_out: frozenset[str] = frozenset()  # generators kept out of the scorer's training
+    by_exposure: dict[str, Estimate] | None = None  # "seen"/"held_out" when held_out is given
 
     def as_json(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             **self.overall.as_json(),
             "by_style": {style: acc.as_json() for style, acc in self.by_style.items()},
             "by_generator": {
-                name: {"pairwise_accuracy": estimate.as_json("pairs")}
+                name: {
+                    "pairwise_accuracy": estimate.as_json("pairs"),
+                    "held_out": name in self.held_out,
+                }
                 for name, estimate in self.by_generator.items()
             },
         }
+        if self.by_exposure is not None:
+            found["held_out_generators"] = sorted(self.held_out)
+            found["by_exposure"] = {
+                name: (
+                    {"pairwise_accuracy": self.by_exposure[name].as_json("pairs")}
+                    if name in self.by_exposure
+                    else None
+                )
+                for name in EXPOSURES
+            }
+        return found
 
 
 def _accuracies(
@@ -199,8 +230,11 @@ def evaluate_groups(
     resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = 0,
+    held_out: frozenset[str] = frozenset(),
 ) -> EvaluationReport:
-    """The three accuracies overall and per style, pairwise accuracy per generator."""
+    """The three accuracies overall and per style, pairwise accuracy per generator, and
+    with `held_out` (generators the scorer never trained on) on seen vs held-out pairs.
+    A held-out name must be a generator of the groups (a typo would report nothing)."""
     if not groups:
         raise ValueError("no test groups to evaluate")
     if resamples < 1:
@@ -211,7 +245,16 @@ def evaluate_groups(
                 f"group {index}: {len(group.scores)} score(s) and {len(group.ranks)} rank(s); "
                 "a group needs one rank per image and at least 2 images"
             )
-    per = _per_group(groups)
+    held_out = frozenset(held_out)
+    if held_out:
+        known = {name for group in groups if group.generators for name in group.generators}
+        missing = sorted(held_out - known)
+        if missing:
+            raise ValueError(
+                f"held-out generator(s) {', '.join(missing)} made none of the test images; "
+                f"the test generators are {', '.join(sorted(known)) or 'not known'}"
+            )
+    per = _per_group(groups, held_out)
     every = np.arange(len(groups))
     overall = _accuracies(per, every, resamples, confidence, seed)
     styles = sorted({group.style for group in groups if group.style})
@@ -232,4 +275,17 @@ def evaluate_groups(
         estimate = _ratio_estimate(right, total, draws, confidence)
         if estimate is not None:
             by_generator[name] = estimate
-    return EvaluationReport(overall=overall, by_style=by_style, by_generator=by_generator)
+    by_exposure = None
+    if held_out:
+        by_exposure = {}
+        for name, (right, total) in per.by_exposure.items():
+            estimate = _ratio_estimate(right, total, draws, confidence)
+            if estimate is not None:
+                by_exposure[name] = estimate
+    return EvaluationReport(
+        overall=overall,
+        by_style=by_style,
+        by_generator=by_generator,
+        held_out=held_out,
+        by_exposure=by_exposure,
+    )

@@ -37,11 +37,12 @@ def test_the_defaults_are_the_hps_v2_recipe_and_pass_validation() -> None:
         "steps": 4000, "batch_size": 16, "global_batch": 128, "lr": 3.3e-6,
         "weight_decay": 0.35, "betas": (0.9, 0.98), "eps": 1e-6, "warmup_steps": 500,
         "unlocked_image_groups": 20, "unlocked_text_layers": 11, "precision": "auto",
-        "eval_every": 500, "checkpoint_every": 500, "workers": 4, "seed": 0,
+        "hold_out_generators": "", "eval_every": 500, "checkpoint_every": 500, "workers": 4,
+        "seed": 0,
     }  # fmt: skip
     assert RUN_DEFINING == (
         "steps", "global_batch", "lr", "weight_decay", "betas", "eps", "warmup_steps",
-        "unlocked_image_groups", "unlocked_text_layers", "seed",
+        "unlocked_image_groups", "unlocked_text_layers", "hold_out_generators", "seed",
     )  # fmt: skip
     config().validate()
 

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from annotation.models import User
+from annotation.models import Image, User
 from annotation.projects.accounts import add_user
 from scoring import services as registry
 from scoring.models import ModelVersion
@@ -57,11 +57,20 @@ def test_the_project_page_charts_each_runs_loss_and_accuracy_against_the_ceiling
     tmp_path: Path, training_env: dict[str, str], admin: Client
 ) -> None:
     grey = grey_project(tmp_path)
-    tiny_policy(grey.project)
+    held_out = Image.objects.filter(project=grey.project).order_by("pk")[0].generator
+    tiny_policy(grey.project, hold_out_generators=held_out)
     started = start_cycle(grey.project, force=True, enqueue=False)
     assert started.run is not None
     run = run_cycle(started.run.pk)
     assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    measured = run.config["by_generator"]
+    test_generators = set(
+        Image.objects.filter(project=grey.project, tasks__batch__split="test").values_list(
+            "generator", flat=True
+        )
+    )
+    assert set(measured["by_generator"]) == test_generators
+    assert measured["held_out_generators"] == [held_out]
 
     page = admin.get(reverse("training-project", args=[grey.project.slug]))
 
@@ -74,6 +83,9 @@ def test_the_project_page_charts_each_runs_loss_and_accuracy_against_the_ceiling
     assert f"{run.candidate.name} at run {run.pk}" in html
     assert "human ceiling at run" in html and "base weights at run" in html
     assert f"{run.candidate_accuracy:.4f}" in html
+    assert "Accuracy per generator" in html and f"held out: {held_out}" in html
+    assert "not in the test set" in html  # the held-out generator made only train images
+    assert html.count('> <span class="hint">seen</span>') == len(test_generators)
     overview = admin.get(reverse("manage-training")).content.decode()
     assert f'id="run-{run.pk}"' in overview and run.candidate.name in overview
 

@@ -30,7 +30,10 @@ RUN_SETTINGS = {
     "allow_random_init", "device", "resume", "progress",
 }  # fmt: skip
 # TrainingPolicy fields that are the policy's own, not recipe knobs.
-POLICY_SETTINGS = {"id", "project", "enabled", "min_new_judgments", "promote_margin", "updated_at"}
+POLICY_SETTINGS = {
+    "id", "project", "enabled", "min_new_judgments", "promote_margin", "updated_at",
+    "evaluation_snapshot", "evaluation_ceiling", "evaluation_frozen_at",
+}  # fmt: skip
 REQUIRED = ["--train", "t.json", "--model", "m", "--out", "o"]
 
 
@@ -73,6 +76,8 @@ def other_value(field: RecipeField) -> Any:
         return next(choice for choice in field.spec.choices if choice != field.default)
     if isinstance(field.default, tuple):
         return tuple(value / 2 for value in field.default)
+    if isinstance(field.default, str):  # a list of generator names
+        return "sd-1.4,dall-e-2"
     if isinstance(field.default, int):
         return field.default + 1
     return field.default * 2

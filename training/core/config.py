@@ -201,6 +201,15 @@ class TrainConfig:
             "auto: bf16 autocast on CUDA, fp32 on CPU", choices=PRECISIONS, run_defining=False
         ),
     )
+    hold_out_generators: str = _recipe(
+        "",
+        RecipeSpec(
+            "generators (comma-separated) whose pairs are kept out of training, to measure "
+            "accuracy on generators the scorer never saw; empty: train on every pair",
+            noun="generator names",
+            metavar=("NAME[,NAME]",),
+        ),
+    )
     eval_every: int = _recipe(
         500, RecipeSpec("steps; 0: only at the end", low=0, run_defining=False, section="running")
     )
@@ -236,6 +245,10 @@ class TrainConfig:
         """The values of the recipe fields."""
         values: dict[str, RecipeValue] = {f.name: getattr(self, f.name) for f in RECIPE_FIELDS}
         return values
+
+    def held_out(self) -> frozenset[str]:
+        """The generators named by hold_out_generators (parse_generator_names)."""
+        return parse_generator_names(self.hold_out_generators)
 
     def validate(self) -> None:
         """Raise TrainingConfigError on values no run can use (check_recipe's problems,
@@ -286,8 +299,9 @@ class TrainResult:
     final_loss: float
     test_accuracy: float | None  # HPD v2 ranking accuracy at the end, if test_json
     metrics_path: Path  # out_dir/metrics.jsonl
-    train_pairs: int = 0  # pairs read from train_json
+    train_pairs: int = 0  # pairs trained on (read from train_json, less those held out)
     ties_skipped: int = 0  # tied train_json entries skipped (human_preference [1, 1])
+    held_out_pairs: int = 0  # pairs kept out because they involve a held-out generator
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary the CLI prints as its last line."""
@@ -300,7 +314,13 @@ class TrainResult:
             "metrics": str(self.metrics_path),
             "train_pairs": self.train_pairs,
             "ties_skipped": self.ties_skipped,
+            "held_out_pairs": self.held_out_pairs,
         }
+
+
+def parse_generator_names(text: str) -> frozenset[str]:
+    """The names of a comma-separated list ("sdxl, dalle2" -> {"sdxl", "dalle2"})."""
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
 
 
 def _declared(field: dataclasses.Field[Any]) -> RecipeField:

@@ -175,6 +175,76 @@ def read_train_data(train_json: Path) -> TrainData:
     return TrainData(pairs, ties)
 
 
+GENERATORS_FILE = "pairs.parquet"  # the export's pair table beside train.json
+
+
+def read_image_generators(train_json: Path) -> dict[Path, str]:
+    """The generator of each image, from the export's pairs.parquet beside train.json
+    (or test.json).
+
+    The release's train.json and test.json name no generators; the platform's export
+    writes, beside them, pairs.parquet whose winner_path/loser_path ("train/<file>",
+    "test/<file>") and winner_generator/loser_generator columns say which generator made
+    each image.
+    """
+    import pyarrow.parquet as pq
+
+    train_json = Path(train_json)
+    source = train_json.parent / GENERATORS_FILE
+    if not source.is_file():
+        raise TrainingDataError(
+            f"{source}: not found; holding out generators needs to know each image's "
+            f"generator, which {train_json.name} does not say: train on a dataset export "
+            "(it writes pairs.parquet beside train.json), or leave --hold-out-generators empty"
+        )
+    columns = ["winner_path", "loser_path", "winner_generator", "loser_generator"]
+    try:
+        table = pq.read_table(source, columns=columns).to_pydict()
+    except Exception as exc:  # pyarrow raises several kinds for a damaged or foreign file
+        raise TrainingDataError(
+            f"{source}: cannot be read as the export's pair table with columns "
+            f"{', '.join(columns)} ({exc}); re-export the dataset"
+        ) from exc
+    generators: dict[Path, str] = {}
+    root = train_json.parent
+    for side in ("winner", "loser"):
+        for path, name in zip(table[f"{side}_path"], table[f"{side}_generator"], strict=True):
+            if path is not None:
+                generators[root / path] = name or ""
+    return generators
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The pairs left to train on and how many involved a held-out generator."""
+
+    pairs: list[PreferencePair]
+    held_out: int
+
+
+def hold_out_generators(
+    pairs: Sequence[PreferencePair], generators: dict[Path, str], names: frozenset[str]
+) -> HeldOut:
+    """Drop every pair with an image made by one of `names`. Every image of the pairs
+    must have a known generator, and each name must be one of them (a typo would
+    otherwise hold nothing out)."""
+    unknown = [path for pair in pairs for path in pair.images if path not in generators]
+    if unknown:
+        raise TrainingDataError(
+            f"{unknown[0]}: no generator known for this image ({len(unknown)} image(s) are "
+            f"not in {GENERATORS_FILE}); re-export the dataset so that both files agree"
+        )
+    known = {generators[path] for pair in pairs for path in pair.images}
+    missing = sorted(names - known)
+    if missing:
+        raise TrainingDataError(
+            f"--hold-out-generators names {', '.join(missing)}, which made none of the "
+            f"training images; the generators are {', '.join(sorted(known)) or 'none'}"
+        )
+    kept = [pair for pair in pairs if not any(generators[path] in names for path in pair.images)]
+    return HeldOut(kept, len(pairs) - len(kept))
+
+
 def read_train_pairs(train_json: Path) -> list[PreferencePair]:
     """The pairs of read_train_data (tied entries skipped)."""
     return read_train_data(train_json).pairs

@@ -6,14 +6,15 @@ scoring.core.metrics.ranking_accuracy (the release's inversion score).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import torch
 
 from scoring.core import BrokenImageError, HpsModel, Scorer, load_model
+from scoring.core.evaluation_stats import EvaluationReport, ScoredGroup, evaluate_groups
 from scoring.core.metrics import ranking_accuracy
-from training.core.data import RankedGroup, read_test_groups
+from training.core.data import RankedGroup, read_image_generators, read_test_groups
 from training.core.errors import TrainingConfigError, TrainingDataError
 
 
@@ -65,3 +66,47 @@ def evaluate_ranking_accuracy(
         device=chosen,
     )
     return ranking_accuracy_of(hps, groups, test_json, batch_size=batch_size)
+
+
+def generator_report(
+    hps: HpsModel,
+    test_json: Path,
+    held_out: Collection[str] = (),
+    *,
+    batch_size: int = 64,
+    resamples: int = 1000,
+) -> EvaluationReport | None:
+    """Accuracy per generator (and on seen vs held-out generators when `held_out` names
+    the generators kept out of training), from scoring.core.evaluation_stats; the test
+    images' generators come from the export's pairs.parquet beside test.json
+    (read_image_generators). None when test.json has no such file beside it."""
+    test_json = Path(test_json)
+    groups = read_test_groups(test_json)
+    try:
+        generators = read_image_generators(test_json)
+    except TrainingDataError:
+        return None
+    unknown = [path for group in groups for path in group.images if path not in generators]
+    if unknown:
+        raise TrainingDataError(
+            f"{unknown[0]}: no generator known for this test image ({len(unknown)} are not "
+            f"in the pairs.parquet beside {test_json}); re-export the dataset"
+        )
+    scorer = Scorer(hps, batch_size=batch_size, channels_last=False)
+    try:
+        results = scorer.score_groups([(group.prompt, list(group.images)) for group in groups])
+    except BrokenImageError as exc:
+        raise TrainingDataError(
+            f"{exc.name}: cannot be decoded ({exc.reason}); fix or replace the file, "
+            f"or remove its group from {test_json}"
+        ) from exc
+    scored = [
+        ScoredGroup(
+            scores=[float(score) for score in result.scores if score is not None],
+            ranks=group.ranks,
+            generators=[generators[path] for path in group.images],
+        )
+        for result, group in zip(results, groups, strict=True)
+    ]
+    known = {name for group in scored for name in group.generators or ()}
+    return evaluate_groups(scored, resamples=resamples, held_out=frozenset(held_out) & known)

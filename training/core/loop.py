@@ -37,13 +37,16 @@ from training.core.checkpoint import (
     restore_rng,
     save_atomically,
 )
-from training.core.config import RUN_DEFINING, TrainConfig, TrainResult
+from training.core.config import RUN_DEFINING, TrainConfig, TrainResult, recipe_default
 from training.core.data import (
     PairDataset,
     PairOrderSampler,
     PreferencePair,
     RankedGroup,
+    TrainData,
     epoch_position,
+    hold_out_generators,
+    read_image_generators,
     read_test_groups,
     read_train_data,
 )
@@ -102,6 +105,7 @@ def _result(paths: RunPaths, state: dict[str, Any]) -> TrainResult:
         metrics_path=paths.metrics,
         train_pairs=int(position["num_pairs"]),
         ties_skipped=int(position.get("ties_skipped", 0)),
+        held_out_pairs=int(position.get("held_out_pairs", 0)),
     )
 
 
@@ -127,9 +131,10 @@ def _check_same_run(
     current = config.to_json()
     extends = isinstance(stored.get("steps"), int) and stored["steps"] < current["steps"]
     differences = [
-        f"{key}={stored.get(key)!r} there, {current[key]!r} here"
+        f"{key}={stored.get(key, recipe_default(key))!r} there, {current[key]!r} here"
         for key in RUN_DEFINING  # the settings a resumed run must share with its checkpoint
-        if stored.get(key) != current[key] and not (key == "steps" and extends)
+        # a field missing from an older checkpoint had its default
+        if stored.get(key, recipe_default(key)) != current[key] and not (key == "steps" and extends)
     ]
     if state["data_position"]["num_pairs"] != num_pairs:
         differences.append(
@@ -194,12 +199,12 @@ def _start_model(config: TrainConfig, device: torch.device, resume_from: Path | 
 def _train(config: TrainConfig, process: TrainingProcess, paths: RunPaths) -> TrainResult:
     device = process.device
     accumulation = config.accumulation_steps(process.world_size)
-    data = read_train_data(config.train_json)
+    data, held_out = training_pairs(config)
     pairs = data.pairs
     if process.is_main and config.progress:
         print(
-            f"{config.train_json}: {len(pairs)} pair(s) read, {data.ties_skipped} tied "
-            "pair(s) skipped",
+            f"{config.train_json}: {len(pairs) + held_out} pair(s) read, {data.ties_skipped} "
+            f"tied pair(s) skipped, {held_out} held out ({config.hold_out_generators or 'none'})",
             file=sys.stderr,
         )
     if len(pairs) < config.global_batch:
@@ -251,6 +256,7 @@ def _train(config: TrainConfig, process: TrainingProcess, paths: RunPaths) -> Tr
         architecture,
         accumulation,
         data.ties_skipped,
+        held_out,
     )
     report = RunReport(
         paths.metrics,
@@ -281,7 +287,19 @@ def _train(config: TrainConfig, process: TrainingProcess, paths: RunPaths) -> Tr
         metrics_path=paths.metrics,
         train_pairs=len(pairs),
         ties_skipped=data.ties_skipped,
+        held_out_pairs=held_out,
     )
+
+
+def training_pairs(config: TrainConfig) -> tuple[TrainData, int]:
+    """The train.json pairs a run trains on (every pair involving a held-out generator
+    left out, read_image_generators) and how many were held out."""
+    data = read_train_data(config.train_json)
+    names = config.held_out()
+    if not names:
+        return data, 0
+    kept = hold_out_generators(data.pairs, read_image_generators(config.train_json), names)
+    return TrainData(kept.pairs, data.ties_skipped), kept.held_out
 
 
 class _Run:
@@ -301,6 +319,7 @@ class _Run:
         architecture: str | None,
         accumulation: int,
         ties_skipped: int,
+        held_out_pairs: int = 0,
     ) -> None:
         self.config = config
         self.process = process
@@ -315,6 +334,7 @@ class _Run:
         self.architecture = architecture
         self.accumulation = accumulation
         self.ties_skipped = ties_skipped
+        self.held_out_pairs = held_out_pairs
         self.dataset = PairDataset(pairs, hps.image_size, hps.mean, hps.std, config.train_json)
 
     def _batches(self, start_step: int) -> DataLoader[Any]:
@@ -434,6 +454,7 @@ class _Run:
                         "pairs_consumed": step * self.config.global_batch,
                         "num_pairs": len(self.pairs),
                         "ties_skipped": self.ties_skipped,
+                        "held_out_pairs": self.held_out_pairs,
                         "seed": self.config.seed,
                     },
                     "train_config": self.config.to_json(),

@@ -22,6 +22,7 @@ from scoring.models import ModelVersion
 from scoring.queries import active_model_version
 from scoring.services import ScoringError, activate, register_model_version
 from training import runner
+from training.core import parse_generator_names
 from training.models import TrainingRun
 from training.services.evaluation_set import (
     EvaluationSetError,
@@ -210,6 +211,29 @@ def _accuracy(weights: Weights, test_json: Path) -> float:
         raise CycleFailed(str(exc)) from exc
 
 
+def held_out_of(run: TrainingRun) -> list[str]:
+    """The generators the run kept out of training (its recipe's hold_out_generators)."""
+    text = str(run.config.get("recipe", {}).get("hold_out_generators") or "")
+    return sorted(parse_generator_names(text))
+
+
+def _by_generator(run: TrainingRun, test_json: Path) -> dict[str, Any] | None:
+    """The candidate's accuracy per generator and on seen vs held-out generators
+    (runner.generator_accuracy); None when the test images' generators are unknown."""
+    weights = candidate_weights(run)
+    try:
+        return runner.generator_accuracy(
+            weights.model,
+            weights.checkpoint,
+            test_json,
+            held_out_of(run),
+            device=settings.TRAINING_DEVICE or None,
+            batch_size=settings.TRAINING_EVAL_BATCH_SIZE,
+        )
+    except (runner.TrainingFailed, ModelLoadError, ValueError, OSError) as exc:
+        raise CycleFailed(f"evaluating the candidate per generator failed: {exc}") from exc
+
+
 def candidate_weights(run: TrainingRun) -> Weights:
     start = Weights.from_json(run.config["start"])
     return Weights(
@@ -237,6 +261,9 @@ def evaluate_step(run: TrainingRun, reporter: CycleReporter) -> None:
     if run.candidate_accuracy is None:
         reporter.stage("evaluating the candidate")
         _save(run, candidate_accuracy=_accuracy(candidate_weights(run), test_json))
+    if "by_generator" not in run.config:
+        reporter.stage("measuring the candidate's accuracy per generator")
+        _save(run, config={**run.config, "by_generator": _by_generator(run, test_json)})
     _save(run, progress=0.34)
     if run.active_version_id is None and not run.promotion_reason:
         active = active_model_version()
