@@ -96,20 +96,39 @@ def parse_invite_list(text: str, default_role: str = ProjectRole.ANNOTATOR) -> l
 
     Raises InvitationError with every problem found, each with its line number.
     """
+    rows, problems = _read(text, default_role)
+    if problems:
+        raise InvitationError([message for _, message in problems])
+    return rows
+
+
+def check_invite_list(text: str, default_role: str = ProjectRole.ANNOTATOR) -> list[InviteRow]:
+    """As parse_invite_list, and also refuses usernames that already have an account:
+    every problem of the list, in line order, in one InvitationError."""
+    rows, problems = _read(text, default_role)
+    problems += _taken_problems(rows)
+    if problems:
+        problems.sort(key=lambda problem: problem[0])
+        raise InvitationError([message for _, message in problems])
+    return rows
+
+
+def _read(text: str, default_role: str) -> tuple[list[InviteRow], list[tuple[int, str]]]:
+    """The rows of the list and its problems as (line, message); line 0: the whole list."""
     if default_role not in ProjectRole.values:
-        raise InvitationError([f"unknown default role {default_role!r}; use {_roles()}"])
+        return [], [(0, f"unknown default role {default_role!r}; use {_roles()}")]
     text = text.removeprefix("\ufeff")
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     rows: list[InviteRow] = []
     columns: tuple[str, ...] | None = None
     seen: dict[str, int] = {}
     try:
         records = [(reader.line_num, record) for record in reader]
     except csv.Error as exc:
-        raise InvitationError([f"line {reader.line_num}: {exc}; check the quotes"]) from exc
+        return [], [(reader.line_num, f"line {reader.line_num}: {exc}; check the quotes")]
     for line, record in records:
         values = [value.strip() for value in record]
         if not any(values):
@@ -121,40 +140,47 @@ def parse_invite_list(text: str, default_role: str = ProjectRole.ANNOTATOR) -> l
             columns = COLUMNS
         if len(values) > len(columns) or len(values) < 2:
             problems.append(
-                f"line {line}: {len(values)} value(s); expected {','.join(columns)}"
-                + ("" if "role" in columns else "[,role]")
+                (
+                    line,
+                    f"line {line}: {len(values)} value(s); expected {','.join(columns)}"
+                    + ("" if "role" in columns else "[,role]"),
+                )
             )
             continue
         entry = dict(zip(columns, values, strict=False))
         username, email = entry.get("username", ""), entry.get("email", "")
         role = entry.get("role", "").lower() or default_role
-        problems.extend(f"line {line}: {p}" for p in _row_problems(username, email, role))
+        problems.extend((line, f"line {line}: {p}") for p in _row_problems(username, email, role))
         earlier = seen.setdefault(username.lower(), line)
         if username and earlier != line:
             problems.append(
-                f"line {line}: username {username!r} is also on line {earlier} "
-                "(usernames are compared without regard to case); keep one"
+                (
+                    line,
+                    f"line {line}: username {username!r} is also on line {earlier} "
+                    "(usernames are compared without regard to case); keep one",
+                )
             )
         rows.append(InviteRow(line, username, email, role))
     if len(rows) > MAX_INVITES:
         problems.insert(
-            0, f"{len(rows):,} people listed; at most {MAX_INVITES:,} per list, split it"
+            0, (0, f"{len(rows):,} people listed; at most {MAX_INVITES:,} per list, split it")
         )
     if not rows and not problems:
-        problems.append("the list is empty; write one person a line: username,email[,role]")
-    if problems:
-        raise InvitationError(problems)
-    return rows
+        problems.append((0, "the list is empty; write one person a line: username,email[,role]"))
+    return rows, problems
 
 
-def _header(values: list[str], line: int, problems: list[str]) -> tuple[str, ...]:
+def _header(values: list[str], line: int, problems: list[tuple[int, str]]) -> tuple[str, ...]:
     """The column order a header row gives (any case, any order)."""
     names = [value.lower() for value in values]
     unknown = [name for name in names if name not in COLUMNS]
     if unknown or "email" not in names or len(set(names)) != len(names):
         problems.append(
-            f"line {line}: header {','.join(values)!r}; use the columns username,email "
-            "and optionally role, each once"
+            (
+                line,
+                f"line {line}: header {','.join(values)!r}; use the columns username,email "
+                "and optionally role, each once",
+            )
         )
         return COLUMNS
     return tuple(names)
@@ -199,17 +225,9 @@ def invite_members(
     row, in one transaction, with an audit event each; then, if `send_email`, mail each
     person their link. Raises InvitationError, creating nothing, when a username is
     taken. `base_url` is the site's address the links start with."""
-    taken = _existing(rows)
+    taken = _taken_problems(rows)
     if taken:
-        raise InvitationError(
-            [
-                f"line {row.line}: user {row.username!r} already has an account as "
-                f"{taken[row.username.lower()]!r}; add them with Add a member (or "
-                "add_member), or choose another username"
-                for row in rows
-                if row.username.lower() in taken
-            ]
-        )
+        raise InvitationError([message for _, message in taken])
     now = timezone.now()
     expires = now + timedelta(days=settings.INVITATION_DAYS)
     try:
@@ -272,6 +290,20 @@ def invite_members(
     if send_email:
         result.emailed, result.email_error = send_invitations(project, invitations, base_url)
     return result
+
+
+def _taken_problems(rows: list[InviteRow]) -> list[tuple[int, str]]:
+    taken = _existing(rows)
+    return [
+        (
+            row.line,
+            f"line {row.line}: user {row.username!r} already has an account as "
+            f"{taken[row.username.lower()]!r}; add them with Add a member (or add_member), "
+            "or choose another username",
+        )
+        for row in rows
+        if row.username.lower() in taken
+    ]
 
 
 def _existing(rows: Iterable[InviteRow]) -> dict[str, str]:

@@ -18,10 +18,10 @@ from annotation.projects import (
     InvitationError,
     InvitationInvalid,
     accept_invitation,
+    check_invite_list,
     invitation_for,
     invitations_csv,
     invite_members,
-    parse_invite_list,
     pending_invitations,
     project_for,
 )
@@ -83,7 +83,7 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "annotation/manage_invite.html", context, status=400)
     try:
-        rows = parse_invite_list(form.cleaned_data["list"], form.cleaned_data["role"])
+        rows = check_invite_list(form.cleaned_data["list"], form.cleaned_data["role"])
         result = invite_members(project, rows, by=by, base_url=_base_url(request), send_email=sends)
     except InvitationError as exc:
         context["problems"] = exc.problems

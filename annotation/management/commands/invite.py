@@ -8,9 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from annotation.models import Project, ProjectRole
 from annotation.projects import (
     InvitationError,
+    check_invite_list,
     invitations_csv,
     invite_members,
-    parse_invite_list,
 )
 from core.password_reset import email_configured
 
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not UTF-8 text; save it as CSV UTF-8") from exc
         send = email_configured() and not options["no_email"]
         try:
-            rows = parse_invite_list(text, options["role"])
+            rows = check_invite_list(text, options["role"])
             result = invite_members(
                 project, rows, by=None, base_url=options["base_url"], send_email=send
             )
