@@ -22,8 +22,7 @@ from common import median, setup_django, throwaway_database, write_result
 def write_list(path: Path, prefix: str, people: int) -> Path:
     roles = ("annotator", "annotator", "annotator", "reviewer")
     lines = ["username,email,role"] + [
-        f"{prefix}-{i:05d},{prefix}.{i}@example.org,{roles[i % len(roles)]}"
-        for i in range(people)
+        f"{prefix}-{i:05d},{prefix}.{i}@example.org,{roles[i % len(roles)]}" for i in range(people)
     ]
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig")
     return path
