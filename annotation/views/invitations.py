@@ -74,7 +74,11 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     by: User = request.user  # type: ignore[assignment]
     project = project_for(by, slug, Capability.MANAGE)
     sends = email_configured()
-    context: dict[str, object] = {"project": project, "sends_email": sends, "limit": MAX_INVITES}
+    context: dict[str, object] = {
+        "project": project,
+        "sends_email": sends,
+        "limit": f"{MAX_INVITES:,}",
+    }
     if request.method != "POST":
         context["form"] = InviteForm()
         return render(request, "annotation/manage_invite.html", context)
