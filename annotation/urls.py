@@ -5,6 +5,7 @@ from annotation.views import (
     audit,
     datasets,
     flag_review,
+    invitations,
     manage,
     media,
     members,
@@ -41,6 +42,13 @@ urlpatterns = [
     path("manage/audit/", audit.platform_audit, name="platform-audit"),
     path("manage/projects/<slug:slug>/audit/", audit.project_audit, name="project-audit"),
     path("manage/projects/<slug:slug>/members/", members.project_members, name="project-members"),
+    path("manage/projects/<slug:slug>/members/invite/", invitations.invite, name="project-invite"),
+    path(
+        "manage/projects/<slug:slug>/members/invitations.csv",
+        invitations.invitations_download,
+        name="project-invitations-csv",
+    ),
+    path("invite/<str:token>/", invitations.accept, name="accept-invitation"),
     path("manage/projects/<slug:slug>/prompts/", prompt_review.prompt_review, name="prompt-review"),
     path(
         "manage/projects/<slug:slug>/prompts/bulk/", prompt_review.prompt_bulk, name="prompt-bulk"

@@ -39,6 +39,7 @@ from tests.site_world import (
 
 OK, FOUND, FORBIDDEN = HTTPStatus.OK, HTTPStatus.FOUND, HTTPStatus.FORBIDDEN
 NOT_ALLOWED, BAD = HTTPStatus.METHOD_NOT_ALLOWED, HTTPStatus.BAD_REQUEST
+NOT_FOUND = HTTPStatus.NOT_FOUND
 
 
 def public(status: int) -> dict[str, Any]:
@@ -83,6 +84,10 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     "prompt-bulk": {"GET": POST_ONLY, "POST": project("review", FOUND)},
     "prompt-edit": {"GET": POST_ONLY, "POST": project("review", FOUND)},
     "project-members": {"GET": project("manage", OK), "POST": project("manage", BAD)},
+    "project-invite": {"GET": project("manage", OK), "POST": project("manage", BAD)},
+    "project-invitations-csv": {"GET": project("manage", OK)},
+    # An invitation link: the world's is well formed but unknown, for everyone alike.
+    "accept-invitation": {"GET": public(NOT_FOUND), "POST": public(NOT_FOUND)},
     "project-audit": {"GET": project("manage", OK)},
     "pay-report": {"GET": project("manage", OK)},
     "platform-audit": {"GET": admins(OK)},

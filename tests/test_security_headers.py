@@ -102,7 +102,8 @@ def viewer(name: str) -> str | None:
 HTML_PAGES = [
     (name, role)
     for name in PAGES
-    if (role := viewer(name)) is not None and name not in {"media-file", "api-schema", "healthz"}
+    if (role := viewer(name)) is not None
+    and name not in {"media-file", "api-schema", "healthz", "project-invitations-csv"}
 ]
 
 

@@ -17,6 +17,8 @@ class AuditAction(models.TextChoices):
     MEMBER_ADDED = "member_added", "Member added"
     MEMBER_ROLE_CHANGED = "member_role_changed", "Member's role changed"
     MEMBER_REMOVED = "member_removed", "Member removed"
+    MEMBER_INVITED = "member_invited", "Member invited"
+    INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
     PROJECT_OPENED = "project_opened", "Project opened to all annotators"
     PROJECT_CLOSED = "project_closed", "Project closed to members"
     ANNOTATOR_EXCLUDED = "annotator_excluded", "Annotator excluded"

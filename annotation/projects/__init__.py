@@ -1,9 +1,25 @@
 """Projects and people: platform accounts (accounts), membership and the object check
-of every project route (membership), and the project listings that pages and the API
-show (listing)."""
+of every project route (membership), onboarding a crowd by invitation (invitations),
+and the project listings that pages and the API show (listing)."""
 
 from annotation.projects.accounts import AccountError, NewAccount, add_user
 from annotation.projects.audit import audit_events, form_changes, record_event
+from annotation.projects.invitations import (
+    MAX_INVITES,
+    InvitationError,
+    InvitationInvalid,
+    Invited,
+    InviteResult,
+    InviteRow,
+    accept_invitation,
+    check_invite_list,
+    invitation_for,
+    invitations_csv,
+    invite_members,
+    parse_invite_list,
+    pending_count,
+    pending_invitations,
+)
 from annotation.projects.listing import projects_with_counts, recent_batches, sample_tasks
 from annotation.projects.membership import (
     MemberChange,
@@ -21,20 +37,34 @@ from annotation.projects.membership import (
 )
 
 __all__ = [
+    "MAX_INVITES",
     "AccountError",
+    "InvitationError",
+    "InvitationInvalid",
+    "InviteResult",
+    "InviteRow",
+    "Invited",
     "MemberChange",
     "MemberRemoval",
     "MembershipError",
     "NewAccount",
     "ProjectDenied",
+    "accept_invitation",
     "add_member",
     "add_user",
     "audit_events",
+    "check_invite_list",
     "check_project",
     "end_leases",
     "form_changes",
+    "invitation_for",
+    "invitations_csv",
+    "invite_members",
     "may_annotate_assignment",
     "members_of",
+    "parse_invite_list",
+    "pending_count",
+    "pending_invitations",
     "project_for",
     "projects_with_counts",
     "recent_batches",

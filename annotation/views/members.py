@@ -15,6 +15,7 @@ from annotation.projects import (
     MembershipError,
     add_member,
     members_of,
+    pending_count,
     project_for,
     remove_member,
     set_open_to_annotators,
@@ -51,6 +52,7 @@ def project_members(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "roles": ProjectRole.choices,
         "total": members_of(project).count(),
+        "pending": pending_count(project),
     }
     return render(request, "annotation/manage_members.html", context, status=status)
 

@@ -318,6 +318,10 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="hpd-annotation@localhost")
+# Invitations (annotation/projects/invitations.py): how long a link stays valid, and the
+# address the `invite` command writes links with (pages use the address they were asked on).
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
 
 # --- production security and operations: CSP, login lockout, health checks
 from config.settings.security import *  # noqa: E402, F403
