@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0009_project_annotator_prompt'),
+        ('annotation', '0010_adaptive_redundancy'),
     ]
 
     operations = [
