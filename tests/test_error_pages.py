@@ -42,7 +42,7 @@ def test_a_missing_project_says_which_one() -> None:
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert "Page not found" in html
-    assert '<p class="error-reason">No Project matches the given query.</p>' in html
+    assert '<p class="error-reason">No project &#x27;no-such-project&#x27;.</p>' in html
 
 
 def test_a_forbidden_page_is_a_403_in_the_sites_layout_saying_why() -> None:
@@ -54,7 +54,7 @@ def test_a_forbidden_page_is_a_403_in_the_sites_layout_saying_why() -> None:
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert response.templates[0].name == "403.html"
     assert 'class="site-header"' in html and "You may not open this page" in html
-    assert "Only admins may do this." in html  # the reason the page's check gave
+    assert "Only admins and project managers or reviewers may see this." in html  # the reason the page's check gave
     assert f"<strong>{user.username}</strong> (Annotator)" in html
 
 
