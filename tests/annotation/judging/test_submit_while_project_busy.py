@@ -23,6 +23,7 @@ from django.urls import reverse
 from annotation.intake import importing
 from annotation.judging.assignment import next_assignment
 from annotation.models import Judgment, PairJudgment, Project, QualitySettings, Task
+from annotation.projects import set_open_to_annotators
 from annotation.quality import gold, repeats
 from annotation.quality.gold import make_gold_pairs
 from annotation.quality.repeats import schedule_repeat_items
@@ -104,6 +105,7 @@ def test_submits_go_through_while_a_batch_is_imported_into_their_project(
 ) -> None:
     batch = import_ready_batch(write_batch(tmp_path / "first", groups=4), "busy")
     project = batch.project
+    set_open_to_annotators(project, True)  # the test's annotators are not members
     second = write_batch(tmp_path / "second", groups=3, seed=7, prompt="a grey owl {n}")
     held = HeldWork(monkeypatch, importing, "_write_rows")
 
@@ -120,6 +122,7 @@ def test_submits_go_through_while_gold_pairs_are_made(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = import_ready_batch(write_batch(tmp_path / "b", groups=6), "busy").project
+    set_open_to_annotators(project, True)  # the test's annotators are not members
     held = HeldWork(monkeypatch, gold, "_gold_pair")
 
     with held.running(lambda: make_gold_pairs(project, count=2, seed=3)):
@@ -134,6 +137,7 @@ def test_submits_go_through_while_repeats_are_scheduled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = import_ready_batch(write_batch(tmp_path / "b", groups=6), "busy").project
+    set_open_to_annotators(project, True)  # the test's annotators are not members
     QualitySettings.objects.create(project=project, repeat_rate=0.5, repeat_after_hours=0)
     [early] = annotators(1, prefix="early")
     for task in Task.objects.filter(project=project).order_by("pk")[:2]:
