@@ -32,7 +32,11 @@ from annotation.models import Role
 from annotation.projects.accounts import add_user
 from annotation.intake.batch_processing import process_batch
 from annotation.intake.importing import import_batch
-process_batch(import_batch(Path({folder!r}), {slug!r}).batch)
+from annotation.projects import set_open_to_annotators
+batch = import_batch(Path({folder!r}), {slug!r}).batch
+process_batch(batch)
+from annotation.models import Project
+set_open_to_annotators(Project.objects.get(slug={slug!r}), True)
 print(json.dumps([add_user(f"pg-annotator-{{n}}", Role.ANNOTATOR).token for n in range(3)]))
 """
 

@@ -10,7 +10,8 @@ import pytest
 
 from annotation.intake.batch_processing import process_batch
 from annotation.intake.importing import import_batch
-from annotation.models import ExportSnapshot, Judgment, Role
+from annotation.models import ExportSnapshot, Judgment, Project, Role
+from annotation.projects import add_member, set_open_to_annotators
 from annotation.projects.accounts import add_user
 from scripts import stack
 from tests.factories.batches import write_batch
@@ -27,8 +28,12 @@ def test_annotation_goes_on_through_a_redis_outage_and_waiting_work_resumes(
 ) -> None:
     batch = import_batch(write_batch(tmp_path / "batch", groups=400, seed=21), SLUG).batch
     process_batch(batch)
+    project = Project.objects.get(slug=SLUG)
+    set_open_to_annotators(project, True)
     tokens = [add_user(f"redis-annotator-{n}", Role.ANNOTATOR).token for n in range(3)]
-    researcher = add_user("redis-researcher", Role.RESEARCHER).token
+    reader = add_user("redis-researcher", Role.RESEARCHER)
+    add_member(project, reader.user, "researcher")
+    researcher = reader.token
     env = app_env(
         dedicated_redis.url,
         media_root,
