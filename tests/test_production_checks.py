@@ -42,7 +42,14 @@ def test_check_deploy_fails_on_a_weak_secret_key() -> None:
     assert "security.W009" in result.stderr
 
 
-def test_production_logs_one_json_object_per_line_with_the_request_id() -> None:
+def test_production_logs_one_json_object_per_line_with_the_request_id(tmp_path: Path) -> None:
+    # As the production image does at build time: pages name static files by their
+    # manifest entries, so the error page needs collected static files to render.
+    static_root = str(tmp_path / "static")
+    collected = production(
+        ["manage.py", "collectstatic", "--noinput"], DJANGO_STATIC_ROOT=static_root
+    )
+    assert collected.returncode == 0, collected.stderr
     script = (
         "import django, logging; django.setup(); "
         "from django.test import Client; "
@@ -52,7 +59,7 @@ def test_production_logs_one_json_object_per_line_with_the_request_id() -> None:
         "print(r.status_code, r['X-Request-ID'], r['Strict-Transport-Security'], "
         "settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, sep='|')"
     )
-    result = production(["-c", script])
+    result = production(["-c", script], DJANGO_STATIC_ROOT=static_root)
 
     assert result.returncode == 0, result.stderr
     status, request_id, hsts, session_secure, csrf_secure = result.stdout.strip().split("|")
