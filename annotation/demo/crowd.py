@@ -28,7 +28,7 @@ GENERATOR_QUALITY = {
     "standin-plain": 0.3,
     "standin-soft": -0.1,
     "standin-blurry": -0.6,
-    "standin-noisy": -1.1,
+    "standin-noisy": -1.7,
 }
 
 
