@@ -54,7 +54,8 @@ def test_a_forbidden_page_is_a_403_in_the_sites_layout_saying_why() -> None:
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert response.templates[0].name == "403.html"
     assert 'class="site-header"' in html and "You may not open this page" in html
-    assert "Only admins and project managers or reviewers may see this." in html  # the reason the page's check gave
+    # The reason the page's check gave.
+    assert "Only admins and project managers or reviewers may see this." in html
     assert f"<strong>{user.username}</strong> (Annotator)" in html
 
 
