@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from annotation.judging import refresh_margins
 from annotation.models import Image, Prompt
 from core.queueing import enqueue
 from scoring.errors import BrokenImageError, ModelLoadError
@@ -148,6 +149,9 @@ def activate(version_id: int) -> ModelVersion:
         version.retired_at = None
         version.save(update_fields=["status", "activated_at", "retired_at"])
         transaction.on_commit(enqueue_scoring_of_unscored_batches)
+    # The serving margins follow the new version: from its scores so far, empty (served
+    # after the scored tasks) where an image waits for a score from it.
+    refresh_margins(version.pk)
     return version
 
 
@@ -158,10 +162,13 @@ def retire(version_id: int) -> ModelVersion:
         version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
         if version is None:
             raise ScoringError(f"there is no model version {version_id}")
+        was_active = version.status == ModelVersion.Status.ACTIVE
         if version.status != ModelVersion.Status.RETIRED:
             version.status = ModelVersion.Status.RETIRED
             version.retired_at = timezone.now()
             version.save(update_fields=["status", "retired_at"])
+    if was_active:
+        refresh_margins(None)  # no active scorer: no margins, every task served as fifo
     return version
 
 
@@ -211,6 +218,7 @@ def _score_and_store(version: ModelVersion, images: Sequence[Image]) -> StoredSc
     )
     todo = [image for image in images if image.pk not in done]
     if not todo:
+        _refresh_margins_if_active(version, images)
         return StoredScores(version.name, 0, [])
     by_prompt: dict[int, list[Image]] = {}
     for image in todo:
@@ -234,9 +242,18 @@ def _score_and_store(version: ModelVersion, images: Sequence[Image]) -> StoredSc
         for broken in result.broken:
             skipped.append(f"{group[broken.index].file}: {broken.reason}")
     ImageScore.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    _refresh_margins_if_active(version, images)
     for line in skipped:
         logger.warning("image not scored with %s: %s", version.name, line)
     return StoredScores(version.name, len(rows), skipped)
+
+
+def _refresh_margins_if_active(version: ModelVersion, images: Sequence[Image]) -> None:
+    """The serving margins of the images' tasks (annotation/judging/serving.py) follow
+    the active version's scores; another version's scores leave them as they are."""
+    status = ModelVersion.objects.filter(pk=version.pk).values_list("status", flat=True).first()
+    if status == ModelVersion.Status.ACTIVE:
+        refresh_margins(version.pk, image_ids=[image.pk for image in images])
 
 
 def score_images_for_batch(batch_id: int, version_name: str | None = None) -> StoredScores | None:

@@ -29,6 +29,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "gold_rate",
             "lease_seconds",
             "annotator_prompt",
+            "serving_order",
             "created_at",
             "prompt_count",
             "image_count",
@@ -81,11 +82,16 @@ class BatchUploadSerializer(serializers.Serializer):
 
 
 class RedundancySerializer(serializers.Serializer):
-    """A change to a project's adaptive redundancy; fields left out keep their value."""
+    """A change to a project's adaptive redundancy and serving order; fields left out
+    keep their value."""
 
     judgments_per_task = serializers.IntegerField(required=False)
     max_judgments_per_task = serializers.IntegerField(required=False)
     consensus_threshold = serializers.FloatField(required=False)
+    serving_order = serializers.CharField(
+        required=False,
+        help_text="fifo, random or uncertain-first (annotation/judging/serving.py).",
+    )
 
 
 class ProblemSerializer(serializers.Serializer):

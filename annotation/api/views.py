@@ -22,7 +22,7 @@ from annotation.api.serializers import (
     RedundancySerializer,
 )
 from annotation.intake import BatchRejected, Problem, StorageUnavailable, import_upload
-from annotation.judging import REDUNDANCY_FIELDS, RedundancyRejected, set_redundancy
+from annotation.judging import RedundancyRejected, change_project_settings
 from annotation.models import AuditAction, Batch, Capability, Project, User
 from annotation.projects import check_project, project_for, projects_with_counts, record_event
 
@@ -43,7 +43,7 @@ class ProjectList(generics.ListAPIView):
 class ProjectDetail(generics.RetrieveAPIView):
     """GET: one project the caller may see (404 for one they may not: slugs do not
     leak). PATCH (its managers): its adaptive redundancy, any of judgments_per_task,
-    max_judgments_per_task and consensus_threshold."""
+    max_judgments_per_task and consensus_threshold, and its serving_order."""
 
     serializer_class = ProjectSerializer
     permission_classes = [IsAuthenticated]
@@ -66,24 +66,18 @@ class ProjectDetail(generics.RetrieveAPIView):
             return _problems(
                 [(name, " ".join(str(e) for e in errors)) for name, errors in body.errors.items()]
             )
-        unknown = sorted(set(request.data) - set(REDUNDANCY_FIELDS))
+        # Fields the body does not know are passed on, for the service to name them.
+        unknown = {name: request.data[name] for name in set(request.data) - set(body.fields)}
         try:
-            if unknown:
-                raise RedundancyRejected(
-                    [
-                        (name, f"cannot be changed here; send {', '.join(REDUNDANCY_FIELDS)}")
-                        for name in unknown
-                    ]
-                )
-            before, after = set_redundancy(project, **body.validated_data)
+            changes = change_project_settings(project, **unknown, **body.validated_data)
         except RedundancyRejected as rejected:
             return _problems(rejected.problems)
-        if after:
+        for target, (before, after) in changes.items():
             record_event(
                 AuditAction.THRESHOLDS_CHANGED,
                 actor=user,
                 project=project,
-                target="adaptive redundancy",
+                target=target,
                 before=before,
                 after=after,
             )

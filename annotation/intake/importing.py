@@ -36,7 +36,7 @@ from annotation.intake.project_fit import (
     problems_with_project,
     widen_project,
 )
-from annotation.judging import redundancy_problems
+from annotation.judging import redundancy_problems, serving_order_problems, set_serving_order
 from annotation.models import Batch, Image, Project, Prompt, Split, Task, TaskImage, User
 from core.progress import Progress
 
@@ -61,6 +61,7 @@ def import_batch(
     split: str = Split.TRAIN,
     judgments_per_task: int | None = None,
     max_judgments_per_task: int | None = None,
+    serving_order: str | None = None,
     uploaded_by: User | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
@@ -84,10 +85,15 @@ def import_batch(
     collects adaptively: past K only while its judgments are not confidently agreed
     (annotation/judging/stopping.py). Each task is imported wanting K; each judgment
     past K is asked for one at a time (annotation/judging/submission.py, settle_task).
+    `serving_order` (fifo, random, uncertain-first; None keeps the project's) sets the
+    project's serving order in the same transaction (annotation/judging/serving.py).
     """
     started = time.perf_counter()
     progress = progress or Progress()
     problems = _check_options(project_slug, split, judgments_per_task, max_judgments_per_task)
+    problems.extend(
+        Problem(where, message) for where, message in serving_order_problems(serving_order)
+    )
     if not path.exists():
         problems.append(Problem(str(path), "does not exist; give a .zip file or a folder"))
     if problems:
@@ -100,7 +106,9 @@ def import_batch(
         if _find_manifest_prefix(source) is None:
             hpd_prefix = find_hpd_prefix(source)
         if hpd_prefix is not None:
-            summary = _import_hpd(source, hpd_prefix, project_slug, uploaded_by, writer, progress)
+            summary = _import_hpd(
+                source, hpd_prefix, project_slug, uploaded_by, writer, progress, serving_order
+            )
         else:
             validated = _validate(source, progress)
             # Files are removed on any failure, including one at COMMIT.
@@ -116,6 +124,7 @@ def import_batch(
                     writer,
                     progress,
                 )
+                _set_serving_order(summary, serving_order)
     except IntegrityError as exc:
         writer.rollback()
         raise BatchRejected(
@@ -137,13 +146,22 @@ def _import_hpd(
     uploaded_by: User | None,
     writer: MediaWriter,
     progress: Progress,
+    serving_order: str | None,
 ) -> ImportSummary:
     """An HPD v2 release folder (train.json / test.json): its files decide the splits."""
     validated = validate_hpd(source, prefix, progress)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
-        return ingest_hpd(validated, slug, uploaded_by, writer, progress)
+        summary = ingest_hpd(validated, slug, uploaded_by, writer, progress)
+        _set_serving_order(summary, serving_order)
+        return summary
+
+
+def _set_serving_order(summary: ImportSummary, serving_order: str | None) -> None:
+    """Inside the import transaction: the project's serving order, when one was asked."""
+    if serving_order is not None:
+        set_serving_order(Project.objects.get(slug=summary.project), serving_order)
 
 
 def _check_options(

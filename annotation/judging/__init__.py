@@ -3,7 +3,8 @@
 assignment (next_assignment: the slot rule and its locks; expiring leases), submission
 (submit_judgment and skip_assignment: stored exactly once, with derived pair rows),
 calibration (a new annotator's gold round), stopping (the stopping rule of adaptive
-redundancy; redundancy: changing a project's settings of it), progress (an annotator's own figures),
+redundancy; redundancy: changing a project's settings of it), serving (the serving order and the
+scorer's stored task margins it reads), progress (an annotator's own figures),
 image_flags (broken/unsafe flags and withdrawal), circulation (which tasks are offered:
 the rule every caller shares).
 Other code imports the names below, not the modules.
@@ -26,7 +27,20 @@ from annotation.judging.progress import (
     judged_by,
     tasks_left_for,
 )
-from annotation.judging.redundancy import REDUNDANCY_FIELDS, RedundancyRejected, set_redundancy
+from annotation.judging.redundancy import (
+    COLLECTION_FIELDS,
+    REDUNDANCY_FIELDS,
+    RedundancyRejected,
+    change_project_settings,
+    set_redundancy,
+)
+from annotation.judging.serving import (
+    SERVING_ORDERS,
+    ServingOrderRejected,
+    refresh_margins,
+    serving_order_problems,
+    set_serving_order,
+)
 from annotation.judging.stopping import redundancy_problems, wants_more
 from annotation.judging.submission import (
     SubmissionError,
@@ -36,24 +50,31 @@ from annotation.judging.submission import (
 )
 
 __all__ = [
+    "COLLECTION_FIELDS",
     "REDUNDANCY_FIELDS",
+    "SERVING_ORDERS",
     "AnnotatorExcluded",
     "AnnotatorProgress",
     "CalibrationFailed",
     "Lease",
     "NotAMember",
     "RedundancyRejected",
+    "ServingOrderRejected",
     "SubmissionError",
     "Submitted",
     "annotator_progress",
+    "change_project_settings",
     "expire_leases",
     "judged_by",
     "matches_gold",
     "next_assignment",
     "redundancy_problems",
+    "refresh_margins",
     "restore_image",
     "return_to_circulation",
+    "serving_order_problems",
     "set_redundancy",
+    "set_serving_order",
     "skip_assignment",
     "submit_judgment",
     "take_out_of_circulation",

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from annotation.judging.serving import ORDER_KEYS
 from annotation.models import (
     AnnotatorPrompt,
     Assignment,
@@ -38,6 +39,7 @@ from annotation.models import (
     Capability,
     Project,
     ProjectAnnotator,
+    ServingOrder,
     User,
     capabilities,
 )
@@ -89,7 +91,7 @@ def _taken_slots(at: str) -> str:
         WHERE a.task_id = t.id AND a.status = 'leased' AND a.expires_at > %({at})s)"""
 
 
-_CANDIDATE_SQL = (
+_CANDIDATE_WHERE = (
     _SELECT_TASK
     + f"""  AND t.is_gold = %(gold)s
   AND t.judgments_done < t.judgments_wanted
@@ -99,10 +101,14 @@ _CANDIDATE_SQL = (
         WHERE j.task_id = t.repeat_of_id AND j.annotator_id = %(user)s))
   AND {_taken_slots("now")} < t.judgments_wanted
   AND NOT (t.id = ANY(%(passed)s::bigint[]))
-ORDER BY t.judgments_done DESC, t.id
-LIMIT 1
 """
 )
+# One candidate query per serving order (annotation/judging/serving.py): started tasks
+# first, then the order's key; each is read from its own partial index.
+CANDIDATE_SQL = {
+    order: _CANDIDATE_WHERE + f"ORDER BY t.judgments_done DESC, {key}\nLIMIT 1\n"
+    for order, key in ORDER_KEYS.items()
+}
 _SKIP_LOCKED = " FOR UPDATE OF t SKIP LOCKED"
 
 # Inserted only if the slots, counted afresh by this statement while the task row lock is
@@ -251,9 +257,11 @@ def next_assignment(
     exceed a task's `judgments_wanted` (the insert itself recounts them under the task
     lock); only active tasks of `ready` batches are served, repeat items only to their
     annotator and only after the original was judged; started tasks come before fresh
-    ones; gold tasks are drawn at the project's gold rate; a new annotator is first
-    served the calibration round (see `calibration_due`). The display order is shuffled
-    and stored on the assignment. The annotator's expired leases are marked expired on the way.
+    ones, and among tasks as far along the project's serving order decides
+    (annotation/judging/serving.py); gold tasks are drawn at the project's gold rate;
+    a new annotator is first served the calibration round (see `calibration_due`). The
+    display order is shuffled and stored on the assignment. The annotator's expired
+    leases are marked expired on the way.
 
     Raises NotAMember unless the annotator may annotate in the project (a member, or
     anyone when the project is open to all annotators: annotation.models.membership),
@@ -377,18 +385,22 @@ def _claim_and_lease(
         "gold": gold,
         "ready": Batch.Status.READY,
     }
+    # Gold tasks keep upload order whatever the project's serving order.
+    order = ServingOrder.FIFO if gold else project.serving_order
+    candidate_sql = CANDIDATE_SQL[ServingOrder(order)]
+    statement = f"hpd_candidate_{order.replace('-', '_')}"
     busy_waits = 0
     with connection.cursor() as cursor:
         for _ in range(MAX_CANDIDATES):
             execute_prepared(
-                cursor, "hpd_candidate", _CANDIDATE_SQL + _SKIP_LOCKED, {**params, "passed": passed}
+                cursor, statement, candidate_sql + _SKIP_LOCKED, {**params, "passed": passed}
             )
             row = cursor.fetchone()
             if row is None:
                 # Every open task may be locked by requests leasing it this instant: look
                 # without locking, and if one exists, give those requests a moment rather
                 # than answer "nothing left" while slots remain.
-                cursor.execute(_CANDIDATE_SQL, {**params, "passed": passed})
+                cursor.execute(candidate_sql, {**params, "passed": passed})
                 if cursor.fetchone() is None or busy_waits >= len(BUSY_WAITS_S):
                     return None
                 time.sleep(BUSY_WAITS_S[busy_waits])

@@ -46,6 +46,14 @@ class AnnotatorPrompt(models.TextChoices):
     CLEANED = "cleaned", "Cleaned text (style and quality words removed)"
 
 
+class ServingOrder(models.TextChoices):
+    """The order in which a project's open tasks are served (annotation/judging/serving.py)."""
+
+    FIFO = "fifo", "Upload order"
+    RANDOM = "random", "Random order"
+    UNCERTAIN_FIRST = "uncertain-first", "What the active scorer is least sure about first"
+
+
 class Project(models.Model):
     """One annotation study: what kind of task, how many images, how many judgments."""
 
@@ -97,6 +105,16 @@ class Project(models.Model):
         help_text="Which text annotators see: the raw prompt the images were generated from "
         "(the default: it is what each image answers), or the cleaned text (the raw text "
         "where a prompt has none).",
+    )
+    serving_order = models.CharField(
+        max_length=16,
+        choices=ServingOrder.choices,
+        default=ServingOrder.FIFO,
+        help_text="Which open task is served next, among tasks as far along as each other "
+        "(started tasks always come first): upload order, a fixed random order, or the "
+        "smallest score margin of the active scorer first, unscored tasks after the scored "
+        "ones in upload order (annotation/judging/serving.py). Gold tasks and the "
+        "calibration round keep upload order.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

@@ -3,8 +3,13 @@
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Random
 
 from annotation.models.content import Batch, Image, Project, Prompt
+
+# The rows the next-task query looks at: active tasks still wanting a judgment.
+OPEN_TASK = models.Q(judgments_done__lt=F("judgments_wanted")) & models.Q(is_active=True)
 
 
 class Task(models.Model):
@@ -47,6 +52,17 @@ class Task(models.Model):
         help_text="For a group imported from an HPD v2 test.json: its 'rank' list as "
         "released, in image position order; exports write it unchanged.",
     )
+    model_margin = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="How sure the active scorer is of the task's order: the smallest gap "
+        "between two of its images' scores; empty while an image has no score from it "
+        "(annotation/judging/serving.py, refreshed whenever scores are stored).",
+    )
+    serving_key = models.FloatField(
+        db_default=Random(),
+        help_text="The task's place in a project's random serving order (drawn once).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -55,9 +71,27 @@ class Task(models.Model):
             # project, gold or not, started ones first.
             models.Index(
                 fields=["project", "is_gold", "-judgments_done", "id"],
-                condition=models.Q(judgments_done__lt=models.F("judgments_wanted"))
-                & models.Q(is_active=True),
+                condition=OPEN_TASK,
                 name="task_open_idx",
+            ),
+            # The same query for the other serving orders (annotation/judging/serving.py).
+            models.Index(
+                F("project"),
+                F("is_gold"),
+                F("judgments_done").desc(),
+                F("model_margin").asc(nulls_last=True),
+                F("id"),
+                condition=OPEN_TASK,
+                name="task_open_uncertain_idx",
+            ),
+            models.Index(
+                F("project"),
+                F("is_gold"),
+                F("judgments_done").desc(),
+                F("serving_key"),
+                F("id"),
+                condition=OPEN_TASK,
+                name="task_open_random_idx",
             ),
             # "Does the project have gold tasks?" (calibration), asked on every next task.
             models.Index(

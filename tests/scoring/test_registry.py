@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 
 from annotation.intake.batch_processing import process_batch
 from annotation.intake.importing import import_batch
-from annotation.models import Image
+from annotation.models import Image, Task
 from scoring import services
 from scoring.core import Scorer, load_model
 from scoring.models import ImageScore, ModelVersion
@@ -115,6 +115,46 @@ def test_batch_scores_are_the_scorers_and_stored_once(
     assert again is not None and again.scored == 0
     assert ImageScore.objects.count() == 9
     assert score_batch_images(batch_id) == 0  # the task: same service, idempotent
+
+
+def margins_from_scores(version: ModelVersion) -> dict[int, float | None]:
+    """Each task's smallest gap between two of its images' scores under `version`."""
+    margins: dict[int, float | None] = {}
+    for task in Task.objects.prefetch_related("task_images"):
+        ids = [ti.image_id for ti in task.task_images.all()]
+        scores = dict(
+            ImageScore.objects.filter(model_version=version, image_id__in=ids).values_list(
+                "image_id", "score"
+            )
+        )
+        ordered = sorted(scores.values())
+        gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+        margins[task.pk] = min(gaps) if len(scores) == len(ids) else None
+    return margins
+
+
+@pytest.mark.django_db
+def test_stored_scores_of_the_active_version_set_the_serving_margins(
+    tmp_path: Path, register_tiny: Register
+) -> None:
+    batch_id = imported_batch(tmp_path)
+    first, second = register_tiny("v1"), register_tiny("v2", seed=1)
+    services.activate(first.pk)
+    assert set(Task.objects.values_list("model_margin", flat=True)) == {None}
+
+    services.score_images_for_batch(batch_id)
+    services.score_images_for_batch(batch_id, "v2")  # not active: margins stay v1's
+
+    stored = dict(Task.objects.values_list("pk", "model_margin"))
+    expected = margins_from_scores(first)
+    assert all(margin is not None for margin in expected.values())
+    assert stored == pytest.approx(expected)
+    services.activate(second.pk)  # recomputed from the new active version's scores
+    assert dict(Task.objects.values_list("pk", "model_margin")) == pytest.approx(
+        margins_from_scores(second)
+    )
+    services.retire(second.pk)  # no active scorer: no margins
+    assert set(Task.objects.values_list("model_margin", flat=True)) == {None}
 
 
 @pytest.mark.django_db

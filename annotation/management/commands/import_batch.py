@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.intake import BatchRejected, StorageUnavailable, import_batch
-from annotation.models import Split
+from annotation.models import ServingOrder, Split
 from core.progress_bar import TqdmProgress
 
 
@@ -35,6 +35,15 @@ class Command(BaseCommand):
             "maximum, or the minimum: a fixed number).",
         )
 
+        parser.add_argument(
+            "--serving-order",
+            choices=ServingOrder.values,
+            default=None,
+            help="Set the project's serving order: fifo (upload order), random, or "
+            "uncertain-first (the tasks the active scorer is least sure about first; "
+            "default: keep the project's, fifo for a new one).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         progress = TqdmProgress("img")
         try:
@@ -44,6 +53,7 @@ class Command(BaseCommand):
                 split=options["split"],
                 judgments_per_task=options["judgments_per_task"],
                 max_judgments_per_task=options["max_judgments_per_task"],
+                serving_order=options["serving_order"],
                 progress=progress,
             )
         except BatchRejected as rejected:

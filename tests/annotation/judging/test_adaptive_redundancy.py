@@ -26,7 +26,7 @@ from django.urls import reverse
 
 from annotation.intake import BatchRejected
 from annotation.intake.importing import import_batch
-from annotation.judging import wants_more
+from annotation.judging import SERVING_ORDERS, set_serving_order, wants_more
 from annotation.judging.assignment import Lease, next_assignment
 from annotation.judging.submission import skip_assignment, submit_judgment
 from annotation.models import (
@@ -270,12 +270,16 @@ def all_at_once(calls: list[Callable[[], T]]) -> list[T]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_many_concurrent_annotators_never_over_serve_adaptive_tasks() -> None:
+@pytest.mark.parametrize("order", SERVING_ORDERS)
+def test_many_concurrent_annotators_never_over_serve_adaptive_tasks(order: str) -> None:
     minimum, maximum, threshold = 2, 5, 0.85
     project = make_project(
         judgments_per_task=minimum, max_judgments_per_task=maximum, consensus_threshold=threshold
     )
     tasks = make_tasks(project, 12)
+    set_serving_order(project, order)
+    for i, task in enumerate(tasks):  # margins as an active scorer would leave them
+        Task.objects.filter(pk=task.pk).update(model_margin=None if i % 4 == 3 else (7 * i) % 5)
     first_image = {task.pk: image_ids(task)[0] for task in tasks}
     # Even tasks: everyone prefers the first image (easy); odd ones: annotators split.
     easy = {task.pk: i % 2 == 0 for i, task in enumerate(tasks)}
