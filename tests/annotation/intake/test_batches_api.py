@@ -133,6 +133,7 @@ def test_the_new_project_is_listed_with_its_counts(
                 "gold_rate": 0.0,
                 "lease_seconds": settings.DEFAULT_LEASE_SECONDS,
                 "annotator_prompt": "raw",
+                "serving_order": "fifo",
                 "created_at": "<masked>",
                 "prompt_count": 4,
                 "image_count": 8,

@@ -1,0 +1,572 @@
+"""A simulated crowd with known truth, judging through the real server and database.
+
+Run with the services up:
+
+    .venv/bin/python scripts/stack.py exec -- python benchmarks/collection_sim.py [--quick]
+
+The world: pairwise tasks, each with a true preference strength s (the share of careful
+people who prefer its better image; half the tasks easy, s in [0.90, 0.98], half hard,
+s in [0.60, 0.80]), and annotators with a noise level: careful ones (noise e in
+[0, 0.15]: they prefer the better image with probability 0.5 + (s - 0.5)(1 - 2e)), a few
+careless ones (always the image shown first: a coin toss, since display order is
+shuffled) and one adversarial one (always the worse image).
+
+Each arm is a fresh project with the same tasks and annotators in a throwaway database:
+fixed k = 1, 3 and 5 judgments per task, and adaptive redundancy (minimum 2, maximum 5,
+consensus threshold 0.85: annotation/judging/stopping.py). gunicorn serves it; a client
+process runs one thread per annotator doing GET next/ -> POST submit/ (as
+benchmarks/annotate_load.py does) until nothing is left. Reported per arm, with 95%
+bootstrap intervals over tasks: judgments spent, the share of tasks whose consensus
+(majority; a tie is no consensus) is the true better image, the agreement figures of the
+project's own agreement report, and for adaptive the share of judgments saved against
+fixed k = max and against the cheapest fixed k whose consensus accuracy is within one
+point of adaptive's. Target: at least 30% fewer judgments than k = max, accuracy within
+one point. Results go to benchmarks/results/collection_sim.json.
+
+Not measured here: uncertain-first against fifo by the training cycle's held-out
+accuracy (docs/hpd_v2.md, "Serving order", says what is and is not shown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import ROOT, setup_django, throwaway_database, write_result
+
+CAREFUL, CARELESS, ADVERSARIAL = "careful", "careless", "adversarial"
+EASY_STRENGTH = (0.90, 0.98)
+HARD_STRENGTH = (0.60, 0.80)
+CAREFUL_NOISE = (0.0, 0.15)
+ADAPTIVE = {"minimum": 2, "maximum": 5, "threshold": 0.85}
+FIXED_KS = (1, 3, 5)
+TARGET_SAVED = 0.30
+EQUAL_ACCURACY = 0.01  # "the same consensus accuracy": within one point
+
+
+# --- the world (pure: no Django, no server)
+
+
+@dataclass(frozen=True)
+class Annotator:
+    kind: str
+    noise: float  # careful annotators only
+
+    def prefers_better(self, strength: float, draw: float, shown_first_is_better: bool) -> bool:
+        """Whether this annotator picks the better image, given a uniform `draw` in [0, 1)."""
+        if self.kind == ADVERSARIAL:
+            return False
+        if self.kind == CARELESS:
+            return shown_first_is_better
+        return draw < p_better(strength, self.noise)
+
+
+@dataclass(frozen=True)
+class World:
+    strengths: list[float]  # per task
+    easy: list[bool]  # per task
+    annotators: list[Annotator]
+
+
+def p_better(strength: float, noise: float) -> float:
+    """A careful annotator's chance of preferring the better image."""
+    return 0.5 + (strength - 0.5) * (1 - 2 * noise)
+
+
+def build_world(
+    tasks: int, careful: int = 17, careless: int = 2, adversarial: int = 1, seed: int = 0
+) -> World:
+    """Half the tasks easy (every other one), half hard; the annotators as described."""
+    rng = random.Random(seed)
+    easy = [i % 2 == 0 for i in range(tasks)]
+    strengths = [rng.uniform(*(EASY_STRENGTH if e else HARD_STRENGTH)) for e in easy]
+    annotators = (
+        [Annotator(CAREFUL, rng.uniform(*CAREFUL_NOISE)) for _ in range(careful)]
+        + [Annotator(CARELESS, 0.0) for _ in range(careless)]
+        + [Annotator(ADVERSARIAL, 0.0) for _ in range(adversarial)]
+    )
+    return World(strengths, easy, annotators)
+
+
+def consensus(votes: Sequence[bool]) -> bool | None:
+    """The majority of `votes` (True: the better image), None on a tie or no vote."""
+    for_better = sum(votes)
+    against = len(votes) - for_better
+    if for_better == against:
+        return None
+    return for_better > against
+
+
+def bootstrap(
+    tasks: int, statistic: Callable[[list[int]], float], rounds: int = 1000, seed: int = 1
+) -> tuple[float, float, float]:
+    """`statistic` of all task indexes, and its 95% percentile interval over `rounds`
+    resamples of the tasks (with replacement)."""
+    rng = random.Random(seed)
+    everything = list(range(tasks))
+    draws = sorted(statistic(rng.choices(everything, k=tasks)) for _ in range(rounds))
+    return statistic(everything), draws[int(0.025 * rounds)], draws[int(0.975 * rounds) - 1]
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    name: str
+    votes: list[list[bool]]  # per task, in submission order
+
+    def judgments(self, tasks: Sequence[int] | None = None) -> int:
+        chosen = range(len(self.votes)) if tasks is None else tasks
+        return sum(len(self.votes[i]) for i in chosen)
+
+    def accuracy(self, tasks: Sequence[int] | None = None) -> float:
+        chosen = list(range(len(self.votes))) if tasks is None else list(tasks)
+        return sum(consensus(self.votes[i]) is True for i in chosen) / max(1, len(chosen))
+
+
+def interval(value: tuple[float, float, float], digits: int = 3) -> dict[str, float]:
+    return {
+        "value": round(value[0], digits),
+        "low": round(value[1], digits),
+        "high": round(value[2], digits),
+    }
+
+
+def compare(
+    arms: dict[str, ArmResult], adaptive: str, maximum: str, rounds: int = 1000
+) -> dict[str, Any]:
+    """Per arm: judgments per task and consensus accuracy (with intervals); for the
+    adaptive arm, the share of judgments saved against `maximum` and against the cheapest
+    fixed arm within EQUAL_ACCURACY of its accuracy (paired bootstrap over tasks)."""
+    tasks = len(arms[adaptive].votes)
+    report: dict[str, Any] = {"arms": {}}
+    for name, arm in arms.items():
+        report["arms"][name] = {
+            "judgments": arm.judgments(),
+            "judgments_per_task": interval(
+                bootstrap(tasks, lambda s, a=arm: a.judgments(s) / len(s), rounds)
+            ),
+            "consensus_accuracy": interval(
+                bootstrap(tasks, lambda s, a=arm: a.accuracy(s), rounds)
+            ),
+            "easy_accuracy": round(arm.accuracy([i for i in range(tasks) if i % 2 == 0]), 3),
+            "hard_accuracy": round(arm.accuracy([i for i in range(tasks) if i % 2 == 1]), 3),
+            "ties": sum(consensus(v) is None for v in arm.votes),
+        }
+    ours = arms[adaptive]
+
+    def saved_against(other: ArmResult) -> dict[str, Any]:
+        return {
+            "against": other.name,
+            "saved": interval(
+                bootstrap(
+                    tasks, lambda s: 1 - ours.judgments(s) / max(1, other.judgments(s)), rounds
+                )
+            ),
+            "accuracy_difference": interval(
+                bootstrap(tasks, lambda s: ours.accuracy(s) - other.accuracy(s), rounds)
+            ),
+        }
+
+    report["saved_vs_max"] = saved_against(arms[maximum])
+    fixed = sorted((a for n, a in arms.items() if n != adaptive), key=lambda a: a.judgments())
+    matching = [a for a in fixed if a.accuracy() >= ours.accuracy() - EQUAL_ACCURACY]
+    if matching:
+        report["saved_at_equal_accuracy"] = saved_against(matching[0])
+    else:  # no fixed k is as accurate: against the largest, a lower bound of the saving
+        report["saved_at_equal_accuracy"] = saved_against(arms[maximum]) | {
+            "note": "no fixed k reached adaptive's accuracy within one point"
+        }
+    saved = report["saved_vs_max"]
+    report["target"] = {
+        "saved_at_least": TARGET_SAVED,
+        "accuracy_within": EQUAL_ACCURACY,
+        "met": saved["saved"]["value"] >= TARGET_SAVED
+        and saved["accuracy_difference"]["value"] >= -EQUAL_ACCURACY,
+    }
+    return report
+
+
+# --- the crowd (the client process: one thread per annotator, HTTP only)
+
+
+def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
+    """Every annotator asks and judges until nothing is left for them; rounds repeat
+    while any judgment was stored in the last one (an adaptive task may reopen after an
+    annotator was told nothing is left)."""
+    import urllib3
+
+    # The lease names images, not its task: each image belongs to one task.
+    truth = {int(image): task for task in plan["tasks"].values() for image in task[:2]}
+    lock = threading.Lock()
+    errors: list[str] = []
+    created: list[int] = []
+
+    def annotator(index: int, spec: dict[str, Any], round_no: int) -> int:
+        who = Annotator(**spec["annotator"])
+        rng = random.Random(f"{plan['seed']}-{plan['slug']}-{index}-{round_no}")
+        http = urllib3.PoolManager(maxsize=1, retries=False, timeout=urllib3.Timeout(total=30))
+        headers = {"Authorization": f"Token {spec['token']}", "Accept": "application/json"}
+        mine = 0
+        while True:
+            response = http.request(
+                "GET", f"{base_url}/api/v1/projects/{plan['slug']}/next/", headers=headers
+            )
+            if response.status == 204:
+                return mine
+            if response.status != 200:
+                with lock:
+                    errors.append(f"next {response.status}: {response.data[:200]!r}")
+                return mine
+            lease = json.loads(response.data)
+            shown = [image["id"] for image in lease["images"]]
+            better, worse, strength = truth[shown[0]]
+            picks_better = who.prefers_better(strength, rng.random(), shown[0] == better)
+            ranking = [better, worse] if picks_better else [worse, better]
+            body = json.dumps({"ranking": ranking, "duration_ms": 1500, "flags": []})
+            response = http.request(
+                "POST",
+                f"{base_url}/api/v1/assignments/{lease['assignment']}/submit/",
+                body=body,
+                headers={
+                    **headers,
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": str(uuid.uuid4()),
+                },
+            )
+            with lock:
+                if response.status == 201:
+                    created.append(json.loads(response.data)["judgment"])
+                    mine += 1
+                else:
+                    errors.append(f"submit {response.status}: {response.data[:200]!r}")
+
+    started = time.monotonic()
+    for round_no in range(10):
+        stored = [0] * len(plan["annotators"])
+        threads = [
+            threading.Thread(target=_store_count, args=(stored, i, annotator, i, spec, round_no))
+            for i, spec in enumerate(plan["annotators"])
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if not sum(stored):
+            break
+    out.write_text(
+        json.dumps({"elapsed_s": time.monotonic() - started, "errors": errors, "created": created})
+    )
+
+
+def _store_count(into: list[int], index: int, call: Callable[..., int], *args: Any) -> None:
+    into[index] = call(*args)
+
+
+# --- the harness
+
+
+def seed_annotators(world: World) -> list[str]:
+    from django.contrib.auth.hashers import make_password
+    from rest_framework.authtoken.models import Token
+
+    from annotation.models import Role, User
+
+    password = make_password(None)
+    users = User.objects.bulk_create(
+        User(username=f"crowd-{n}", role=Role.ANNOTATOR, password=password)
+        for n in range(len(world.annotators))
+    )
+    tokens = Token.objects.bulk_create(Token(user=u, key=Token.generate_key()) for u in users)
+    return [token.key for token in tokens]
+
+
+def seed_arm(
+    slug: str, world: World, minimum: int, maximum: int, threshold: float, seed: int
+) -> dict[int, list[Any]]:
+    """A project holding the world's tasks; {task id: [better image, worse image, strength]}."""
+    from annotation.models import Batch, Image, Project, Prompt, Task, TaskImage
+
+    rng = random.Random(f"{seed}-truth")
+    project = Project.objects.create(
+        slug=slug,
+        name=slug,
+        task_type="pairwise",
+        images_per_task=2,
+        judgments_per_task=minimum,
+        max_judgments_per_task=maximum,
+        consensus_threshold=threshold,
+        guideline_version="hpd-v2-1",
+        calibration_tasks=0,
+        open_to_annotators=True,
+    )
+    batch = Batch.objects.create(
+        project=project,
+        status=Batch.Status.READY,
+        judgments_per_task=minimum,
+        max_judgments_per_task=maximum,
+        source_name="collection simulation",
+    )
+    n = len(world.strengths)
+    prompts = Prompt.objects.bulk_create(
+        Prompt(project=project, batch=batch, raw_text=f"{slug} scene {i}", line_number=i + 1)
+        for i in range(n)
+    )
+    images = Image.objects.bulk_create(
+        Image(
+            project=project,
+            prompt=prompts[i // 2],
+            sha256=f"{slug}-{i}".encode().hex().ljust(64, "0")[:64],
+            file=f"images/sim/{slug}-{i}.png",
+            original_name=f"{i}.png",
+            format="PNG",
+            width=512,
+            height=512,
+            byte_size=1000,
+        )
+        for i in range(2 * n)
+    )
+    tasks = Task.objects.bulk_create(
+        Task(project=project, batch=batch, prompt=p, judgments_wanted=minimum) for p in prompts
+    )
+    TaskImage.objects.bulk_create(
+        TaskImage(task=task, image=images[2 * i + k], position=k)
+        for i, task in enumerate(tasks)
+        for k in range(2)
+    )
+    truth = {}
+    for i, task in enumerate(tasks):
+        pair = [images[2 * i].pk, images[2 * i + 1].pk]
+        rng.shuffle(pair)
+        truth[task.pk] = [*pair, world.strengths[i]]
+    return truth
+
+
+def collected_votes(slug: str, truth: dict[int, list[Any]]) -> list[list[bool]]:
+    """Per task (upload order), whether each judgment (submission order) chose the better."""
+    from annotation.models import Judgment
+
+    votes: dict[int, list[bool]] = {task: [] for task in truth}
+    for task_id, ranking in (
+        Judgment.objects.filter(task__project__slug=slug)
+        .order_by("pk")
+        .values_list("task_id", "ranking")
+    ):
+        votes[task_id].append(ranking[0] == truth[task_id][0])
+    return [votes[task] for task in sorted(truth)]
+
+
+def agreement_figures(slug: str) -> dict[str, Any]:
+    """The headline figures of the project's own agreement report."""
+    from annotation.quality import compute_agreement
+
+    report = compute_agreement(slug, use_cache=False, store=False)
+    names = ("pairwise_agreement", "krippendorff_alpha", "human_ceiling")
+    intervals = report.get("intervals", {})
+    return {
+        name: {"value": report.get(name), "interval": intervals.get(name)}
+        for name in names
+        if name in report
+    }
+
+
+def checks(slug: str, maximum: int, created: list[int]) -> dict[str, int]:
+    from django.db.models import Count, F
+
+    from annotation.models import Judgment, Task
+
+    stored = set(Judgment.objects.filter(task__project__slug=slug).values_list("pk", flat=True))
+    tasks = Task.objects.filter(project__slug=slug)
+    return {
+        "lost": len(set(created) - stored),
+        "duplicated": len(created) - len(set(created)) + len(stored - set(created)),
+        "tasks_over_max": tasks.filter(judgments_done__gt=maximum).count(),
+        "tasks_unfinished": tasks.filter(judgments_done__lt=F("judgments_wanted")).count(),
+        "duplicate_task_annotator": Judgment.objects.filter(task__project__slug=slug)
+        .values("task", "annotator")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count(),
+    }
+
+
+def run_arm(port: int, plan: dict[str, Any], scratch: Path) -> dict[str, Any]:
+    plan_file = scratch / f"{plan['slug']}.json"
+    out = scratch / f"{plan['slug']}-out.json"
+    plan_file.write_text(json.dumps(plan))
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--client",
+            f"http://127.0.0.1:{port}",
+            str(plan_file),
+            str(out),
+        ],
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def show(figure: dict[str, float], percent: bool = False) -> str:
+    """A figure with its interval: 0.412 [0.380, 0.440], or 41.2% [38.0, 44.0]."""
+    scale, unit, digits = (100, "%", 1) if percent else (1, "", 3)
+    value, low, high = (f"{figure[k] * scale:.{digits}f}" for k in ("value", "low", "high"))
+    return f"{value}{unit} [{low}, {high}]"
+
+
+def format_table(report: dict[str, Any]) -> str:
+    header = ("arm", "judgments", "per task [95%]", "consensus = truth [95%]", "easy / hard")
+    widths = (14, 10, 22, 26, 13)
+    lines = ["".join(f"{h:<{w}}" for h, w in zip(header, widths, strict=True)) + "agreement"]
+    for name, arm in report["arms"].items():
+        agreement = arm.get("agreement", {}).get("pairwise_agreement", {}).get("value")
+        cells = (
+            name,
+            str(arm["judgments"]),
+            show(arm["judgments_per_task"]),
+            show(arm["consensus_accuracy"], True),
+            f"{arm['easy_accuracy'] * 100:.1f} / {arm['hard_accuracy'] * 100:.1f}",
+        )
+        lines.append(
+            "".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True))
+            + (f"{agreement:.3f}" if agreement is not None else "-")
+        )
+    for key, label in (
+        ("saved_vs_max", "k = max"),
+        ("saved_at_equal_accuracy", "the cheapest fixed k as accurate (within 1 point)"),
+    ):
+        saved = report[key]
+        lines.append(
+            f"adaptive against {label}, {saved['against']}: {show(saved['saved'], True)} of "
+            f"judgments saved, accuracy difference {show(saved['accuracy_difference'], True)}"
+            + (f" ({saved['note']})" if "note" in saved else "")
+        )
+    met = "met" if report["target"]["met"] else "MISSED"
+    lines.append(f"target (>= 30% saved against k = max, accuracy within 1 point): {met}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", type=int, default=400)
+    parser.add_argument("--quick", action="store_true", help="60 tasks, 200 bootstrap rounds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--client", nargs=3, metavar=("URL", "PLAN", "OUT"))
+    args = parser.parse_args()
+    if args.client:
+        url, plan_file, out = args.client
+        run_client(url, json.loads(Path(plan_file).read_text()), Path(out))
+        return
+    tasks, rounds = (60, 200) if args.quick else (args.tasks, 1000)
+
+    from benchmarks.annotate_load import database_url, free_port, wait_for, warm_up
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    os.environ["DJANGO_DEBUG"] = "false"
+    setup_django()
+    world = build_world(tasks, seed=args.seed)
+    arms_spec = {f"fixed-k{k}": (k, k, ADAPTIVE["threshold"]) for k in FIXED_KS}
+    arms_spec["adaptive-2-5"] = (ADAPTIVE["minimum"], ADAPTIVE["maximum"], ADAPTIVE["threshold"])
+    with throwaway_database():
+        from django.db import connection
+
+        tokens = seed_annotators(world)
+        truths = {
+            slug: seed_arm(slug, world, lo, hi, threshold, args.seed)
+            for slug, (lo, hi, threshold) in arms_spec.items()
+        }
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING"}
+        gunicorn = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        runs: dict[str, dict[str, Any]] = {}
+        try:
+            wait_for(port)
+            warm_up(port, tokens)
+            with tempfile.TemporaryDirectory() as scratch:
+                for slug, truth in truths.items():
+                    plan = {
+                        "slug": slug,
+                        "seed": args.seed,
+                        "tasks": truth,
+                        "annotators": [
+                            {"token": token, "annotator": asdict(who)}
+                            for token, who in zip(tokens, world.annotators, strict=True)
+                        ],
+                    }
+                    runs[slug] = run_arm(port, plan, Path(scratch))
+                    done = runs[slug]
+                    print(f"{slug}: {len(done['created'])} judgments in {done['elapsed_s']:.1f} s")
+        finally:
+            gunicorn.send_signal(signal.SIGTERM)
+            gunicorn.wait(30)
+        arms = {
+            slug: ArmResult(slug, collected_votes(slug, truth)) for slug, truth in truths.items()
+        }
+        report = compare(arms, "adaptive-2-5", f"fixed-k{max(FIXED_KS)}", rounds)
+        for slug, (_, hi, _) in arms_spec.items():
+            report["arms"][slug]["agreement"] = agreement_figures(slug)
+            report["arms"][slug]["checks"] = checks(slug, hi, runs[slug]["created"])
+            report["arms"][slug]["errors"] = len(runs[slug]["errors"])
+            report["arms"][slug]["seconds"] = round(runs[slug]["elapsed_s"], 1)
+    report["world"] = {
+        "tasks": tasks,
+        "easy_share": 0.5,
+        "easy_strength": EASY_STRENGTH,
+        "hard_strength": HARD_STRENGTH,
+        "annotators": {
+            kind: sum(a.kind == kind for a in world.annotators)
+            for kind in (CAREFUL, CARELESS, ADVERSARIAL)
+        },
+        "careful_noise": CAREFUL_NOISE,
+        "adaptive": ADAPTIVE,
+        "seed": args.seed,
+        "bootstrap_rounds": rounds,
+    }
+    report["table"] = format_table(report)
+    path = write_result("collection_sim", report)
+    print(report["table"])
+    print(f"written to {path}")
+    bad = [
+        slug for slug, arm in report["arms"].items() if arm["errors"] or any(arm["checks"].values())
+    ]
+    if bad:
+        print("integrity problems in:", ", ".join(bad))
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
