@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import signal
@@ -200,6 +201,87 @@ def compare(
     return report
 
 
+# --- the serving world: images with features, a linear scorer learning from the crowd
+
+FEATURES = 8
+SHARPNESS = 2.0  # a careful person's preference: sigmoid(SHARPNESS * |quality gap|)
+SEED_PAIRS = 20
+TEST_PAIRS = 1000
+Vector = list[float]
+
+
+@dataclass(frozen=True)
+class FeatureWorld:
+    """Each image is a feature vector x with a true quality w . x; task i of the pool
+    pairs images 2i and 2i + 1. `seed_pairs` were judged before collection (the first
+    of each the one a careful annotator preferred); `test` pairs (first truly better)
+    are held out for the evaluation."""
+
+    weights: Vector
+    pool: list[Vector]
+    seed_pairs: list[tuple[Vector, Vector]]
+    test: list[tuple[Vector, Vector]]
+
+    def quality(self, x: Vector) -> float:
+        return sum(w * v for w, v in zip(self.weights, x, strict=True))
+
+    def strength(self, a: Vector, b: Vector) -> float:
+        return 1 / (1 + math.exp(-SHARPNESS * abs(self.quality(a) - self.quality(b))))
+
+    def first_is_better(self) -> list[bool]:
+        pool = self.pool
+        return [
+            self.quality(pool[2 * i]) > self.quality(pool[2 * i + 1]) for i in range(len(pool) // 2)
+        ]
+
+    def task_strengths(self) -> list[float]:
+        pool = self.pool
+        return [self.strength(pool[2 * i], pool[2 * i + 1]) for i in range(len(pool) // 2)]
+
+
+def build_feature_world(tasks: int, seed: int = 0, noise: float = 0.075) -> FeatureWorld:
+    """Gaussian features, a random unit weight vector; the seed pairs are labelled by a
+    careful annotator of noise `noise`."""
+    rng = random.Random(f"{seed}-features")
+    raw = [rng.gauss(0, 1) for _ in range(FEATURES)]
+    norm = math.sqrt(sum(v * v for v in raw))
+    weights = [v / norm for v in raw]
+
+    def vector() -> Vector:
+        return [rng.gauss(0, 1) for _ in range(FEATURES)]
+
+    world = FeatureWorld(weights, [vector() for _ in range(2 * tasks)], [], [])
+    for _ in range(SEED_PAIRS):
+        a, b = vector(), vector()
+        better, worse = (a, b) if world.quality(a) > world.quality(b) else (b, a)
+        agrees = rng.random() < p_better(world.strength(a, b), noise)
+        world.seed_pairs.append((better, worse) if agrees else (worse, better))
+    for _ in range(TEST_PAIRS):
+        a, b = vector(), vector()
+        world.test.append((a, b) if world.quality(a) > world.quality(b) else (b, a))
+    return world
+
+
+def fit_linear(
+    pairs: Sequence[tuple[Vector, Vector]], l2: float = 0.01, steps: int = 400
+) -> Vector:
+    """A linear scorer trained with the pairwise logistic loss (the first of each pair
+    preferred), by gradient descent: the small model of the comparison."""
+    import numpy as np
+
+    z = np.array([np.subtract(a, b) for a, b in pairs])
+    w = np.zeros(z.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-z @ w))
+        w -= 0.5 * (-(z * (1 - p)[:, None]).mean(axis=0) + l2 * w)
+    return [float(v) for v in w]
+
+
+def orders_correctly(weights: Vector, test: Sequence[tuple[Vector, Vector]]) -> list[bool]:
+    """Per held-out pair, whether the scorer puts the truly better image first."""
+    return [sum(w * (x - y) for w, x, y in zip(weights, a, b, strict=True)) > 0 for a, b in test]
+
+
 # --- the crowd (the client process: one thread per annotator, HTTP only)
 
 
@@ -214,6 +296,15 @@ def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
     lock = threading.Lock()
     errors: list[str] = []
     created: list[int] = []
+    budget = plan.get("budget")  # the most judgments to store in all; None: no limit
+    reserved = [0]
+
+    def reserve(change: int) -> bool:
+        with lock:
+            if change > 0 and budget is not None and reserved[0] >= budget:
+                return False
+            reserved[0] += change
+            return True
 
     def annotator(index: int, spec: dict[str, Any], round_no: int) -> int:
         who = Annotator(**spec["annotator"])
@@ -221,15 +312,15 @@ def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
         http = urllib3.PoolManager(maxsize=1, retries=False, timeout=urllib3.Timeout(total=30))
         headers = {"Authorization": f"Token {spec['token']}", "Accept": "application/json"}
         mine = 0
-        while True:
+        while reserve(1):
             response = http.request(
                 "GET", f"{base_url}/api/v1/projects/{plan['slug']}/next/", headers=headers
             )
-            if response.status == 204:
-                return mine
             if response.status != 200:
-                with lock:
-                    errors.append(f"next {response.status}: {response.data[:200]!r}")
+                reserve(-1)
+                if response.status != 204:
+                    with lock:
+                        errors.append(f"next {response.status}: {response.data[:200]!r}")
                 return mine
             lease = json.loads(response.data)
             shown = [image["id"] for image in lease["images"]]
@@ -253,6 +344,8 @@ def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
                     mine += 1
                 else:
                     errors.append(f"submit {response.status}: {response.data[:200]!r}")
+                    reserved[0] -= 1
+        return mine
 
     started = time.monotonic()
     for round_no in range(10):
@@ -295,9 +388,19 @@ def seed_annotators(world: World) -> list[str]:
 
 
 def seed_arm(
-    slug: str, world: World, minimum: int, maximum: int, threshold: float, seed: int
-) -> dict[int, list[Any]]:
-    """A project holding the world's tasks; {task id: [better image, worse image, strength]}."""
+    slug: str,
+    world: World,
+    minimum: int,
+    maximum: int,
+    threshold: float,
+    seed: int,
+    *,
+    first_is_better: Sequence[bool] | None = None,
+    serving_order: str = "fifo",
+) -> tuple[dict[int, list[Any]], list[int]]:
+    """A project holding the world's tasks: {task id: [better image, worse image,
+    strength]} and the image ids (task i holds images 2i and 2i + 1). Which image is
+    better is drawn, or given by `first_is_better`."""
     from annotation.models import Batch, Image, Project, Prompt, Task, TaskImage
 
     rng = random.Random(f"{seed}-truth")
@@ -312,6 +415,7 @@ def seed_arm(
         guideline_version="hpd-v2-1",
         calibration_tasks=0,
         open_to_annotators=True,
+        serving_order=serving_order,
     )
     batch = Batch.objects.create(
         project=project,
@@ -350,9 +454,12 @@ def seed_arm(
     truth = {}
     for i, task in enumerate(tasks):
         pair = [images[2 * i].pk, images[2 * i + 1].pk]
-        rng.shuffle(pair)
+        if first_is_better is None:
+            rng.shuffle(pair)
+        elif not first_is_better[i]:
+            pair.reverse()
         truth[task.pk] = [*pair, world.strengths[i]]
-    return truth
+    return truth, [image.pk for image in images]
 
 
 def collected_votes(slug: str, truth: dict[int, list[Any]]) -> list[list[bool]]:
@@ -383,7 +490,9 @@ def agreement_figures(slug: str) -> dict[str, Any]:
     }
 
 
-def checks(slug: str, maximum: int, created: list[int]) -> dict[str, int]:
+def checks(slug: str, maximum: int, created: list[int], *, finished: bool) -> dict[str, int]:
+    """What must be zero: lost or duplicated judgments, tasks past their maximum, a task
+    judged twice by one annotator, and (with `finished`: no budget) unfinished tasks."""
     from django.db.models import Count, F
 
     from annotation.models import Judgment, Task
@@ -394,7 +503,9 @@ def checks(slug: str, maximum: int, created: list[int]) -> dict[str, int]:
         "lost": len(set(created) - stored),
         "duplicated": len(created) - len(set(created)) + len(stored - set(created)),
         "tasks_over_max": tasks.filter(judgments_done__gt=maximum).count(),
-        "tasks_unfinished": tasks.filter(judgments_done__lt=F("judgments_wanted")).count(),
+        "tasks_unfinished": tasks.filter(judgments_done__lt=F("judgments_wanted")).count()
+        if finished
+        else 0,
         "duplicate_task_annotator": Judgment.objects.filter(task__project__slug=slug)
         .values("task", "annotator")
         .annotate(n=Count("id"))
@@ -458,7 +569,136 @@ def format_table(report: dict[str, Any]) -> str:
         )
     met = "met" if report["target"]["met"] else "MISSED"
     lines.append(f"target (>= 30% saved against k = max, accuracy within 1 point): {met}")
+    serving = report.get("serving")
+    if serving:
+        lines.append(
+            f"serving order, {serving['budget']} judgments each (k = 1) after "
+            f"{serving['seed_pairs']} seed pairs; the seed scorer orders "
+            f"{serving['seed_model_accuracy'] * 100:.1f}% of {serving['test_pairs']} held-out pairs"
+        )
+        for order, arm in serving["arms"].items():
+            lines.append(
+                f"  {order:<16} held-out accuracy {show(arm['held_out_accuracy'], True)}, "
+                f"judged tasks' mean true strength {arm['mean_true_strength_of_judged_tasks']:.3f}"
+            )
+        difference = serving["difference"]
+        lines.append(f"  {difference['of']}: {show(difference['held_out_accuracy'], True)}")
     return "\n".join(lines)
+
+
+SERVING_ARMS = ("fifo", "uncertain-first")
+
+
+def seed_serving(world: World, features: FeatureWorld, seed: int) -> dict[str, Any]:
+    """The serving arms' projects (one judgment per task) and the seed model as the
+    active scorer: its scores stored, the tasks' margins refreshed by the platform."""
+    from annotation.judging import refresh_margins
+    from scoring.models import ImageScore, ModelVersion
+
+    arms = {}
+    for order in SERVING_ARMS:
+        truth, image_ids = seed_arm(
+            f"serve-{order}",
+            world,
+            1,
+            1,
+            ADAPTIVE["threshold"],
+            seed,
+            first_is_better=features.first_is_better(),
+            serving_order=order,
+        )
+        arms[order] = {"truth": truth, "images": image_ids}
+    scorer = fit_linear(features.seed_pairs)
+    version = ModelVersion.objects.create(
+        name="collection-sim-seed-scorer",
+        architecture="linear",
+        checkpoint_path="/none",
+        checkpoint_sha256="0" * 64,
+        status=ModelVersion.Status.ACTIVE,
+    )
+    ImageScore.objects.bulk_create(
+        ImageScore(
+            image_id=image_id,
+            model_version=version,
+            score=sum(w * v for w, v in zip(scorer, features.pool[i], strict=True)),
+        )
+        for arm in arms.values()
+        for i, image_id in enumerate(arm["images"])
+    )
+    refresh_margins(version.pk)
+    return {"scorer": scorer, "arms": arms}
+
+
+def compare_serving(
+    features: FeatureWorld, serving: dict[str, Any], budget: int, rounds: int
+) -> dict[str, Any]:
+    """Per serving arm: the scorer retrained on the seed pairs plus the arm's judgments,
+    and its held-out accuracy (95% bootstrap over test pairs); their paired difference."""
+    from annotation.models import Judgment
+
+    def correct_with(weights: Vector) -> list[bool]:
+        return orders_correctly(weights, features.test)
+
+    seed_correct = correct_with(serving["scorer"])
+    report: dict[str, Any] = {
+        "budget": budget,
+        "seed_pairs": len(features.seed_pairs),
+        "test_pairs": len(features.test),
+        "seed_model_accuracy": round(sum(seed_correct) / len(seed_correct), 3),
+        "arms": {},
+    }
+    correct: dict[str, list[bool]] = {}
+    strengths = features.task_strengths()
+    better = features.first_is_better()
+    for order, arm in serving["arms"].items():
+        index = {image_id: i for i, image_id in enumerate(arm["images"])}
+        judged = list(
+            Judgment.objects.filter(task__project__slug=f"serve-{order}").values_list(
+                "ranking", flat=True
+            )
+        )
+        pairs = [(features.pool[index[r[0]]], features.pool[index[r[1]]]) for r in judged]
+        correct[order] = correct_with(fit_linear([*features.seed_pairs, *pairs]))
+        chosen = [index[r[0]] for r in judged]  # the preferred image's place in the pool
+        tasks = [i // 2 for i in chosen]
+        report["arms"][order] = {
+            "judgments": len(judged),
+            "held_out_accuracy": interval(
+                bootstrap(len(features.test), lambda s, c=correct[order]: _share(c, s), rounds)
+            ),
+            "mean_true_strength_of_judged_tasks": round(
+                sum(strengths[t] for t in tasks) / max(1, len(tasks)), 3
+            ),
+            "judgments_matching_truth": round(
+                sum(better[i // 2] == (i % 2 == 0) for i in chosen) / max(1, len(chosen)), 3
+            ),
+        }
+    first, second = SERVING_ARMS
+    report["difference"] = {
+        "of": f"{second} - {first}",
+        "held_out_accuracy": interval(
+            bootstrap(
+                len(features.test),
+                lambda s: _share(correct[second], s) - _share(correct[first], s),
+                rounds,
+            )
+        ),
+    }
+    return report
+
+
+def _share(flags: Sequence[bool], chosen: Sequence[int]) -> float:
+    return sum(flags[i] for i in chosen) / max(1, len(chosen))
+
+
+def serve_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    from benchmarks.annotate_load import database_url
+
+    env = {**os.environ, "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING"}
+    command = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application"]
+    options = ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    options += ["--threads", str(threads), "--log-level", "warning"]
+    return subprocess.Popen([*command, *options], cwd=ROOT, env=env)
 
 
 def main() -> None:
@@ -475,13 +715,20 @@ def main() -> None:
         run_client(url, json.loads(Path(plan_file).read_text()), Path(out))
         return
     tasks, rounds = (60, 200) if args.quick else (args.tasks, 1000)
+    budget = tasks // 4
 
-    from benchmarks.annotate_load import database_url, free_port, wait_for, warm_up
+    from benchmarks.annotate_load import free_port, wait_for, warm_up
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     os.environ["DJANGO_DEBUG"] = "false"
     setup_django()
     world = build_world(tasks, seed=args.seed)
+    features = build_feature_world(tasks, seed=args.seed)
+    serving_world = World(
+        features.task_strengths(),
+        [s >= EASY_STRENGTH[0] for s in features.task_strengths()],
+        world.annotators,
+    )
     arms_spec = {f"fixed-k{k}": (k, k, ADAPTIVE["threshold"]) for k in FIXED_KS}
     arms_spec["adaptive-2-5"] = (ADAPTIVE["minimum"], ADAPTIVE["maximum"], ADAPTIVE["threshold"])
     with throwaway_database():
@@ -489,39 +736,28 @@ def main() -> None:
 
         tokens = seed_annotators(world)
         truths = {
-            slug: seed_arm(slug, world, lo, hi, threshold, args.seed)
+            slug: seed_arm(slug, world, lo, hi, threshold, args.seed)[0]
             for slug, (lo, hi, threshold) in arms_spec.items()
         }
+        serving = seed_serving(serving_world, features, args.seed)
+        plans = {slug: (truth, None) for slug, truth in truths.items()}
+        for order, arm in serving["arms"].items():
+            plans[f"serve-{order}"] = (arm["truth"], budget)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING"}
-        gunicorn = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        gunicorn = serve_gunicorn(port, args.workers, args.threads)
         runs: dict[str, dict[str, Any]] = {}
         try:
             wait_for(port)
             warm_up(port, tokens)
             with tempfile.TemporaryDirectory() as scratch:
-                for slug, truth in truths.items():
+                for slug, (truth, limit) in plans.items():
                     plan = {
                         "slug": slug,
                         "seed": args.seed,
                         "tasks": truth,
+                        "budget": limit,
                         "annotators": [
                             {"token": token, "annotator": asdict(who)}
                             for token, who in zip(tokens, world.annotators, strict=True)
@@ -537,11 +773,18 @@ def main() -> None:
             slug: ArmResult(slug, collected_votes(slug, truth)) for slug, truth in truths.items()
         }
         report = compare(arms, "adaptive-2-5", f"fixed-k{max(FIXED_KS)}", rounds)
-        for slug, (_, hi, _) in arms_spec.items():
+        for slug in arms_spec:
             report["arms"][slug]["agreement"] = agreement_figures(slug)
-            report["arms"][slug]["checks"] = checks(slug, hi, runs[slug]["created"])
-            report["arms"][slug]["errors"] = len(runs[slug]["errors"])
-            report["arms"][slug]["seconds"] = round(runs[slug]["elapsed_s"], 1)
+        report["serving"] = compare_serving(features, serving, budget, rounds)
+        integrity = {
+            slug: {
+                **checks(slug, 5, runs[slug]["created"], finished=slug in truths),
+                "errors": len(runs[slug]["errors"]),
+            }
+            for slug in plans
+        }
+        report["checks"] = integrity
+        report["seconds"] = {slug: round(run["elapsed_s"], 1) for slug, run in runs.items()}
     report["world"] = {
         "tasks": tasks,
         "easy_share": 0.5,
@@ -553,6 +796,7 @@ def main() -> None:
         },
         "careful_noise": CAREFUL_NOISE,
         "adaptive": ADAPTIVE,
+        "serving": {"features": FEATURES, "sharpness": SHARPNESS, "budget": budget},
         "seed": args.seed,
         "bootstrap_rounds": rounds,
     }
@@ -560,9 +804,7 @@ def main() -> None:
     path = write_result("collection_sim", report)
     print(report["table"])
     print(f"written to {path}")
-    bad = [
-        slug for slug, arm in report["arms"].items() if arm["errors"] or any(arm["checks"].values())
-    ]
+    bad = [slug for slug, found in integrity.items() if any(found.values())]
     if bad:
         print("integrity problems in:", ", ".join(bad))
     sys.exit(1 if bad else 0)
