@@ -23,8 +23,18 @@ fixed k = max and against the cheapest fixed k whose consensus accuracy is withi
 point of adaptive's. Target: at least 30% fewer judgments than k = max, accuracy within
 one point. Results go to benchmarks/results/collection_sim.json.
 
-Not measured here: uncertain-first against fifo by the training cycle's held-out
-accuracy (docs/hpd_v2.md, "Serving order", says what is and is not shown).
+The serving orders (uncertain-first against fifo) are compared on a second world whose
+images carry features with a true quality w . x (a careful person's preference strength
+is sigmoid(2 |quality gap|)). A small linear scorer (pairwise logistic loss, numpy, CPU)
+is fitted to a few seed pairs (20: weak; 50: fair); its scores are stored as the active
+version's and the platform refreshes the task margins from them
+(annotation/judging/serving.py). Two projects over the same tasks, fifo and
+uncertain-first, one judgment per task, each collect the same budget (a quarter of the
+tasks) from the same crowd; the scorer refitted on the seed pairs plus each project's
+judgments is scored on 1,000 held-out pairs. Reported per world and as the mean over
+worlds (95% bootstrap over worlds). The small scorer stands in for the training cycle
+(training/): the project's own cycle fine-tunes a CLIP model on image files, which this
+world does not have.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +65,7 @@ CAREFUL, CARELESS, ADVERSARIAL = "careful", "careless", "adversarial"
 EASY_STRENGTH = (0.90, 0.98)
 HARD_STRENGTH = (0.60, 0.80)
 CAREFUL_NOISE = (0.0, 0.15)
-ADAPTIVE = {"minimum": 2, "maximum": 5, "threshold": 0.85}
+ADAPTIVE_MINIMUM, ADAPTIVE_MAXIMUM, ADAPTIVE_THRESHOLD = 2, 5, 0.85
 FIXED_KS = (1, 3, 5)
 TARGET_SAVED = 0.30
 EQUAL_ACCURACY = 0.01  # "the same consensus accuracy": within one point
@@ -133,6 +144,9 @@ class ArmResult:
         chosen = range(len(self.votes)) if tasks is None else tasks
         return sum(len(self.votes[i]) for i in chosen)
 
+    def judgments_per_task(self, tasks: Sequence[int]) -> float:
+        return self.judgments(tasks) / max(1, len(tasks))
+
     def accuracy(self, tasks: Sequence[int] | None = None) -> float:
         chosen = list(range(len(self.votes))) if tasks is None else list(tasks)
         return sum(consensus(self.votes[i]) is True for i in chosen) / max(1, len(chosen))
@@ -157,12 +171,8 @@ def compare(
     for name, arm in arms.items():
         report["arms"][name] = {
             "judgments": arm.judgments(),
-            "judgments_per_task": interval(
-                bootstrap(tasks, lambda s, a=arm: a.judgments(s) / len(s), rounds)
-            ),
-            "consensus_accuracy": interval(
-                bootstrap(tasks, lambda s, a=arm: a.accuracy(s), rounds)
-            ),
+            "judgments_per_task": interval(bootstrap(tasks, arm.judgments_per_task, rounds)),
+            "consensus_accuracy": interval(bootstrap(tasks, arm.accuracy, rounds)),
             "easy_accuracy": round(arm.accuracy([i for i in range(tasks) if i % 2 == 0]), 3),
             "hard_accuracy": round(arm.accuracy([i for i in range(tasks) if i % 2 == 1]), 3),
             "ties": sum(consensus(v) is None for v in arm.votes),
@@ -205,7 +215,7 @@ def compare(
 
 FEATURES = 8
 SHARPNESS = 2.0  # a careful person's preference: sigmoid(SHARPNESS * |quality gap|)
-SEED_PAIRS = 20
+SEED_PAIRS = (20, 50)  # a weak and a fair seed scorer
 TEST_PAIRS = 1000
 Vector = list[float]
 
@@ -239,7 +249,9 @@ class FeatureWorld:
         return [self.strength(pool[2 * i], pool[2 * i + 1]) for i in range(len(pool) // 2)]
 
 
-def build_feature_world(tasks: int, seed: int = 0, noise: float = 0.075) -> FeatureWorld:
+def build_feature_world(
+    tasks: int, seed: int = 0, seed_pairs: int = SEED_PAIRS[0], noise: float = 0.075
+) -> FeatureWorld:
     """Gaussian features, a random unit weight vector; the seed pairs are labelled by a
     careful annotator of noise `noise`."""
     rng = random.Random(f"{seed}-features")
@@ -251,7 +263,7 @@ def build_feature_world(tasks: int, seed: int = 0, noise: float = 0.075) -> Feat
         return [rng.gauss(0, 1) for _ in range(FEATURES)]
 
     world = FeatureWorld(weights, [vector() for _ in range(2 * tasks)], [], [])
-    for _ in range(SEED_PAIRS):
+    for _ in range(seed_pairs):
         a, b = vector(), vector()
         better, worse = (a, b) if world.quality(a) > world.quality(b) else (b, a)
         agrees = rng.random() < p_better(world.strength(a, b), noise)
@@ -306,9 +318,8 @@ def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
             reserved[0] += change
             return True
 
-    def annotator(index: int, spec: dict[str, Any], round_no: int) -> int:
+    def annotator(index: int, spec: dict[str, Any]) -> int:
         who = Annotator(**spec["annotator"])
-        rng = random.Random(f"{plan['seed']}-{plan['slug']}-{index}-{round_no}")
         http = urllib3.PoolManager(maxsize=1, retries=False, timeout=urllib3.Timeout(total=30))
         headers = {"Authorization": f"Token {spec['token']}", "Accept": "application/json"}
         mine = 0
@@ -324,8 +335,11 @@ def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
                 return mine
             lease = json.loads(response.data)
             shown = [image["id"] for image in lease["images"]]
-            better, worse, strength = truth[shown[0]]
-            picks_better = who.prefers_better(strength, rng.random(), shown[0] == better)
+            better, worse, strength, task_index = truth[shown[0]]
+            # The same annotator on the same task of the world decides the same in every
+            # arm (common random numbers: the arms differ by who judges what, and how often).
+            draw = random.Random(f"{plan['seed']}-{task_index}-{index}").random()
+            picks_better = who.prefers_better(strength, draw, shown[0] == better)
             ranking = [better, worse] if picks_better else [worse, better]
             body = json.dumps({"ranking": ranking, "duration_ms": 1500, "flags": []})
             response = http.request(
@@ -348,10 +362,10 @@ def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
         return mine
 
     started = time.monotonic()
-    for round_no in range(10):
+    for _ in range(10):
         stored = [0] * len(plan["annotators"])
         threads = [
-            threading.Thread(target=_store_count, args=(stored, i, annotator, i, spec, round_no))
+            threading.Thread(target=_store_count, args=(stored, i, annotator, i, spec))
             for i, spec in enumerate(plan["annotators"])
         ]
         for thread in threads:
@@ -399,8 +413,8 @@ def seed_arm(
     serving_order: str = "fifo",
 ) -> tuple[dict[int, list[Any]], list[int]]:
     """A project holding the world's tasks: {task id: [better image, worse image,
-    strength]} and the image ids (task i holds images 2i and 2i + 1). Which image is
-    better is drawn, or given by `first_is_better`."""
+    strength, task index in the world]} and the image ids (task i holds images 2i and
+    2i + 1). Which image is better is drawn, or given by `first_is_better`."""
     from annotation.models import Batch, Image, Project, Prompt, Task, TaskImage
 
     rng = random.Random(f"{seed}-truth")
@@ -458,7 +472,7 @@ def seed_arm(
             rng.shuffle(pair)
         elif not first_is_better[i]:
             pair.reverse()
-        truth[task.pk] = [*pair, world.strengths[i]]
+        truth[task.pk] = [*pair, world.strengths[i], i]
     return truth, [image.pk for image in images]
 
 
@@ -474,6 +488,24 @@ def collected_votes(slug: str, truth: dict[int, list[Any]]) -> list[list[bool]]:
     ):
         votes[task_id].append(ranking[0] == truth[task_id][0])
     return [votes[task] for task in sorted(truth)]
+
+
+def judgments_by_kind(slug: str, truth: dict[int, list[Any]], world: World) -> dict[str, Any]:
+    """Per kind of annotator: their judgments in the project, and the share choosing the
+    better image."""
+    from annotation.models import Judgment
+
+    counts = {kind: [0, 0] for kind in (CAREFUL, CARELESS, ADVERSARIAL)}
+    for username, task_id, ranking in Judgment.objects.filter(task__project__slug=slug).values_list(
+        "annotator__username", "task_id", "ranking"
+    ):
+        kind = world.annotators[int(username.rsplit("-", 1)[1])].kind
+        counts[kind][0] += 1
+        counts[kind][1] += ranking[0] == truth[task_id][0]
+    return {
+        kind: {"judgments": n, "chose_better": round(right / max(1, n), 3)}
+        for kind, (n, right) in counts.items()
+    }
 
 
 def agreement_figures(slug: str) -> dict[str, Any]:
@@ -569,64 +601,84 @@ def format_table(report: dict[str, Any]) -> str:
         )
     met = "met" if report["target"]["met"] else "MISSED"
     lines.append(f"target (>= 30% saved against k = max, accuracy within 1 point): {met}")
-    serving = report.get("serving")
-    if serving:
+    for pairs, serving in report.get("serving", {}).items():
+        mean = serving["mean"]
         lines.append(
-            f"serving order, {serving['budget']} judgments each (k = 1) after "
-            f"{serving['seed_pairs']} seed pairs; the seed scorer orders "
-            f"{serving['seed_model_accuracy'] * 100:.1f}% of {serving['test_pairs']} held-out pairs"
+            f"serving order after {pairs} seed pairs: {serving['budget']} judgments per project "
+            f"(k = 1), {len(serving['worlds'])} worlds; held-out accuracy of the retrained "
+            f"scorer, mean over worlds [95%]; the seed scorer {show(mean['seed_model'], True)}"
         )
-        for order, arm in serving["arms"].items():
+        for order in SERVING_ARMS:
+            lines.append(f"  {order:<24} {show(mean[order], True)}")
+        lines.append(f"  uncertain-first - fifo   {show(mean['difference'], True)}")
+        for name, world in serving["worlds"].items():
+            arms = world["arms"]
             lines.append(
-                f"  {order:<16} held-out accuracy {show(arm['held_out_accuracy'], True)}, "
-                f"judged tasks' mean true strength {arm['mean_true_strength_of_judged_tasks']:.3f}"
+                f"  world {name}: seed {world['seed_model_accuracy'] * 100:.1f}%, "
+                + ", ".join(
+                    f"{order} {arms[order]['held_out_accuracy']['value'] * 100:.1f}% (judged "
+                    f"tasks' strength {arms[order]['mean_true_strength_of_judged_tasks']:.3f})"
+                    for order in SERVING_ARMS
+                )
             )
-        difference = serving["difference"]
-        lines.append(f"  {difference['of']}: {show(difference['held_out_accuracy'], True)}")
     return "\n".join(lines)
 
 
 SERVING_ARMS = ("fifo", "uncertain-first")
 
 
-def seed_serving(world: World, features: FeatureWorld, seed: int) -> dict[str, Any]:
-    """The serving arms' projects (one judgment per task) and the seed model as the
-    active scorer: its scores stored, the tasks' margins refreshed by the platform."""
-    from annotation.judging import refresh_margins
-    from scoring.models import ImageScore, ModelVersion
+def serving_world(features: FeatureWorld, crowd: list[Annotator]) -> World:
+    strengths = features.task_strengths()
+    return World(strengths, [s >= EASY_STRENGTH[0] for s in strengths], crowd)
 
-    arms = {}
+
+def seed_serving(
+    crowd: list[Annotator], features: FeatureWorld, name: str, seed: int, version_id: int
+) -> dict[str, Any]:
+    """One world's serving arms (projects serve-<name>-<order>, one judgment per task)
+    and its seed scorer's scores of their images, stored under the active version."""
+    from scoring.models import ImageScore
+
+    world = serving_world(features, crowd)
+    arms: dict[str, dict[str, Any]] = {}
     for order in SERVING_ARMS:
+        slug = f"serve-{name}-{order}"
         truth, image_ids = seed_arm(
-            f"serve-{order}",
+            slug,
             world,
             1,
             1,
-            ADAPTIVE["threshold"],
+            ADAPTIVE_THRESHOLD,
             seed,
             first_is_better=features.first_is_better(),
             serving_order=order,
         )
-        arms[order] = {"truth": truth, "images": image_ids}
+        arms[order] = {"slug": slug, "truth": truth, "images": image_ids}
     scorer = fit_linear(features.seed_pairs)
-    version = ModelVersion.objects.create(
-        name="collection-sim-seed-scorer",
-        architecture="linear",
-        checkpoint_path="/none",
-        checkpoint_sha256="0" * 64,
-        status=ModelVersion.Status.ACTIVE,
-    )
     ImageScore.objects.bulk_create(
         ImageScore(
             image_id=image_id,
-            model_version=version,
+            model_version_id=version_id,
             score=sum(w * v for w, v in zip(scorer, features.pool[i], strict=True)),
         )
         for arm in arms.values()
         for i, image_id in enumerate(arm["images"])
     )
-    refresh_margins(version.pk)
     return {"scorer": scorer, "arms": arms}
+
+
+def active_seed_version() -> int:
+    """The active version the seed scorers' scores are stored under."""
+    from scoring.models import ModelVersion
+
+    version = ModelVersion.objects.create(
+        name="collection-sim-seed-scorers",
+        architecture="linear",
+        checkpoint_path="/none",
+        checkpoint_sha256="0" * 64,
+        status=ModelVersion.Status.ACTIVE,
+    )
+    return version.pk
 
 
 def compare_serving(
@@ -653,7 +705,7 @@ def compare_serving(
     for order, arm in serving["arms"].items():
         index = {image_id: i for i, image_id in enumerate(arm["images"])}
         judged = list(
-            Judgment.objects.filter(task__project__slug=f"serve-{order}").values_list(
+            Judgment.objects.filter(task__project__slug=arm["slug"]).values_list(
                 "ranking", flat=True
             )
         )
@@ -664,7 +716,7 @@ def compare_serving(
         report["arms"][order] = {
             "judgments": len(judged),
             "held_out_accuracy": interval(
-                bootstrap(len(features.test), lambda s, c=correct[order]: _share(c, s), rounds)
+                bootstrap(len(features.test), partial(_share, correct[order]), rounds)
             ),
             "mean_true_strength_of_judged_tasks": round(
                 sum(strengths[t] for t in tasks) / max(1, len(tasks)), 3
@@ -687,6 +739,37 @@ def compare_serving(
     return report
 
 
+def summarise_serving(
+    per_world: dict[str, dict[str, Any]], budget: int, rounds: int
+) -> dict[str, Any]:
+    """The worlds' reports, and the mean over worlds of each arm's held-out accuracy and
+    of their difference, with a 95% bootstrap interval over the worlds."""
+    worlds = list(per_world.values())
+
+    def mean_over(pick: Callable[[dict[str, Any]], float]) -> dict[str, float]:
+        values = [pick(w) for w in worlds]
+        return interval(bootstrap(len(values), lambda s: _mean(values, s), rounds))
+
+    return {
+        "budget": budget,
+        "worlds": per_world,
+        "mean": {
+            **{order: mean_over(partial(_held_out_accuracy, order)) for order in SERVING_ARMS},
+            "seed_model": mean_over(lambda w: w["seed_model_accuracy"]),
+            "difference": mean_over(lambda w: w["difference"]["held_out_accuracy"]["value"]),
+        },
+    }
+
+
+def _held_out_accuracy(order: str, world: dict[str, Any]) -> float:
+    value: float = world["arms"][order]["held_out_accuracy"]["value"]
+    return value
+
+
+def _mean(values: Sequence[float], chosen: Sequence[int]) -> float:
+    return sum(values[i] for i in chosen) / max(1, len(chosen))
+
+
 def _share(flags: Sequence[bool], chosen: Sequence[int]) -> float:
     return sum(flags[i] for i in chosen) / max(1, len(chosen))
 
@@ -703,9 +786,12 @@ def serve_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[by
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tasks", type=int, default=400)
+    parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="60 tasks, 200 bootstrap rounds")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--serving-worlds", type=int, default=5, help="feature worlds for fifo vs uncertain-first"
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--client", nargs=3, metavar=("URL", "PLAN", "OUT"))
@@ -715,6 +801,7 @@ def main() -> None:
         run_client(url, json.loads(Path(plan_file).read_text()), Path(out))
         return
     tasks, rounds = (60, 200) if args.quick else (args.tasks, 1000)
+    repeats = 2 if args.quick else args.serving_worlds
     budget = tasks // 4
 
     from benchmarks.annotate_load import free_port, wait_for, warm_up
@@ -723,26 +810,35 @@ def main() -> None:
     os.environ["DJANGO_DEBUG"] = "false"
     setup_django()
     world = build_world(tasks, seed=args.seed)
-    features = build_feature_world(tasks, seed=args.seed)
-    serving_world = World(
-        features.task_strengths(),
-        [s >= EASY_STRENGTH[0] for s in features.task_strengths()],
-        world.annotators,
-    )
-    arms_spec = {f"fixed-k{k}": (k, k, ADAPTIVE["threshold"]) for k in FIXED_KS}
-    arms_spec["adaptive-2-5"] = (ADAPTIVE["minimum"], ADAPTIVE["maximum"], ADAPTIVE["threshold"])
+    worlds = {
+        f"{args.seed + r}-{pairs}": build_feature_world(tasks, seed=args.seed + r, seed_pairs=pairs)
+        for pairs in SEED_PAIRS
+        for r in range(repeats)
+    }
+    arms_spec = {f"fixed-k{k}": (k, k, ADAPTIVE_THRESHOLD) for k in FIXED_KS}
+    arms_spec["adaptive-2-5"] = (ADAPTIVE_MINIMUM, ADAPTIVE_MAXIMUM, ADAPTIVE_THRESHOLD)
     with throwaway_database():
         from django.db import connection
+
+        from annotation.judging import refresh_margins
 
         tokens = seed_annotators(world)
         truths = {
             slug: seed_arm(slug, world, lo, hi, threshold, args.seed)[0]
             for slug, (lo, hi, threshold) in arms_spec.items()
         }
-        serving = seed_serving(serving_world, features, args.seed)
-        plans = {slug: (truth, None) for slug, truth in truths.items()}
-        for order, arm in serving["arms"].items():
-            plans[f"serve-{order}"] = (arm["truth"], budget)
+        version_id = active_seed_version()
+        servings = {
+            name: seed_serving(world.annotators, features, name, args.seed, version_id)
+            for name, features in worlds.items()
+        }
+        refresh_margins(version_id)  # the platform's own refresh, as after scoring
+        plans: dict[str, tuple[dict[int, list[Any]], int | None]] = {
+            slug: (truth, None) for slug, truth in truths.items()
+        }
+        for serving in servings.values():
+            for arm in serving["arms"].values():
+                plans[arm["slug"]] = (arm["truth"], budget)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         port = free_port()
@@ -775,7 +871,19 @@ def main() -> None:
         report = compare(arms, "adaptive-2-5", f"fixed-k{max(FIXED_KS)}", rounds)
         for slug in arms_spec:
             report["arms"][slug]["agreement"] = agreement_figures(slug)
-        report["serving"] = compare_serving(features, serving, budget, rounds)
+            report["arms"][slug]["by_kind"] = judgments_by_kind(slug, truths[slug], world)
+        report["serving"] = {
+            str(pairs): summarise_serving(
+                {
+                    name: compare_serving(worlds[name], serving, budget, rounds)
+                    for name, serving in servings.items()
+                    if name.endswith(f"-{pairs}")
+                },
+                budget,
+                rounds,
+            )
+            for pairs in SEED_PAIRS
+        }
         integrity = {
             slug: {
                 **checks(slug, 5, runs[slug]["created"], finished=slug in truths),
@@ -795,8 +903,17 @@ def main() -> None:
             for kind in (CAREFUL, CARELESS, ADVERSARIAL)
         },
         "careful_noise": CAREFUL_NOISE,
-        "adaptive": ADAPTIVE,
-        "serving": {"features": FEATURES, "sharpness": SHARPNESS, "budget": budget},
+        "adaptive": {
+            "minimum": ADAPTIVE_MINIMUM,
+            "maximum": ADAPTIVE_MAXIMUM,
+            "threshold": ADAPTIVE_THRESHOLD,
+        },
+        "serving": {
+            "features": FEATURES,
+            "sharpness": SHARPNESS,
+            "budget": budget,
+            "worlds": repeats,
+        },
         "seed": args.seed,
         "bootstrap_rounds": rounds,
     }

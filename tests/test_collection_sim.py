@@ -17,9 +17,12 @@ from benchmarks.collection_sim import (
     Annotator,
     ArmResult,
     bootstrap,
+    build_feature_world,
     build_world,
     compare,
     consensus,
+    fit_linear,
+    orders_correctly,
     p_better,
 )
 
@@ -106,3 +109,29 @@ def test_compare_counts_judgments_accuracy_and_savings() -> None:
     better = compare({"fixed-k5": fewer, "adaptive": closer}, "adaptive", "fixed-k5", rounds=50)
     assert better["saved_at_equal_accuracy"]["against"] == "fixed-k5"
     assert "no fixed k" in better["saved_at_equal_accuracy"]["note"]
+
+
+def test_the_feature_world_plants_quality_and_the_small_scorer_learns_it() -> None:
+    world = build_feature_world(50, seed=2, seed_pairs=30)
+
+    assert len(world.pool) == 100 and len(world.seed_pairs) == 30
+    # Held-out pairs: the first image truly better; the true weights order all of them.
+    assert all(world.quality(a) > world.quality(b) for a, b in world.test)
+    assert all(orders_correctly(world.weights, world.test))
+    flipped = [-w for w in world.weights]
+    assert not any(orders_correctly(flipped, world.test))
+    # Task truth and strength follow the qualities of each task's two images.
+    better = world.first_is_better()
+    strengths = world.task_strengths()
+    for i in range(50):
+        a, b = world.pool[2 * i], world.pool[2 * i + 1]
+        assert better[i] == (world.quality(a) > world.quality(b))
+        assert 0.5 <= strengths[i] < 1
+    # Trained on truthful pairs, the scorer orders nearly every held-out pair.
+    truthful = [
+        (a, b) if world.quality(a) > world.quality(b) else (b, a)
+        for a, b in zip(world.pool[::2], world.pool[1::2], strict=True)
+    ]
+    learned = orders_correctly(fit_linear(truthful), world.test)
+    assert sum(learned) / len(learned) > 0.9
+    assert fit_linear([(a, b) for b, a in truthful]) != fit_linear(truthful)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -128,7 +129,7 @@ def margins_from_scores(version: ModelVersion) -> dict[int, float | None]:
             )
         )
         ordered = sorted(scores.values())
-        gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+        gaps = [b - a for a, b in pairwise(ordered)]
         margins[task.pk] = min(gaps) if len(scores) == len(ids) else None
     return margins
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -178,7 +179,7 @@ def test_the_claim_query_reads_each_order_from_its_index_without_sorting() -> No
     project = make_project()
     make_tasks(project, 30)
     user = make_user("planner")
-    params = {
+    params: dict[str, Any] = {
         "project": project.pk,
         "user": user.pk,
         "now": "2026-01-01T00:00:00Z",
