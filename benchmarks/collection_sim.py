@@ -323,6 +323,9 @@ def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
         http = urllib3.PoolManager(maxsize=1, retries=False, timeout=urllib3.Timeout(total=30))
         headers = {"Authorization": f"Token {spec['token']}", "Accept": "application/json"}
         mine = 0
+        # Each annotator looks at a task for a random 0-20 ms: annotators of equal speed
+        # would otherwise stay in step and judge the same tasks side by side.
+        pace = random.Random(f"{plan['seed']}-{plan['slug']}-{index}")
         while reserve(1):
             response = http.request(
                 "GET", f"{base_url}/api/v1/projects/{plan['slug']}/next/", headers=headers
@@ -334,6 +337,7 @@ def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
                         errors.append(f"next {response.status}: {response.data[:200]!r}")
                 return mine
             lease = json.loads(response.data)
+            time.sleep(pace.uniform(0, 0.02))
             shown = [image["id"] for image in lease["images"]]
             better, worse, strength, task_index = truth[shown[0]]
             # The same annotator on the same task of the world decides the same in every
