@@ -29,6 +29,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "gold_rate",
             "lease_seconds",
             "annotator_prompt",
+            "allow_ties",
+            "reason_chips",
             "created_at",
             "prompt_count",
             "image_count",
@@ -81,11 +83,20 @@ class BatchUploadSerializer(serializers.Serializer):
 
 
 class RedundancySerializer(serializers.Serializer):
-    """A change to a project's adaptive redundancy; fields left out keep their value."""
+    """A change to a project's adaptive redundancy and judging options; fields left out
+    keep their value."""
 
     judgments_per_task = serializers.IntegerField(required=False)
     max_judgments_per_task = serializers.IntegerField(required=False)
     consensus_threshold = serializers.FloatField(required=False)
+    allow_ties = serializers.BooleanField(
+        required=False, help_text="Let annotators judge images about the same (ties)."
+    )
+    reason_chips = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Quick reasons annotators may tick (8 at most, 1 to 40 characters each).",
+    )
 
 
 class ProblemSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -22,7 +23,14 @@ from annotation.api.serializers import (
     RedundancySerializer,
 )
 from annotation.intake import BatchRejected, Problem, StorageUnavailable, import_upload
-from annotation.judging import REDUNDANCY_FIELDS, RedundancyRejected, set_redundancy
+from annotation.judging import (
+    JUDGING_OPTION_FIELDS,
+    REDUNDANCY_FIELDS,
+    RedundancyRejected,
+    judging_option_problems,
+    set_judging_options,
+    set_redundancy,
+)
 from annotation.models import AuditAction, Batch, Capability, Project, User
 from annotation.projects import check_project, project_for, projects_with_counts, record_event
 
@@ -43,7 +51,8 @@ class ProjectList(generics.ListAPIView):
 class ProjectDetail(generics.RetrieveAPIView):
     """GET: one project the caller may see (404 for one they may not: slugs do not
     leak). PATCH (its managers): its adaptive redundancy, any of judgments_per_task,
-    max_judgments_per_task and consensus_threshold."""
+    max_judgments_per_task and consensus_threshold, and its judging options, allow_ties
+    and reason_chips; every field is checked before any is changed."""
 
     serializer_class = ProjectSerializer
     permission_classes = [IsAuthenticated]
@@ -66,16 +75,24 @@ class ProjectDetail(generics.RetrieveAPIView):
             return _problems(
                 [(name, " ".join(str(e) for e in errors)) for name, errors in body.errors.items()]
             )
-        unknown = sorted(set(request.data) - set(REDUNDANCY_FIELDS))
+        settable = (*REDUNDANCY_FIELDS, *JUDGING_OPTION_FIELDS)
+        unknown = sorted(set(request.data) - set(settable))
+        data = body.validated_data
+        redundancy = {name: data[name] for name in REDUNDANCY_FIELDS if name in data}
+        options = {name: data[name] for name in JUDGING_OPTION_FIELDS if name in data}
         try:
             if unknown:
                 raise RedundancyRejected(
                     [
-                        (name, f"cannot be changed here; send {', '.join(REDUNDANCY_FIELDS)}")
+                        (name, f"cannot be changed here; send {', '.join(settable)}")
                         for name in unknown
                     ]
                 )
-            before, after = set_redundancy(project, **body.validated_data)
+            if problems := judging_option_problems(**options):
+                raise RedundancyRejected(problems)
+            with transaction.atomic():
+                before, after = set_redundancy(project, **redundancy)
+                set_judging_options(project, actor=user, **options)
         except RedundancyRejected as rejected:
             return _problems(rejected.problems)
         if after:

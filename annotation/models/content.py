@@ -1,6 +1,7 @@
 """What gets judged: projects, uploaded batches, prompts and their images."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -97,6 +98,19 @@ class Project(models.Model):
         help_text="Which text annotators see: the raw prompt the images were generated from "
         "(the default: it is what each image answers), or the cleaned text (the raw text "
         "where a prompt has none).",
+    )
+    allow_ties = models.BooleanField(
+        default=False,
+        help_text="Annotators may answer that images are about the same (a pairwise tie, or "
+        "images on one level of a ranking). Off by default, as in HPD v2.",
+    )
+    reason_chips = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        help_text="Quick reasons an annotator may tick beside a judgment (for example "
+        "'text mismatch', 'artifacts'); empty: none offered. A free-text note is always "
+        "possible.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

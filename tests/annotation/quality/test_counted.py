@@ -58,8 +58,9 @@ def test_the_reasons_are_declared_once_in_the_exports_order() -> None:
         "calibration",
         "excluded_annotator",
         "repeat_task",
+        "retracted",
     ]
-    assert ALWAYS_REMOVED == ("calibration", "excluded_annotator", "repeat_task")
+    assert ALWAYS_REMOVED == ("calibration", "excluded_annotator", "repeat_task", "retracted")
     assert FILTER_REMOVED[-1] == GOLD_REASON == "gold_task"
     assert uncounted_reasons(include_gold=False)[-1] == ("gold_task", "t.is_gold")
     renamed = dict(uncounted_reasons("o", "ot"))
@@ -69,7 +70,7 @@ def test_the_reasons_are_declared_once_in_the_exports_order() -> None:
     assert "o.annotator_id" in renamed["excluded_annotator"]
     where, params = counted_sql()
     assert params == []
-    assert where.count("NOT (") == 3 and "is_gold" not in where
+    assert where.count("NOT (") == 4 and "is_gold" not in where
     assert "NOT (t.is_gold)" in counted_sql(include_gold=False)[0]
 
 
