@@ -93,7 +93,8 @@ class RedundancySerializer(serializers.Serializer):
         required=False, help_text="Let annotators judge images about the same (ties)."
     )
     reason_chips = serializers.ListField(
-        child=serializers.CharField(),
+        # Checked, with a message per problem, by annotation/judging/options.py.
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
         help_text="Quick reasons annotators may tick (8 at most, 1 to 40 characters each).",
     )
