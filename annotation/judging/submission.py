@@ -221,7 +221,7 @@ def _submit_locked(
         created_at=now,
     )
     judgment.pk = _store(judgment, now)
-    _record_replacement(judgment)
+    _record_replacement(judgment, assignment)
     if not assignment.is_calibration:
         settle_task(task, now)
     if flagged_images:
@@ -522,10 +522,10 @@ def _check_reasons(reasons: list[str], note: str, project: Project) -> None:
         )
 
 
-def _record_replacement(judgment: Judgment) -> None:
+def _record_replacement(judgment: Judgment, assignment: Assignment) -> None:
     """Name, in the audit trail, the undone judgment (if any) this one replaces."""
     undone = (
-        Judgment.objects.filter(assignment_id=judgment.assignment_id, retracted_at__isnull=False)
+        Judgment.objects.filter(assignment_id=assignment.pk, retracted_at__isnull=False)
         .order_by("-retracted_at")
         .values("pk", "ranking", "levels")
         .first()

@@ -516,17 +516,23 @@
       setTimeout(() => submitAndWait(body, n), Math.min(8000, 1000 * n));
       return;
     }
-    state.busy = false;
     if (result.status === 201 || result.status === 200) {
       if (result.status === 201 && !lease.is_calibration) { counted(); }
       showProgress();
       const next = result.data.next;
       if (result.data.calibration) {
+        state.busy = false;
         showFeedback(result.data.calibration, lease, next);
       } else {
-        advance(next);
+        // Still busy while the next task's images load: a key pressed meanwhile must not
+        // judge the task just submitted a second time.
+        await advance(next);
+        state.busy = false;
       }
-    } else if (result.status === 409 || result.status === 403 || result.status === 404) {
+      return;
+    }
+    state.busy = false;
+    if (result.status === 409 || result.status === 403 || result.status === 404) {
       withdrawUndo();
       say((result.data && result.data.detail) || "This task is no longer yours.");
       fetchNext();

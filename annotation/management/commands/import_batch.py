@@ -51,7 +51,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        judging = {
+        judging: dict[str, Any] = {
             name: value
             for name, value in (
                 ("allow_ties", options["allow_ties"]),

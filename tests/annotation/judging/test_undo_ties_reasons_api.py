@@ -88,7 +88,8 @@ def test_undo_takes_back_the_last_judgment_and_leases_its_task_again() -> None:
     assignment = Assignment.objects.get(pk=two["assignment"])
     assert assignment.status == AssignmentStatus.LEASED and assignment.finished_at is None
     event = AuditEvent.objects.get(action=AuditAction.JUDGMENT_RETRACTED)
-    assert event.before["judgment"] == undone.pk and event.actor_id == user.pk
+    assert event.before is not None and event.before["judgment"] == undone.pk
+    assert event.actor_id == user.pk
 
     # Only once: the judgment before it stays.
     again = undo(client)
@@ -108,6 +109,7 @@ def test_undo_takes_back_the_last_judgment_and_leases_its_task_again() -> None:
     ]
     assert Task.objects.get(pk=second.pk).judgments_done == 1
     replacement = AuditEvent.objects.get(action=AuditAction.JUDGMENT_REPLACED)
+    assert replacement.before is not None and replacement.after is not None
     assert replacement.before["judgment"] == undone.pk
     assert replacement.after["judgment"] == live.pk
 

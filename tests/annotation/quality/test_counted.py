@@ -199,6 +199,7 @@ def test_an_undone_judgment_counts_nowhere_and_its_replacement_does(tmp_path: Pa
     assert len(json.loads((tmp_path / "after-undo" / "train.json").read_text())) == 3
 
     # The replacement, on the same assignment, counts in its place.
+    assert undone.assignment_id is not None
     replacement = submit_judgment(
         undone.assignment_id,
         bob,
