@@ -289,8 +289,11 @@
     }
     const count = state.lease.images.length;
     const rows = pairwise ? 2 : Math.ceil(count / 2);
-    const extras = ["order-area", "reasons"].map((id) => $(id)).concat(
-      pairwise ? [document.querySelector(".pair-actions")] : []);
+    // What must stay on screen under the images: a pair's tie button and reasons (chosen
+    // before the tap that decides), a ranking's order and Submit.
+    const extras = pairwise
+      ? [document.querySelector(".pair-actions"), $("reasons")]
+      : [$("order-area")];
     const below = extras.reduce((sum, el) => sum + (el && !el.hidden ? el.getBoundingClientRect().height + 12 : 0), 0);
     const top = grid.getBoundingClientRect().top + window.scrollY;
     const free = window.innerHeight - top - below - 8 * rows;
@@ -410,8 +413,12 @@
       });
       list.appendChild(item);
     });
+    // Tied images share the best rank of their level (1, 1, 3).
+    const levels = levelsOf(state.tied);
+    const shared = state.order.map((_, i) => (levels.length ? levels.indexOf(levels[i]) : i));
     document.querySelectorAll("#images .image-choice").forEach((button) => {
-      const rank = state.order.indexOf(Number(button.dataset.id));
+      const placed = state.order.indexOf(Number(button.dataset.id));
+      const rank = placed >= 0 ? shared[placed] : -1;
       button.querySelector(".image-rank").textContent = rank >= 0 ? "#" + (rank + 1) : "";
       button.classList.toggle("placed", rank >= 0);
       if (!pairwise) {
