@@ -146,6 +146,13 @@ def submit_judgment(
                 f"The Idempotency-Key {idempotency_key!r} was already used for assignment "
                 f"{used}. Send a new key (a fresh UUID) for each assignment."
             ) from exc
+        if Judgment.objects.filter(
+            annotator=annotator, idempotency_key=idempotency_key, retracted_at__isnull=False
+        ).exists():
+            raise SubmissionConflict(
+                f"The Idempotency-Key {idempotency_key!r} belongs to the judgment you undid; "
+                "send a new key (a fresh UUID) with its replacement."
+            ) from exc
         raise SubmissionConflict(
             "This task already has a judgment of yours; it was not stored twice."
         ) from exc

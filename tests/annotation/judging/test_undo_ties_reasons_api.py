@@ -97,6 +97,10 @@ def test_undo_takes_back_the_last_judgment_and_leases_its_task_again() -> None:
     assert "already undone" in again.json()["detail"]
     assert Judgment.objects.filter(retracted_at=None).count() == 1
 
+    # The undone judgment's key cannot carry its replacement.
+    reused = submit(client, two["assignment"], image_ids(second)[::-1], "k2")
+    assert reused.status_code == HTTPStatus.CONFLICT
+    assert "belongs to the judgment you undid" in reused.json()["detail"]
     # The replacement is stored once, with its pairs; the audit names both judgments.
     replaced = submit(client, two["assignment"], image_ids(second)[::-1], "k3")
     assert replaced.status_code == HTTPStatus.CREATED, replaced.content
