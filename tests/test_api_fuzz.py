@@ -2,9 +2,9 @@
 whatever the generated path, query and body, no operation may answer 5xx.
 
 The schema is fetched from /api/schema/ in-process (WSGI), so every call runs against the
-test database. Half the cases aim at objects that exist (a real project, snapshot and
-assignment) so the fuzzed bodies reach the views' logic, not only their 404s. Each
-operation gets a handful of examples: the whole run stays under a minute.
+test database. Half the cases aim at objects that exist (a real project, snapshot,
+assignment and a judgment to undo) so the fuzzed bodies reach the views' logic, not only
+their 404s. Each operation gets a handful of examples: the whole run stays under a minute.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from schemathesis import GenerationMode
 
 from annotation.export import create_export, export_snapshot
 from annotation.judging.assignment import next_assignment
+from annotation.judging.submission import submit_judgment
 from annotation.models import Role
 from annotation.projects.accounts import add_user
 from tests.factories.projects import judged_project
@@ -54,6 +55,17 @@ def fuzz_world(tmp_path: Path, settings: Any) -> dict[str, Any]:
     make_tasks(judged.project, 2, images=4, wanted=2)
     lease = next_assignment(judged.project, admin)
     assert lease is not None
+    # A judgment of the admin's own on another task, for POST .../undo/ to take back.
+    judged_ahead = next_assignment(judged.project, admin, ahead_of=lease.assignment.pk)
+    assert judged_ahead is not None
+    submit_judgment(
+        judged_ahead.assignment.pk,
+        admin,
+        ranking=list(judged_ahead.assignment.display_order),
+        duration_ms=900,
+        flags=[],
+        idempotency_key="fuzz-undo",
+    )
     return {
         "token": admin.auth_token.key,
         "slug": judged.project.slug,

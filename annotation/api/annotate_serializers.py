@@ -1,4 +1,4 @@
-"""Request and response bodies of the annotator endpoints (next, submit, skip)."""
+"""Request and response bodies of the annotator endpoints (next, submit, skip, undo)."""
 
 from rest_framework import serializers
 
@@ -22,6 +22,10 @@ class LeaseSerializer(serializers.Serializer):
     guideline_version = serializers.CharField()
     is_calibration = serializers.BooleanField(
         help_text="A calibration task: feedback follows the submit."
+    )
+    allow_ties = serializers.BooleanField(help_text="Whether images may be judged tied.")
+    reason_chips = serializers.ListField(
+        child=serializers.CharField(), help_text="The reasons that may be ticked."
     )
 
 
@@ -47,6 +51,29 @@ class SubmitSerializer(serializers.Serializer):
         default=list,
         max_length=64,
         help_text="Image ids a 'broken_image' or 'unsafe' flag is about.",
+    )
+    levels = serializers.ListField(
+        child=serializers.IntegerField(min_value=0),
+        required=False,
+        default=list,
+        max_length=64,
+        help_text="Ties, where the project allows them: the level of each image of the "
+        "ranking (0 best, rising by 0 or 1 down the ranking; equal levels tie). Leave out "
+        "for a strict order.",
+    )
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        max_length=16,
+        help_text="Reason chips ticked, from the project's reason_chips.",
+    )
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=True,
+        help_text="A free-text note (at most 500 characters).",
     )
 
 
@@ -74,12 +101,20 @@ class SubmittedSerializer(serializers.Serializer):
     assignment = serializers.IntegerField()
     judgment = serializers.IntegerField()
     ranking = serializers.ListField(child=serializers.IntegerField())
+    levels = serializers.ListField(child=serializers.IntegerField())
     flags = serializers.ListField(child=serializers.CharField())
+    reasons = serializers.ListField(child=serializers.CharField())
+    note = serializers.CharField()
     created_at = serializers.DateTimeField()
     calibration = CalibrationFeedbackSerializer(allow_null=True)
     next = LeaseSerializer(
         required=False, allow_null=True, help_text="Only with ?next=1: the next lease."
     )
+
+
+class UndoneSerializer(serializers.Serializer):
+    undone = serializers.IntegerField(help_text="The judgment taken back.")
+    lease = LeaseSerializer(help_text="Its task, leased to you again: judge it anew.")
 
 
 class SkippedSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""The annotator endpoints: next task, submit, skip. Thin: parse, call a service.
+"""The annotator endpoints: next task, submit, skip, undo. Thin: parse, call a service.
 
 Who: the members of a project (every role may annotate), anyone signed in when the
 project is open to all annotators, and admins; to anyone else a closed project and its
@@ -27,6 +27,7 @@ from annotation.api.annotate_serializers import (
     SkipSerializer,
     SubmitSerializer,
     SubmittedSerializer,
+    UndoneSerializer,
 )
 from annotation.judging import (
     AnnotatorExcluded,
@@ -38,8 +39,9 @@ from annotation.judging import (
     next_assignment,
     skip_assignment,
     submit_judgment,
+    undo_last_judgment,
 )
-from annotation.models import Project, User
+from annotation.models import Capability, Project, User, capabilities
 from annotation.projects import may_annotate_assignment
 from core.prepared import fetch_instance
 
@@ -171,6 +173,9 @@ class SubmitAssignment(AnnotateView):
                 flags=data["flags"],
                 flagged_images=data["flagged_images"],
                 idempotency_key=key,
+                levels=data["levels"],
+                reasons=data["reasons"],
+                note=data["note"],
             )
         except SubmissionError as exc:
             return _error(exc.status, str(exc))
@@ -180,6 +185,32 @@ class SubmitAssignment(AnnotateView):
             answer["next"] = _next_lease_body(outcome.judgment.task.project, user)
         status = HTTPStatus.CREATED if outcome.created else HTTPStatus.OK
         return Response(answer, status=status)
+
+
+class UndoLastJudgment(AnnotateView):
+    """Take back the caller's last judgment in the project and lease its task to them
+    again (annotation/judging/undo.py): it no longer counts anywhere, and the judgment
+    they submit next for that assignment replaces it."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: UndoneSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = project_by_slug(slug)
+        user: User = request.user  # type: ignore[assignment]
+        if Capability.ANNOTATE not in capabilities(user, project):
+            raise Http404(f"No project {slug!r}.")
+        try:
+            undone = undo_last_judgment(project, user)
+        except SubmissionError as exc:
+            return _error(exc.status, str(exc))
+        return Response({"undone": undone.judgment.pk, "lease": lease_body(project, undone.lease)})
 
 
 class SkipAssignment(AnnotateView):
@@ -239,6 +270,8 @@ def lease_body(project: Project, lease: Lease) -> dict[str, Any]:
         "expires_in_s": max(0.0, (assignment.expires_at - timezone.now()).total_seconds()),
         "guideline_version": project.guideline_version,
         "is_calibration": assignment.is_calibration,
+        "allow_ties": project.allow_ties,
+        "reason_chips": list(project.reason_chips),
     }
 
 
@@ -248,7 +281,10 @@ def submitted_body(outcome: Submitted) -> dict[str, Any]:
         "assignment": judgment.assignment_id,
         "judgment": judgment.pk,
         "ranking": list(judgment.ranking),
+        "levels": list(judgment.levels),
         "flags": list(judgment.flags),
+        "reasons": list(judgment.reasons),
+        "note": judgment.note,
         "created_at": judgment.created_at,
         "calibration": outcome.calibration.as_dict() if outcome.calibration else None,
     }

@@ -30,6 +30,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "lease_seconds",
             "annotator_prompt",
             "serving_order",
+            "allow_ties",
+            "reason_chips",
             "created_at",
             "prompt_count",
             "image_count",
@@ -82,8 +84,8 @@ class BatchUploadSerializer(serializers.Serializer):
 
 
 class RedundancySerializer(serializers.Serializer):
-    """A change to a project's adaptive redundancy and serving order; fields left out
-    keep their value."""
+    """A change to a project's adaptive redundancy, serving order and judging options;
+    fields left out keep their value."""
 
     judgments_per_task = serializers.IntegerField(required=False)
     max_judgments_per_task = serializers.IntegerField(required=False)
@@ -91,6 +93,15 @@ class RedundancySerializer(serializers.Serializer):
     serving_order = serializers.CharField(
         required=False,
         help_text="fifo, random or uncertain-first (annotation/judging/serving.py).",
+    )
+    allow_ties = serializers.BooleanField(
+        required=False, help_text="Let annotators judge images about the same (ties)."
+    )
+    reason_chips = serializers.ListField(
+        # Checked, with a message per problem, by annotation/judging/options.py.
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        help_text="Quick reasons annotators may tick (8 at most, 1 to 40 characters each).",
     )
 
 

@@ -45,9 +45,10 @@ urlpatterns = [
     ),
 ]
 
-# The annotator workflow (next task, submit, skip).
+# The annotator workflow (next task, submit, skip, undo).
 urlpatterns += [
     path("projects/<slug:slug>/next/", annotate_views.NextAssignment.as_view(), name="next"),
+    path("projects/<slug:slug>/undo/", annotate_views.UndoLastJudgment.as_view(), name="undo"),
     path(
         "assignments/<int:pk>/submit/",
         annotate_views.SubmitAssignment.as_view(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -43,7 +44,8 @@ class ProjectList(generics.ListAPIView):
 class ProjectDetail(generics.RetrieveAPIView):
     """GET: one project the caller may see (404 for one they may not: slugs do not
     leak). PATCH (its managers): its adaptive redundancy, any of judgments_per_task,
-    max_judgments_per_task and consensus_threshold, and its serving_order."""
+    max_judgments_per_task and consensus_threshold, its serving_order, and its judging
+    options, allow_ties and reason_chips; every field is checked before any is changed."""
 
     serializer_class = ProjectSerializer
     permission_classes = [IsAuthenticated]
@@ -69,7 +71,9 @@ class ProjectDetail(generics.RetrieveAPIView):
         # Fields the body does not know are passed on, for the service to name them.
         unknown = {name: request.data[name] for name in set(request.data) - set(body.fields)}
         try:
-            changes = change_project_settings(project, **unknown, **body.validated_data)
+            changes = change_project_settings(
+                project, actor=user, **unknown, **body.validated_data
+            )
         except RedundancyRejected as rejected:
             return _problems(rejected.problems)
         for target, (before, after) in changes.items():

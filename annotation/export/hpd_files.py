@@ -11,6 +11,7 @@ from typing import Any
 
 from annotation.export.manifest import FileRecord, HashingWriter
 from annotation.export.query import JudgmentRow, TaskGroup, TaskImageRow
+from annotation.judging import competition_ranks
 
 
 class ExportFailed(Exception):
@@ -18,8 +19,11 @@ class ExportFailed(Exception):
 
 
 def ranks_by_position(group: TaskGroup, judgment: JudgmentRow) -> list[int]:
-    """The rank (1 = best) this judgment gave each image, in the task's image order."""
-    rank_of = {image_id: index + 1 for index, image_id in enumerate(judgment.ranking)}
+    """The rank (1 = best) this judgment gave each image, in the task's image order;
+    tied images share the best rank of their level."""
+    rank_of = dict(
+        zip(judgment.ranking, competition_ranks(judgment.ranking, judgment.levels), strict=True)
+    )
     try:
         return [rank_of[image.id] for image in group.images]
     except KeyError:
@@ -114,7 +118,10 @@ class HpdWriter:
         return image.sha256 + PurePosixPath(image.file).suffix
 
     def write_group(self, group: TaskGroup, user_hashes: list[str], paths: list[str]) -> int:
-        """Write one task's entries (`paths`: its images' paths); return the train pairs."""
+        """Write one task's entries (`paths`: its images' paths); return the train pairs.
+
+        A tied pair has no train.json entry (its human_preference can only say which
+        image won); test.json's rank lists, and the richer files, keep ties."""
         self._link_images(group, paths)
         raw = [ranks_by_position(group, judgment) for judgment in group.judgments]
         if group.split == "test":
@@ -138,6 +145,8 @@ class HpdWriter:
         for ranks in raw:
             for a in range(len(paths)):
                 for b in range(a + 1, len(paths)):
+                    if ranks[a] == ranks[b]:
+                        continue
                     preference = "[1, 0]" if ranks[a] < ranks[b] else "[0, 1]"
                     add(f'{head}{quoted[a]}, {quoted[b]}], "human_preference": {preference}}}')
                     pairs += 1

@@ -148,6 +148,9 @@ class JudgmentRow(NamedTuple):
     flags: list[str]
     guideline_version: str
     created_at: datetime
+    levels: list[int]  # empty: a strict order (annotation/judging/ties.py)
+    reasons: list[str]
+    note: str
 
 
 @dataclass
@@ -190,7 +193,8 @@ def stream_task_groups(project: Project, params: ExportParams) -> Iterator[TaskG
         "SELECT b.split, t.id, t.batch_id, t.is_gold, p.id, p.raw_text, p.cleaned_text, "
         "p.style, p.source, ti.ids, ti.shas, ti.names, ti.generators, ti.files, ti.sizes, "
         "j.id, j.annotator_id, u.external_id, j.ranking, j.display_order, j.duration_ms, "
-        "j.flags, j.guideline_version, j.created_at, t.released_rank, t.judgments_done "
+        "j.flags, j.guideline_version, j.created_at, t.released_rank, t.judgments_done, "
+        "j.levels, j.reasons, j.note "
         f"{_FROM} JOIN {T['prompt']} p ON p.id = t.prompt_id "
         f"JOIN {T['user']} u ON u.id = j.annotator_id "
         "CROSS JOIN LATERAL (SELECT array_agg(i.id ORDER BY x.position) ids, "
@@ -245,6 +249,9 @@ def stream_task_groups(project: Project, params: ExportParams) -> Iterator[TaskG
                         row[21] or [],
                         row[22],
                         row[23],
+                        row[26] or [],
+                        row[27] or [],
+                        row[28],
                     )
                 )
     if current is not None:

@@ -4,7 +4,6 @@ pairs.parquet (one row per derived winner/loser pair)."""
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pyarrow.parquet as pq
 
 from annotation.export.manifest import FileRecord, HashingWriter
 from annotation.export.query import JudgmentRow, TaskGroup
+from annotation.judging import derived_pairs
 
 PAIR_SCHEMA = pa.schema(
     [
@@ -28,6 +28,9 @@ PAIR_SCHEMA = pa.schema(
         ("loser_generator", pa.string()),
         ("winner_path", pa.string()),
         ("loser_path", pa.string()),
+        # 1: the judgment put both images on one level (a tie; winner and loser are then
+        # in ranking order), 0: the winner was preferred.
+        ("is_tie", pa.int64()),
     ]
 )
 # Pair rows buffered before a parquet row group is written (bounded memory).
@@ -85,11 +88,10 @@ class RichWriter:
         columns = self.columns
         for judgment, annotator in zip(group.judgments, pseudonyms, strict=True):
             self.annotations.write(_annotation_line(group, judgment, annotator, by_id) + "\n")
-            ranking = judgment.ranking
-            order = _pair_order(len(ranking))
-            winners = [ranking[a] for a, _ in order]
-            losers = [ranking[b] for _, b in order]
-            count = len(order)
+            pairs = derived_pairs(judgment.ranking, judgment.levels)
+            winners = [winner for winner, _, _ in pairs]
+            losers = [loser for _, loser, _ in pairs]
+            count = len(pairs)
             columns["split"] += [split] * count
             columns["task"] += [group.task_id] * count
             columns["judgment"] += [judgment.id] * count
@@ -102,6 +104,7 @@ class RichWriter:
             columns["loser_generator"] += [generator[i] for i in losers]
             columns["winner_path"] += [full_path[i] for i in winners]
             columns["loser_path"] += [full_path[i] for i in losers]
+            columns["is_tie"] += [int(tie) for _, _, tie in pairs]
             self.rows += count
         if self.rows >= ROW_GROUP:
             self._flush()
@@ -129,12 +132,6 @@ class RichWriter:
         self.record.add_file(self.root, "pairs.parquet")
 
 
-@cache
-def _pair_order(size: int) -> list[tuple[int, int]]:
-    """Ranking positions (winner, loser) of every pair of a ranking of `size` images."""
-    return [(a, b) for a in range(size) for b in range(a + 1, size)]
-
-
 def _annotation_line(
     group: TaskGroup, judgment: JudgmentRow, annotator: str, by_id: dict[int, Any]
 ) -> str:
@@ -159,6 +156,9 @@ def _annotation_line(
             "ranking": shas(judgment.ranking),
             "duration_ms": judgment.duration_ms,
             "flags": sorted(judgment.flags),
+            "levels": judgment.levels,
+            "reasons": judgment.reasons,
+            "note": judgment.note,
             "guideline_version": judgment.guideline_version,
             "annotator": annotator,
             "created_at": judgment.created_at.isoformat(),

@@ -360,6 +360,11 @@ def _live_lease(live_ids: list[int], annotator: User, now: datetime) -> Lease | 
     return describe(assignment, content)
 
 
+def live_lease(assignment_id: int, annotator: User) -> Lease | None:
+    """The annotator's assignment `assignment_id` as a Lease while it is live, else None."""
+    return _live_lease([assignment_id], annotator, timezone.now())
+
+
 def describe(assignment: Assignment, content: TaskContent) -> Lease:
     """The Lease of `assignment`: its prompt and images in its display order."""
     files = dict(zip(content.image_ids, content.files, strict=True))

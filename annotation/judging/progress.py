@@ -44,9 +44,9 @@ def tasks_left_for(annotator: User) -> dict[int, int]:
 
 
 def judged_by(annotator: User) -> dict[int, int]:
-    """Per project id, the annotator's judgments (calibration ones not counted)."""
+    """Per project id, the annotator's judgments (calibration and undone ones not counted)."""
     rows = (
-        Judgment.objects.filter(annotator=annotator, is_calibration=False)
+        Judgment.objects.filter(annotator=annotator, is_calibration=False, retracted_at=None)
         .values("task__project_id")
         .annotate(n=Count("id"))
     )
@@ -54,9 +54,9 @@ def judged_by(annotator: User) -> dict[int, int]:
 
 
 def annotator_progress(project: Project, annotator: User) -> AnnotatorProgress:
-    """The annotator's figures in `project` (calibration judgments not counted)."""
+    """The annotator's figures in `project` (calibration and undone judgments not counted)."""
     mine = Judgment.objects.filter(
-        annotator=annotator, task__project=project, is_calibration=False
+        annotator=annotator, task__project=project, is_calibration=False, retracted_at=None
     ).aggregate(total=Count("id"), today=Count("id", filter=Q(created_at__gte=start_of_today())))
     return AnnotatorProgress(
         judged_today=mine["today"],

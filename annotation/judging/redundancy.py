@@ -1,7 +1,5 @@
 """Changing a project's adaptive redundancy: its minimum and maximum judgments per task
-and the consensus threshold of the stopping rule (annotation/judging/stopping.py); and,
-with its serving order (annotation/judging/serving.py), the collection settings a
-manager changes together."""
+and the consensus threshold of the stopping rule (annotation/judging/stopping.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
-from annotation.judging.serving import serving_order_problems, set_serving_order
 from annotation.judging.stopping import redundancy_problems
 from annotation.models import Project
 
 REDUNDANCY_FIELDS = ("judgments_per_task", "max_judgments_per_task", "consensus_threshold")
-COLLECTION_FIELDS = (*REDUNDANCY_FIELDS, "serving_order")
 
 
 class RedundancyRejected(Exception):
@@ -61,36 +57,3 @@ def set_redundancy(project: Project, **changes: Any) -> tuple[dict[str, Any], di
             setattr(project, name, value)
         locked.save(update_fields=list(REDUNDANCY_FIELDS))
     return before, after
-
-
-def change_project_settings(
-    project: Project, **changes: Any
-) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """Apply `changes` (any of COLLECTION_FIELDS) at once or not at all; returns, per
-    group of settings that changed ("adaptive redundancy", "serving order"), the changed
-    fields before and after.
-
-    Raises RedundancyRejected, changing nothing, listing every problem: an unknown field,
-    an unknown serving order, and whatever set_redundancy refuses.
-    """
-    problems = [
-        (name, f"cannot be changed here; send {', '.join(COLLECTION_FIELDS)}")
-        for name in sorted(set(changes) - set(COLLECTION_FIELDS))
-    ]
-    problems += serving_order_problems(changes.get("serving_order"))
-    redundancy = {name: changes[name] for name in REDUNDANCY_FIELDS if name in changes}
-    changed: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-    with transaction.atomic():
-        try:
-            before, after = set_redundancy(project, **redundancy)
-        except RedundancyRejected as rejected:
-            problems += rejected.problems
-        if problems:
-            raise RedundancyRejected(problems)
-        if after:
-            changed["adaptive redundancy"] = (before, after)
-        if "serving_order" in changes:
-            before, after = set_serving_order(project, changes["serving_order"])
-            if after:
-                changed["serving order"] = (before, after)
-    return changed

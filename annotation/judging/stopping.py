@@ -16,6 +16,11 @@ order from how many judgments put the upper image above the lower one, and the t
 confidence is the smallest of the N - 1. A task is settled when its confidence reaches
 the project's threshold.
 
+Ties (where a project allows them: annotation/judging/ties.py): a judgment that puts
+two images on one level adds half a win to each side of that pair, so a tie never
+makes a pair more confident: a 2-0 pair with one tie besides is 2.5-0.5 (0.840, below
+the 0.875 of 2-0). Mean ranks use the tied images' shared (best) rank.
+
 Pure Python and scipy: no database access, so the rule is tested on hand-worked cases.
 """
 
@@ -26,43 +31,60 @@ from itertools import pairwise
 
 from scipy.stats import beta
 
+from annotation.judging.ties import competition_ranks
 
-def pair_confidence(wins: int, losses: int) -> float:
-    """Posterior probability that the side with more wins is the one people prefer."""
+
+def pair_confidence(wins: float, losses: float) -> float:
+    """Posterior probability that the side with more wins is the one people prefer
+    (a tie counts half to each side)."""
     majority, minority = max(wins, losses), min(wins, losses)
     return float(beta.sf(0.5, 1 + majority, 1 + minority))
 
 
-def consensus_confidence(rankings: Sequence[Sequence[int]]) -> float:
+def consensus_confidence(
+    rankings: Sequence[Sequence[int]], levels: Sequence[Sequence[int]] | None = None
+) -> float:
     """The smallest adjacent-pair confidence of the consensus order of `rankings`
-    (each best to worst, over the same images); 0.5 with no judgment yet."""
+    (each best to worst, over the same images; `levels`, one per ranking, where some
+    tie images: annotation/judging/ties.py); 0.5 with no judgment yet."""
     if not rankings:
         return 0.5
     images = sorted(rankings[0])
-    position = [{image: i for i, image in enumerate(ranking)} for ranking in rankings]
-    mean_rank = {image: sum(p[image] for p in position) / len(position) for image in images}
-    order = sorted(images, key=lambda image: (mean_rank[image], image))
-    confidences = [
-        pair_confidence(
-            sum(p[upper] < p[lower] for p in position),
-            sum(p[upper] > p[lower] for p in position),
-        )
-        for upper, lower in pairwise(order)
+    tie_levels = levels or [[] for _ in rankings]
+    rank = [
+        dict(zip(ranking, competition_ranks(ranking, level), strict=True))
+        for ranking, level in zip(rankings, tie_levels, strict=True)
     ]
+    mean_rank = {image: sum(r[image] for r in rank) / len(rank) for image in images}
+    order = sorted(images, key=lambda image: (mean_rank[image], image))
+    confidences = []
+    for upper, lower in pairwise(order):
+        ties = sum(r[upper] == r[lower] for r in rank) / 2
+        confidences.append(
+            pair_confidence(
+                sum(r[upper] < r[lower] for r in rank) + ties,
+                sum(r[upper] > r[lower] for r in rank) + ties,
+            )
+        )
     return min(confidences, default=1.0)
 
 
 def wants_more(
-    rankings: Sequence[Sequence[int]], *, minimum: int, maximum: int, threshold: float
+    rankings: Sequence[Sequence[int]],
+    *,
+    minimum: int,
+    maximum: int,
+    threshold: float,
+    levels: Sequence[Sequence[int]] | None = None,
 ) -> bool:
-    """Whether a task with these submitted `rankings` should collect another judgment:
-    always below `minimum`, never at or past `maximum`, and in between only while its
-    consensus confidence is below `threshold`."""
+    """Whether a task with these submitted `rankings` (and their `levels`, where some
+    tie) should collect another judgment: always below `minimum`, never at or past
+    `maximum`, and in between only while its consensus confidence is below `threshold`."""
     if len(rankings) < minimum:
         return True
     if len(rankings) >= maximum:
         return False
-    return consensus_confidence(rankings) < threshold
+    return consensus_confidence(rankings, levels) < threshold
 
 
 MAX_JUDGMENTS = 100

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import combinations
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
@@ -13,20 +12,25 @@ from django.utils import timezone
 from annotation.judging.calibration import CalibrationFeedback, feedback_for, record_calibration
 from annotation.judging.image_flags import record_image_flags
 from annotation.judging.stopping import wants_more
+from annotation.judging.ties import TieError, checked_levels, derived_pairs
 from annotation.models import (
     Assignment,
     AssignmentStatus,
+    AuditAction,
     Batch,
     Judgment,
     JudgmentFlag,
     Project,
     Task,
     User,
+    record_event,
 )
 from core.prepared import execute_prepared, insert_columns, insert_params
 
 IMAGE_FLAGS = {JudgmentFlag.BROKEN_IMAGE.value, JudgmentFlag.UNSAFE.value}
 MAX_DURATION_MS = 24 * 3600 * 1000
+# The longest free-text note stored with a judgment (Judgment.note).
+MAX_NOTE_LENGTH = 500
 
 
 class SubmissionError(Exception):
@@ -76,8 +80,15 @@ def submit_judgment(
     flags: list[str],
     flagged_images: list[int] | None = None,
     idempotency_key: str,
+    levels: list[int] | None = None,
+    reasons: list[str] | None = None,
+    note: str = "",
 ) -> Submitted:
     """Store the annotator's ranking for their assignment, exactly once.
+
+    `levels` ties images where the project allows ties (annotation/judging/ties.py);
+    `reasons` are chips from the project's `reason_chips`, `note` a free text of at most
+    MAX_NOTE_LENGTH characters; all three are stored with the judgment.
 
     Locks, in this order and for the whole transaction (the order next_assignment takes
     them in): the annotator's ProjectAnnotator row, the assignment row, the task row.
@@ -102,7 +113,11 @@ def submit_judgment(
     SubmissionConflict; an annotator excluded from the project raises
     SubmitterExcluded; another user's assignment raises NotYourAssignment; a ranking
     that is not a permutation of the task's images, unknown flags or flagged images not
-    in the task raise InvalidSubmission. On any error nothing is written.
+    in the task, malformed levels or a tie the project does not allow, unknown reasons
+    or a note too long raise InvalidSubmission. On any error nothing is written.
+
+    The replacement of a judgment its annotator undid (annotation/judging/undo.py) is
+    stored like any other, and the audit trail records which judgment it replaces.
     """
     flagged_images = list(flagged_images or [])
     try:
@@ -115,6 +130,9 @@ def submit_judgment(
                 flags=flags,
                 flagged_images=flagged_images,
                 idempotency_key=idempotency_key,
+                levels=list(levels or []),
+                reasons=list(reasons or []),
+                note=note,
             )
     except IntegrityError as exc:
         used = (
@@ -127,6 +145,13 @@ def submit_judgment(
             raise SubmissionConflict(
                 f"The Idempotency-Key {idempotency_key!r} was already used for assignment "
                 f"{used}. Send a new key (a fresh UUID) for each assignment."
+            ) from exc
+        if Judgment.objects.filter(
+            annotator=annotator, idempotency_key=idempotency_key, retracted_at__isnull=False
+        ).exists():
+            raise SubmissionConflict(
+                f"The Idempotency-Key {idempotency_key!r} belongs to the judgment you undid; "
+                "send a new key (a fresh UUID) with its replacement."
             ) from exc
         raise SubmissionConflict(
             "This task already has a judgment of yours; it was not stored twice."
@@ -142,9 +167,12 @@ def _submit_locked(
     flags: list[str],
     flagged_images: list[int],
     idempotency_key: str,
+    levels: list[int],
+    reasons: list[str],
+    note: str,
 ) -> Submitted:
-    exclusion = _lock_standing(assignment_id, annotator)
-    assignment = _locked_own_assignment(assignment_id, annotator)
+    exclusion = lock_submitter_standing(assignment_id, annotator)
+    assignment = locked_own_assignment(assignment_id, annotator)
     task = assignment.task
     if assignment.status == AssignmentStatus.SUBMITTED:
         return _replay(assignment, ranking, flags, idempotency_key)
@@ -174,6 +202,8 @@ def _submit_locked(
             "your judgment was not stored. Ask for the next task."
         )
     _check_ranking(ranking, assignment.display_order)
+    levels = _check_levels(ranking, levels, task.project, assignment.is_calibration)
+    _check_reasons(reasons, note, task.project)
     _check_flags(flags, flagged_images, assignment.display_order)
     if duration_ms is not None and not 0 <= duration_ms <= MAX_DURATION_MS:
         raise InvalidSubmission(
@@ -186,15 +216,19 @@ def _submit_locked(
         task=task,
         annotator=annotator,
         ranking=ranking,
+        levels=levels,
         display_order=assignment.display_order,
         duration_ms=duration_ms,
         flags=flags,
+        reasons=reasons,
+        note=note,
         guideline_version=task.project.guideline_version,
         is_calibration=assignment.is_calibration,
         idempotency_key=idempotency_key,
         created_at=now,
     )
     judgment.pk = _store(judgment, now)
+    _record_replacement(judgment, assignment)
     if not assignment.is_calibration:
         settle_task(task, now)
     if flagged_images:
@@ -213,10 +247,11 @@ WITH judgment AS (
     RETURNING id
 ), pairs AS (
     INSERT INTO annotation_pairjudgment
-        (project_id, judgment_id, task_id, annotator_id, winner_id, loser_id)
+        (project_id, judgment_id, task_id, annotator_id, winner_id, loser_id, is_tie)
     SELECT %(project)s::bigint, judgment.id, %(task_id)s, %(annotator_id)s,
-           pair.winner, pair.loser
-    FROM judgment, unnest(%(winners)s::bigint[], %(losers)s::bigint[]) AS pair(winner, loser)
+           pair.winner, pair.loser, pair.is_tie
+    FROM judgment, unnest(%(winners)s::bigint[], %(losers)s::bigint[], %(ties)s::boolean[])
+        AS pair(winner, loser, is_tie)
 ), counted AS (
     UPDATE annotation_task SET judgments_done = judgments_done + 1
     WHERE id = %(task_id)s AND NOT %(is_calibration)s
@@ -231,7 +266,7 @@ SELECT id FROM judgment
 def _store(judgment: Judgment, now: datetime) -> int:
     """Write the judgment, its pairs (none for calibration), the task's count (not for
     calibration) and the assignment's status; returns the judgment's id."""
-    pairs = [] if judgment.is_calibration else list(combinations(judgment.ranking, 2))
+    pairs = [] if judgment.is_calibration else derived_pairs(judgment.ranking, judgment.levels)
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
@@ -240,8 +275,9 @@ def _store(judgment: Judgment, now: datetime) -> int:
             {
                 **insert_params(judgment),
                 "project": judgment.task.project_id,
-                "winners": [winner for winner, _ in pairs],
-                "losers": [loser for _, loser in pairs],
+                "winners": [winner for winner, _, _ in pairs],
+                "losers": [loser for _, loser, _ in pairs],
+                "ties": [tie for _, _, tie in pairs],
             },
         )
         judgment_id: int = cursor.fetchone()[0]
@@ -249,12 +285,17 @@ def _store(judgment: Judgment, now: datetime) -> int:
 
 
 # The judgments that decide whether an adaptive task is settled (those counted in
-# judgments_done), as one two-dimensional array (all of a task's rankings have its
-# number of images), and the task's live leases besides.
+# judgments_done: not calibration, not undone), as one two-dimensional array (all of a
+# task's rankings have its number of images) with their levels as text (empty where
+# nothing ties), and the task's live leases besides.
 _SETTLE_STATE_SQL = """
 SELECT
   ARRAY(SELECT j.ranking FROM annotation_judgment j
-        WHERE j.task_id = %(task)s::bigint AND NOT j.is_calibration ORDER BY j.id),
+        WHERE j.task_id = %(task)s::bigint AND NOT j.is_calibration
+          AND j.retracted_at IS NULL ORDER BY j.id),
+  ARRAY(SELECT array_to_string(j.levels, ',') FROM annotation_judgment j
+        WHERE j.task_id = %(task)s::bigint AND NOT j.is_calibration
+          AND j.retracted_at IS NULL ORDER BY j.id),
   (SELECT count(*) FROM annotation_assignment a
    WHERE a.task_id = %(task)s::bigint AND a.status = 'leased' AND a.expires_at > %(now)s)
 """
@@ -284,12 +325,17 @@ def settle_task(task: Task, now: datetime) -> None:
         execute_prepared(
             cursor, "hpd_settle_state", _SETTLE_STATE_SQL, {"task": task.pk, "now": now}
         )
-        found, live = cursor.fetchone()
+        found, found_levels, live = cursor.fetchone()
     rankings = [[int(image) for image in ranking] for ranking in found or []]
+    levels = [[int(v) for v in text.split(",")] if text else [] for text in found_levels or []]
     if len(rankings) < minimum:
         return
     more = wants_more(
-        rankings, minimum=minimum, maximum=maximum, threshold=task.project.consensus_threshold
+        rankings,
+        minimum=minimum,
+        maximum=maximum,
+        threshold=task.project.consensus_threshold,
+        levels=levels,
     )
     wanted = min(maximum, len(rankings) + live + (1 if more else 0))
     Task.objects.filter(pk=task.pk).exclude(judgments_wanted=wanted).update(judgments_wanted=wanted)
@@ -312,7 +358,7 @@ def skip_assignment(
     flags = list(flags or [])
     flagged_images = list(flagged_images or [])
     with transaction.atomic():
-        assignment = _locked_own_assignment(assignment_id, annotator)
+        assignment = locked_own_assignment(assignment_id, annotator)
         if assignment.status == AssignmentStatus.SUBMITTED:
             raise SubmissionConflict(
                 f"Assignment {assignment.pk} was already submitted; it cannot be skipped."
@@ -373,7 +419,7 @@ FROM annotation_task t WHERE t.id = %(task)s::bigint
 """
 
 
-def _lock_standing(assignment_id: int, annotator: User) -> str | None:
+def lock_submitter_standing(assignment_id: int, annotator: User) -> str | None:
     """Lock the annotator's standing in the assignment's project; the exclusion reason
     ('' when none was given) if they are excluded, else None (also when no row exists)."""
     with connection.cursor() as cursor:
@@ -403,7 +449,7 @@ def _slot_free(assignment: Assignment, now: datetime) -> bool:
     return bool(row and row[0])
 
 
-def _locked_own_assignment(assignment_id: int, annotator: User) -> Assignment:
+def locked_own_assignment(assignment_id: int, annotator: User) -> Assignment:
     with connection.cursor() as cursor:
         execute_prepared(
             cursor, "hpd_lock_assignment", _LOCK_ASSIGNMENT_SQL, {"assignment": assignment_id}
@@ -432,7 +478,7 @@ def _locked_own_assignment(assignment_id: int, annotator: User) -> Assignment:
 def _replay(
     assignment: Assignment, ranking: list[int], flags: list[str], idempotency_key: str
 ) -> Submitted:
-    judgment = Judgment.objects.get(assignment=assignment)
+    judgment = Judgment.objects.get(assignment=assignment, retracted_at__isnull=True)
     # The stored result is replayed for the same body, whatever the key: a client that
     # lost the response and retried with a fresh key must not be told it conflicts.
     same_body = list(judgment.ranking) == list(ranking) and sorted(judgment.flags) == sorted(flags)
@@ -452,6 +498,55 @@ def _check_ranking(ranking: list[int], display_order: list[int]) -> None:
             f"ranking must list each of the task's {len(display_order)} images exactly once, "
             f"best to worst (image ids {sorted(display_order)}); got {ranking}."
         )
+
+
+def _check_levels(
+    ranking: list[int], levels: list[int], project: Project, is_calibration: bool
+) -> list[int]:
+    try:
+        stored = checked_levels(ranking, levels, allowed=project.allow_ties)
+    except TieError as exc:
+        raise InvalidSubmission(str(exc)) from None
+    if stored and is_calibration:
+        raise InvalidSubmission(
+            "a calibration task has one expected order: put every image on a level of its "
+            "own (leave levels out)."
+        )
+    return stored
+
+
+def _check_reasons(reasons: list[str], note: str, project: Project) -> None:
+    offered = list(project.reason_chips)
+    unknown = [reason for reason in reasons if reason not in offered]
+    if unknown:
+        choices = ", ".join(repr(chip) for chip in offered) if offered else "none: leave it out"
+        raise InvalidSubmission(f"unknown reason(s) {unknown}; this project offers {choices}.")
+    if len(set(reasons)) != len(reasons):
+        raise InvalidSubmission(f"reasons must not repeat; got {reasons}.")
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidSubmission(
+            f"note is {len(note)} characters long; shorten it to {MAX_NOTE_LENGTH} at most."
+        )
+
+
+def _record_replacement(judgment: Judgment, assignment: Assignment) -> None:
+    """Name, in the audit trail, the undone judgment (if any) this one replaces."""
+    undone = (
+        Judgment.objects.filter(assignment_id=assignment.pk, retracted_at__isnull=False)
+        .order_by("-retracted_at")
+        .values("pk", "ranking", "levels")
+        .first()
+    )
+    if undone is None:
+        return
+    record_event(
+        AuditAction.JUDGMENT_REPLACED,
+        actor=judgment.annotator,
+        project=judgment.task.project,
+        target=f"task {judgment.task_id}",
+        before={"judgment": undone["pk"], "ranking": undone["ranking"], "levels": undone["levels"]},
+        after={"judgment": judgment.pk, "ranking": judgment.ranking, "levels": judgment.levels},
+    )
 
 
 def _check_flags(flags: list[str], flagged_images: list[int], display_order: list[int]) -> None:

@@ -26,8 +26,9 @@ ALPHA = 0.01
 # Bootstrap draws multiplied at once: 32 x prompts counts in memory at a time.
 DRAWS_PER_CHUNK = 32
 
-# One judgment: (its prompt, {(winner generator, loser generator): pairs it implies}).
-JudgedPairs = tuple[Hashable, Mapping[tuple[str, str], int]]
+# One judgment: (its prompt, {(winner generator, loser generator): pairs it implies}); a
+# tie adds half a pair each way (annotation/leaderboard/standings.py).
+JudgedPairs = tuple[Hashable, Mapping[tuple[str, str], float]]
 
 
 def fit_strengths(
@@ -52,7 +53,7 @@ def fit_strengths(
 
 @lru_cache(maxsize=256)
 def _fit_strengths_cached(
-    judgments: tuple[tuple[Hashable, tuple[tuple[tuple[str, str], int], ...]], ...],
+    judgments: tuple[tuple[Hashable, tuple[tuple[tuple[str, str], float], ...]], ...],
     samples: int,
     seed: int,
 ) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def _fit_strengths_cached(
     entry_judgment: list[int] = []
     entry_prompt: list[int] = []
     entry_cell: list[int] = []
-    entry_n: list[int] = []
+    entry_n: list[float] = []
     kept = 0
     for prompt, pairs in judgments:
         cells = [
@@ -88,7 +89,7 @@ def _fit_strengths_cached(
             entry_cell.append(flat_cell)
             entry_n.append(count)
         kept += 1
-    total = int(sum(entry_n))
+    total = round(sum(entry_n))
     empty = {"comparisons": kept, "pairs": total, "prompts": len(prompt_index), "generators": []}
     if size < 2 or total == 0:
         return empty

@@ -45,6 +45,9 @@ def judged_pairs(project: Project) -> dict[str, list[JudgedPairs]]:
     """Per prompt style: one entry per judgment, (prompt id, {(winner generator, loser
     generator): pairs}).
 
+    A tie (PairJudgment.is_tie, annotation/judging/ties.py) is half a win for each
+    image: half a pair (A, B) and half a pair (B, A).
+
     Reads the pair rows of the judgments that count (annotation/quality/counted.py),
     gold pairs included: what an export keeps unless it leaves gold out. One grouped
     query; memory grows with the judgments, not with their implied pairs.
@@ -57,14 +60,18 @@ def judged_pairs(project: Project) -> dict[str, list[JudgedPairs]]:
             "task__prompt__style",
             "winner__generator",
             "loser__generator",
+            "is_tie",
         )
         .annotate(n=Count("id"))
         .order_by()
     )
-    judgments: dict[int, tuple[int, str, dict[tuple[str, str], int]]] = {}
-    for judgment, prompt, style, winner, loser, n in rows:
+    judgments: dict[int, tuple[int, str, dict[tuple[str, str], float]]] = {}
+    for judgment, prompt, style, winner, loser, is_tie, n in rows:
         entry = judgments.setdefault(judgment, (prompt, style or "", {}))
-        entry[2][(winner or "unknown", loser or "unknown")] = n
+        won, lost = winner or "unknown", loser or "unknown"
+        shares = [((won, lost), n / 2), ((lost, won), n / 2)] if is_tie else [((won, lost), n)]
+        for pair, share in shares:
+            entry[2][pair] = entry[2].get(pair, 0) + share
     by_style: dict[str, list[JudgedPairs]] = defaultdict(list)
     for _judgment, (prompt, style, pairs) in sorted(judgments.items()):
         by_style[style].append((prompt, pairs))

@@ -1,6 +1,6 @@
 """The nouns of the human side (docs/architecture.md#data-model)."""
 
-from annotation.models.audit import AuditAction, AuditEvent
+from annotation.models.audit import AuditAction, AuditEvent, record_event
 from annotation.models.content import (
     AnnotatorPrompt,
     Batch,
@@ -68,5 +68,6 @@ __all__ = [
     "TaskType",
     "User",
     "capabilities",
+    "record_event",
     "visible_projects",
 ]

@@ -10,7 +10,12 @@ change no single row a library could diff.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+
+from annotation.models.content import Project
+from annotation.models.users import User
 
 
 class AuditAction(models.TextChoices):
@@ -34,6 +39,9 @@ class AuditAction(models.TextChoices):
     MODEL_PROMOTED = "model_promoted", "Model version promoted"
     MODEL_ROLLED_BACK = "model_rolled_back", "Active model rolled back"
     POLICY_CHANGED = "policy_changed", "Training policy changed"
+    JUDGING_OPTIONS_CHANGED = "judging_options_changed", "Ties or reason chips changed"
+    JUDGMENT_RETRACTED = "judgment_retracted", "Judgment undone by its annotator"
+    JUDGMENT_REPLACED = "judgment_replaced", "Undone judgment replaced"
 
 
 class AuditEvent(models.Model):
@@ -54,3 +62,27 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.target}"
+
+
+def record_event(
+    action: str,
+    *,
+    actor: Any = None,
+    project: Project | None = None,
+    target: str = "",
+    before: Any = None,
+    after: Any = None,
+) -> AuditEvent:
+    """Append one event. `actor` is the user who acted (None or anonymous: the system,
+    a command). Call it in the transaction of the change where there is one."""
+    user = actor if isinstance(actor, User) else None
+    return AuditEvent.objects.create(
+        action=action,
+        actor_id=user.pk if user else None,
+        actor_name=user.username if user else "",
+        project_id=project.pk if project else None,
+        project_slug=project.slug if project else "",
+        target=target[:300],
+        before=before,
+        after=after,
+    )

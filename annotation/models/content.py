@@ -1,6 +1,7 @@
 """What gets judged: projects, uploaded batches, prompts and their images."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -115,6 +116,19 @@ class Project(models.Model):
         "smallest score margin of the active scorer first, unscored tasks after the scored "
         "ones in upload order (annotation/judging/serving.py). Gold tasks and the "
         "calibration round keep upload order.",
+    )
+    allow_ties = models.BooleanField(
+        default=False,
+        help_text="Annotators may answer that images are about the same (a pairwise tie, or "
+        "images on one level of a ranking). Off by default, as in HPD v2.",
+    )
+    reason_chips = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        help_text="Quick reasons an annotator may tick beside a judgment (for example "
+        "'text mismatch', 'artifacts'); empty: none offered. A free-text note is always "
+        "possible.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

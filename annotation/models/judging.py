@@ -174,16 +174,28 @@ class JudgmentFlag(models.TextChoices):
 
 
 class Judgment(models.Model):
-    """A submitted ranking, best to worst. Imported judgments have no assignment."""
+    """A submitted ranking, best to worst. Imported judgments have no assignment.
 
-    assignment = models.OneToOneField(
-        Assignment, null=True, blank=True, on_delete=models.PROTECT, related_name="judgment"
+    A judgment its annotator took back (undo: annotation/judging/undo.py) keeps its row,
+    marked `retracted_at`; it no longer counts anywhere and its pair rows are gone. Its
+    assignment may then carry one more, live judgment: the replacement.
+    """
+
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.PROTECT, related_name="judgments"
     )
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="judgments")
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="judgments"
     )
     ranking = ArrayField(models.BigIntegerField(), help_text="Image ids, best to worst.")
+    levels = ArrayField(
+        models.PositiveSmallIntegerField(),
+        default=list,
+        blank=True,
+        help_text="Ties: the level of each image of `ranking` (0 best; images on one level "
+        "are about the same). Empty: a strict order, every image on a level of its own.",
+    )
     display_order = ArrayField(models.BigIntegerField(), default=list, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     flags = ArrayField(
@@ -195,12 +207,31 @@ class Judgment(models.Model):
         help_text="Made during the annotator's calibration round: kept, but not counted "
         "in agreement, exports or the task's judgments.",
     )
+    reasons = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        help_text="Reason chips ticked, from the project's `reason_chips`.",
+    )
+    note = models.CharField(max_length=500, blank=True, default="")
     idempotency_key = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    retracted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its annotator took it back (undo)."
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["task", "annotator"], name="judgment_once_per_task"),
+            models.UniqueConstraint(
+                fields=["task", "annotator"],
+                condition=models.Q(retracted_at__isnull=True),
+                name="judgment_once_per_task",
+            ),
+            models.UniqueConstraint(
+                fields=["assignment"],
+                condition=models.Q(retracted_at__isnull=True),
+                name="judgment_once_per_assignment",
+            ),
             models.UniqueConstraint(
                 fields=["annotator", "idempotency_key"],
                 condition=~models.Q(idempotency_key=""),
@@ -214,7 +245,11 @@ class Judgment(models.Model):
 
 
 class PairJudgment(models.Model):
-    """One (winner, loser) pair derived from a judgment: the unit of export and agreement."""
+    """One (winner, loser) pair derived from a judgment: the unit of export and agreement.
+
+    A tie (`is_tie`: the judgment put both on one level) names its images in ranking
+    order; it is half a win for each.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     judgment = models.ForeignKey(Judgment, on_delete=models.CASCADE, related_name="pairs")
@@ -224,6 +259,7 @@ class PairJudgment(models.Model):
     )
     winner = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
     loser = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    is_tie = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["project", "task"])]

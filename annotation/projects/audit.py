@@ -6,31 +6,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from annotation.models import AuditEvent, Project, User
+from annotation.models import AuditEvent, Project, record_event
 
-
-def record_event(
-    action: str,
-    *,
-    actor: Any = None,
-    project: Project | None = None,
-    target: str = "",
-    before: Any = None,
-    after: Any = None,
-) -> AuditEvent:
-    """Append one event. `actor` is the user who acted (None or anonymous: the system,
-    a command). Call it in the transaction of the change where there is one."""
-    user = actor if isinstance(actor, User) else None
-    return AuditEvent.objects.create(
-        action=action,
-        actor_id=user.pk if user else None,
-        actor_name=user.username if user else "",
-        project_id=project.pk if project else None,
-        project_slug=project.slug if project else "",
-        target=target[:300],
-        before=before,
-        after=after,
-    )
+__all__ = ["audit_events", "form_changes", "record_event"]
 
 
 def audit_events(project: Project | None = None, action: str = "") -> QuerySet[AuditEvent]:

@@ -76,9 +76,10 @@ def compute_agreement(
     if isinstance(project, str):
         project = Project.objects.get(slug=project)
     key = f"split={split or ''}|batch={batch or ''}|guideline={guideline_version or ''}"
-    fingerprint = Judgment.objects.filter(task__project=project).aggregate(
-        count=Count("id"), last=Max("id")
-    )
+    # Live judgments only: an undo (Judgment.retracted_at) changes the count.
+    fingerprint = Judgment.objects.filter(
+        task__project=project, retracted_at__isnull=True
+    ).aggregate(count=Count("id"), last=Max("id"))
     count, last = fingerprint["count"] or 0, fingerprint["last"] or 0
     if use_cache:
         cached = AgreementReport.objects.filter(

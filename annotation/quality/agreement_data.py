@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
+from annotation.judging import competition_ranks
 from annotation.models import Project
 from annotation.quality.counted import counted_sql
 
@@ -32,6 +33,9 @@ class JudgmentArrays:
     second_shown: IntArray
     images: IntArray  # every ranking, best to worst, concatenated
     offsets: IntArray  # start of each ranking in `images`
+    # The rank (1 = best) of each image of `images`: its position + 1, or where the
+    # judgment ties images the best rank of their level (annotation/judging/ties.py).
+    ranks: IntArray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -58,7 +62,8 @@ def read_judgments(
         SELECT j.id, j.task_id, j.annotator_id, t.batch_id, b.split, j.guideline_version,
                j.duration_ms, EXTRACT(EPOCH FROM j.created_at)::float8,
                cardinality(j.ranking), array_to_string(j.ranking, ','),
-               COALESCE(j.display_order[1], -1), COALESCE(j.display_order[2], -1)
+               COALESCE(j.display_order[1], -1), COALESCE(j.display_order[2], -1),
+               array_to_string(j.levels, ',')
         FROM annotation_judgment j
         JOIN annotation_task t ON t.id = j.task_id
         JOIN annotation_batch b ON b.id = t.batch_id
@@ -72,12 +77,18 @@ def read_judgments(
         empty = np.zeros(0, dtype=np.int64)
         return JudgmentArrays(
             empty, empty, empty, empty, np.zeros(0, dtype=str), np.zeros(0, dtype=str),
-            np.zeros(0), np.zeros(0), empty, empty, empty, empty, empty,
+            np.zeros(0), np.zeros(0), empty, empty, empty, empty, empty, empty,
         )  # fmt: skip
     columns = list(zip(*rows, strict=True))
     size = np.array(columns[8], dtype=np.int64)
     images = np.array(",".join(columns[9]).split(","), dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
+    ranks = np.concatenate(
+        [
+            competition_ranks(range(n), [int(v) for v in levels.split(",")] if levels else [])
+            for n, levels in zip(columns[8], columns[12], strict=True)
+        ]
+    ).astype(np.int64)
     return JudgmentArrays(
         ids=np.array(columns[0], dtype=np.int64),
         task=np.array(columns[1], dtype=np.int64),
@@ -92,4 +103,5 @@ def read_judgments(
         second_shown=np.array(columns[11], dtype=np.int64),
         images=images,
         offsets=offsets,
+        ranks=ranks,
     )

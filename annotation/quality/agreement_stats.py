@@ -81,7 +81,9 @@ def rank_groups(judgments: JudgmentArrays) -> list[Group]:
         ranking = judgments.images[index]
         order = np.argsort(ranking, axis=1, kind="stable")
         ordered = np.take_along_axis(ranking, order, axis=1)
-        ranks = order + 1  # the rank (1 = best) of each image, columns in ascending id
+        # The rank (1 = best) of each image, columns in ascending id; tied images share
+        # the best rank of their level.
+        ranks = np.take_along_axis(judgments.ranks[index], order, axis=1)
         groups.append(Group(int(n), rows, ranks, ordered, ranking))
     return groups
 
@@ -105,6 +107,17 @@ class Core:
     task_agreeing: FloatArray
     task_pairs: FloatArray
     value_count_tasks: list[IntArray]  # the task id of each row of value_counts
+
+
+def _per_task(task_index: IntArray, answer: FloatArray, tasks: int) -> FloatArray:
+    """(tasks, pairs): the sum of `answer` (judgments x pairs) over each task's judgments."""
+    return np.stack(
+        [
+            np.bincount(task_index, weights=answer[:, p], minlength=tasks)
+            for p in range(answer.shape[1])
+        ],
+        axis=1,
+    )
 
 
 def core_statistics(judgments: JudgmentArrays, groups: list[Group], mask: np.ndarray) -> Core:
@@ -135,6 +148,11 @@ def core_statistics(judgments: JudgmentArrays, groups: list[Group], mask: np.nda
         first_pos = np.where(ranking == first[:, None], np.arange(n), n).min(axis=1)
         second_pos = np.where(ranking == second[:, None], np.arange(n), n).min(axis=1)
         known = (first_pos < n) & (second_pos < n)
+        # A tie between them says nothing about which position is favoured.
+        position_rank = judgments.ranks[judgments.offsets[rows][:, None] + np.arange(n)[None, :]]
+        first_rank = np.take_along_axis(position_rank, np.minimum(first_pos, n - 1)[:, None], 1)
+        second_rank = np.take_along_axis(position_rank, np.minimum(second_pos, n - 1)[:, None], 1)
+        known &= first_rank[:, 0] != second_rank[:, 0]
         first_won[rows[known]] = (first_pos[known] < second_pos[known]).astype(float)
 
         multi = m >= 2
@@ -158,24 +176,24 @@ def core_statistics(judgments: JudgmentArrays, groups: list[Group], mask: np.nda
         ceiling_sum = np.bincount(task_index[multi], weights=score[multi], minlength=len(tasks))
         ceilings.append(ceiling_sum[task_multi] / per_task[task_multi])
 
-        # Pairwise agreement: per task and image pair, how many prefer the first image.
-        prefer_a = (own < 0).astype(float)
-        wins = np.stack(
-            [
-                np.bincount(task_index, weights=prefer_a[:, p], minlength=len(tasks))
-                for p in range(len(col_a))
-            ],
-            axis=1,
-        )[task_multi]
+        # Pairwise agreement: per task and image pair, how many prefer the first image,
+        # how many tie them; two annotators agree on a pair when they give it the same
+        # answer of the three (first better, second better, about the same).
+        wins = _per_task(task_index, (own < 0).astype(float), len(tasks))[task_multi]
+        ties = _per_task(task_index, (own == 0).astype(float), len(tasks))[task_multi]
         k = per_task[task_multi][:, None].astype(float)
-        agreeing_per_task = (wins * (wins - 1) / 2 + (k - wins) * (k - wins - 1) / 2).sum(axis=1)
+        losses = k - wins - ties
+        agreeing_per_task = (
+            wins * (wins - 1) / 2 + losses * (losses - 1) / 2 + ties * (ties - 1) / 2
+        ).sum(axis=1)
         pairs_per_task = (k[:, 0] * (k[:, 0] - 1) / 2) * len(col_a)
         task_agreeing.append(agreeing_per_task)
         task_pairs.append(pairs_per_task)
         agreeing += float(agreeing_per_task.sum())
         pairs_total += float(pairs_per_task.sum())
 
-        # Kendall's W per task (rankings have no ties).
+        # Kendall's W per task (without the tie correction: ties are rare and only where
+        # a project allows them, annotation/judging/ties.py).
         mt = per_task[task_multi].astype(float)
         deviations = sums[task_multi] - (mt * (n + 1) / 2)[:, None]
         kendall.append(12 * (deviations**2).sum(axis=1) / (mt**2 * (n**3 - n)))

@@ -144,6 +144,7 @@ def self_consistency(project: Project) -> dict[int, list[float]]:
               ON o.task_id = t.repeat_of_id AND o.annotator_id = j.annotator_id
             JOIN annotation_task ot ON ot.id = o.task_id
             WHERE t.project_id = %s AND t.repeat_of_id IS NOT NULL AND {counted}
+              AND j.retracted_at IS NULL
             """,
             [project.pk, *counted_params],
         )

@@ -2,8 +2,9 @@
 and the training trigger.
 
 A judgment counts when it is not a calibration judgment, its annotator is not excluded
-in the task's project (ProjectAnnotator.is_excluded), and its task is not a repeat item
-(Task.repeat_of). Gold tasks count unless the caller leaves them out (`include_gold`).
+in the task's project (ProjectAnnotator.is_excluded), its task is not a repeat item
+(Task.repeat_of), and its annotator did not take it back (Judgment.retracted_at: undo,
+annotation/judging/undo.py). Gold tasks count unless the caller leaves them out (`include_gold`).
 
 The rule is declared once, in `_UNCOUNTED`: the reasons a judgment does not count, in
 the order they are checked, each an SQL condition over a judgment alias `{j}` and its
@@ -27,7 +28,7 @@ _STANDING = ProjectAnnotator._meta.db_table
 
 # Why a judgment does not count, in the order the reasons are checked. The names are the
 # export's reasons (annotation/export/query.py): DATASHEET.md and the snapshot summaries
-# show them, so they and their order stay as they are.
+# show them, so they and their order stay as they are (a new reason goes last).
 _UNCOUNTED: tuple[tuple[str, str], ...] = (
     ("calibration", "{j}.is_calibration"),
     (
@@ -36,6 +37,7 @@ _UNCOUNTED: tuple[tuple[str, str], ...] = (
         "{t}.project_id AND standing.annotator_id = {j}.annotator_id AND standing.is_excluded)",
     ),
     ("repeat_task", "{t}.repeat_of_id IS NOT NULL"),
+    ("retracted", "{j}.retracted_at IS NOT NULL"),
 )
 # Left out only when the caller asks (include_gold=False): gold pairs pit an image
 # against a degraded copy, a check of annotators rather than a preference.

@@ -7,7 +7,7 @@ from django.template.loader import select_template
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from annotation.judging import annotator_progress
+from annotation.judging import MAX_NOTE_LENGTH, annotator_progress
 from annotation.models import Capability
 from annotation.projects import project_for
 
@@ -32,5 +32,7 @@ def annotate(request: HttpRequest, slug: str) -> HttpResponse:
             "next_url": reverse("next", args=[project.slug]),
             "submit_url": reverse("assignment-submit", args=[0]),
             "skip_url": reverse("assignment-skip", args=[0]),
+            "undo_url": reverse("undo", args=[project.slug]),
+            "note_max": MAX_NOTE_LENGTH,
         },
     )

@@ -9,6 +9,9 @@
   const cfg = root.dataset;
   const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   const pairwise = cfg.taskType === "pairwise";
+  const ties = cfg.allowTies === "1";
+  // The Undo button stays this long after a submit (U works as long as the server allows).
+  const UNDO_SHOWN_MS = 10000;
   // Phones and tablets: the instructions speak of taps.
   const touch = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
   // Rankings of 10 or more images: "1" waits this long for a second digit (10 to 16).
@@ -17,6 +20,9 @@
   const state = {
     lease: null,        // the task on screen
     order: [],          // image ids chosen so far, best first
+    tied: [],           // per placed image: tied with the one placed before it
+    undoTimer: null,    // hides the Undo button
+    submitted: false,   // a judgment was sent from this page: U may take it back
     shownAt: 0,         // when the task appeared (for duration_ms)
     key: null,          // Idempotency-Key of the current assignment
     busy: false,        // a request is in flight: ignore keys
@@ -43,12 +49,14 @@
     $("session-count").textContent = state.session + " this session";
   }
 
-  function counted() {
-    // One more judgment stored: the figures move without asking the server.
-    state.done += 1;
-    state.today += 1;
-    state.session += 1;
-    state.left = Math.max(0, state.left - 1);
+  function counted(delta) {
+    // One more judgment stored (or, undone, one less): the figures move without asking
+    // the server.
+    const d = delta === undefined ? 1 : delta;
+    state.done += d;
+    state.today += d;
+    state.session += d;
+    state.left = Math.max(0, state.left - d);
   }
 
   function say(text) {
@@ -190,22 +198,27 @@
   function instructions(count) {
     if (touch) {
       return pairwise
-        ? "Which image is better? Tap it. Tap the magnifier to see both at full size."
-        : "Tap the images from best to worst; \u201cUndo last\u201d takes one back, then tap Submit.";
+        ? "Which image is better? Tap it" + (ties ? ", or \u201cAbout the same\u201d" : "") + ". Tap the magnifier to see both at full size."
+        : "Tap the images from best to worst" + (ties ? " (\u201cTie last two\u201d puts the last on the same level)" : "") + "; \u201cUndo last\u201d takes one back, then tap Submit.";
     }
     if (pairwise) {
-      return "Which image is better? Press 1 or Left for the left image, 2 or Right for the right image. Z zooms.";
+      return "Which image is better? Press 1 or Left for the left image, 2 or Right for the right image" +
+        (ties ? ", 3 or T if they are about the same" : "") + ". Z zooms; U takes your last judgment back.";
     }
     const keys = count <= 9
       ? "1 to " + count
       : "1 to 9, and for 10 to " + count + " both digits (1 then 0 for 10)";
-    return "Press the image numbers from best to worst (" + keys + "), or click them. Backspace undoes; Enter submits; Z zooms.";
+    return "Press the image numbers from best to worst (" + keys + "), or click them." +
+      (ties ? " T ties the last placed image with the one before it." : "") +
+      " Backspace undoes; Enter submits; Z zooms; U takes your last judgment back.";
   }
 
   function show(lease, decoded) {
     if (ahead.lease && ahead.lease.assignment === lease.assignment) clearAhead();
     state.lease = lease;
     state.order = [];
+    state.tied = [];
+    resetReasons();
     state.key = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
     $("done").hidden = true;
     $("feedback").hidden = true;
@@ -276,7 +289,12 @@
     }
     const count = state.lease.images.length;
     const rows = pairwise ? 2 : Math.ceil(count / 2);
-    const below = pairwise ? 0 : $("order-area").getBoundingClientRect().height + 12;
+    // What must stay on screen under the images: a pair's tie button and reasons (chosen
+    // before the tap that decides), a ranking's order and Submit.
+    const extras = pairwise
+      ? [document.querySelector(".pair-actions"), $("reasons")]
+      : [$("order-area")];
+    const below = extras.reduce((sum, el) => sum + (el && !el.hidden ? el.getBoundingClientRect().height + 12 : 0), 0);
     const top = grid.getBoundingClientRect().top + window.scrollY;
     const free = window.innerHeight - top - below - 8 * rows;
     const each = Math.max(MIN_IMAGE_PX, Math.floor(free / rows) - 6);
@@ -297,6 +315,7 @@
     }
     if (state.order.includes(id)) return;
     state.order.push(id);
+    state.tied.push(false);
     renderOrder();
     say("Image " + (index + 1) + " placed " + state.order.length + " of " + lease.images.length + ".");
   }
@@ -304,9 +323,68 @@
   function undo() {
     if (pairwise || !state.order.length) return;
     state.order.pop();
+    state.tied.pop();
     renderOrder();
     say("Undone. " + state.order.length + " placed.");
   }
+
+  // --- ties: the last placed image on the same level as the one before it (T again
+  // separates them); a pair judged about the same (3 or T).
+  function tieLast() {
+    if (!ties || pairwise || !state.lease || state.busy || state.feedback) return;
+    const last = state.order.length - 1;
+    if (last < 1) {
+      say("Place two images first; T then puts the last one on the same level as the one before it.");
+      return;
+    }
+    state.tied[last] = !state.tied[last];
+    renderOrder();
+    say("Image " + (positionOf(state.order[last]) + 1) + (state.tied[last] ? " tied with " : " no longer tied with ") +
+      "image " + (positionOf(state.order[last - 1]) + 1) + ".");
+  }
+
+  function tiePair() {
+    const lease = state.lease;
+    if (!ties || !pairwise || !lease || state.busy || state.feedback) return;
+    submit(lease.images.map((image) => image.id), [0, 0]);
+  }
+
+  function levelsOf(tied) {
+    // [] for a strict order; else the level of each placed image (annotation/judging/ties.py).
+    if (!tied.some((t) => t)) return [];
+    const levels = [];
+    tied.forEach((t, i) => levels.push(i === 0 ? 0 : levels[i - 1] + (t ? 0 : 1)));
+    return levels;
+  }
+
+  // --- reasons: chips toggled before the decision, and a note
+  function resetReasons() {
+    document.querySelectorAll(".reason-chip").forEach((chip) => chip.setAttribute("aria-pressed", "false"));
+    if ($("note")) $("note").value = "";
+  }
+
+  function chosenReasons() {
+    return Array.from(document.querySelectorAll(".reason-chip[aria-pressed=true]")).map((chip) => chip.dataset.reason);
+  }
+
+  document.querySelectorAll(".reason-chip").forEach((chip) => {
+    chip.addEventListener("click", () => {
+      const on = chip.getAttribute("aria-pressed") !== "true";
+      chip.setAttribute("aria-pressed", on ? "true" : "false");
+      say("Reason \u201c" + chip.dataset.reason + "\u201d " + (on ? "chosen." : "removed."));
+    });
+  });
+  if ($("note")) {
+    $("note").addEventListener("keydown", (event) => {
+      // Enter or Escape: back to the images, where the keys choose again.
+      if (event.key === "Enter" || event.key === "Escape") {
+        event.preventDefault();
+        $("task").focus({ preventScroll: true });
+      }
+    });
+  }
+  if ($("tie-pair")) $("tie-pair").addEventListener("click", () => tiePair());
+  if ($("tie-last")) $("tie-last").addEventListener("click", () => tieLast());
 
   function positionOf(id) {
     return state.lease.images.findIndex((image) => image.id === id);
@@ -321,6 +399,10 @@
       item.draggable = true;
       item.dataset.id = id;
       item.textContent = "Image " + (positionOf(id) + 1);
+      if (state.tied[rankIndex]) {
+        item.classList.add("tied");
+        item.setAttribute("aria-label", "Image " + (positionOf(id) + 1) + ", tied with the one before");
+      }
       item.addEventListener("dragstart", (event) => {
         event.dataTransfer.setData("text/plain", String(id));
       });
@@ -331,8 +413,12 @@
       });
       list.appendChild(item);
     });
+    // Tied images share the best rank of their level (1, 1, 3).
+    const levels = levelsOf(state.tied);
+    const shared = state.order.map((_, i) => (levels.length ? levels.indexOf(levels[i]) : i));
     document.querySelectorAll("#images .image-choice").forEach((button) => {
-      const rank = state.order.indexOf(Number(button.dataset.id));
+      const placed = state.order.indexOf(Number(button.dataset.id));
+      const rank = placed >= 0 ? shared[placed] : -1;
       button.querySelector(".image-rank").textContent = rank >= 0 ? "#" + (rank + 1) : "";
       button.classList.toggle("placed", rank >= 0);
       if (!pairwise) {
@@ -351,6 +437,7 @@
     const target = Math.min(rankIndex, order.length);
     order.splice(target, 0, id);
     state.order = order;
+    state.tied = order.map(() => false);  // a moved image starts a level of its own
     renderOrder();
   }
 
@@ -369,13 +456,19 @@
       say("Place all " + state.lease.images.length + " images before submitting (" + state.order.length + " placed).");
       return;
     }
-    submit(state.order.slice());
+    submit(state.order.slice(), levelsOf(state.tied));
   }
 
   // --- submit, skip, flag
-  function submit(ranking) {
+  function submit(ranking, levels) {
     const lease = state.lease;
     const body = { ranking: ranking, duration_ms: Math.round(performance.now() - state.shownAt), flags: [] };
+    if (levels && levels.length) body.levels = levels;
+    const reasons = chosenReasons();
+    if (reasons.length) body.reasons = reasons;
+    const note = $("note") ? $("note").value.trim() : "";
+    if (note) body.note = note;
+    offerUndo(lease);
     const next = lease.is_calibration ? null : takeAhead();
     if (!next) {
       submitAndWait(body);
@@ -405,6 +498,7 @@
         showProgress();
         prefetch();
       } else {
+        withdrawUndo();
         say("Your judgment of the previous task was not stored: " +
           ((result.data && result.data.detail) || "refused (" + result.status + ")."));
       }
@@ -429,23 +523,81 @@
       setTimeout(() => submitAndWait(body, n), Math.min(8000, 1000 * n));
       return;
     }
-    state.busy = false;
     if (result.status === 201 || result.status === 200) {
       if (result.status === 201 && !lease.is_calibration) { counted(); }
       showProgress();
       const next = result.data.next;
       if (result.data.calibration) {
+        state.busy = false;
         showFeedback(result.data.calibration, lease, next);
       } else {
-        advance(next);
+        // Still busy while the next task's images load: a key pressed meanwhile must not
+        // judge the task just submitted a second time.
+        await advance(next);
+        state.busy = false;
       }
-    } else if (result.status === 409 || result.status === 403 || result.status === 404) {
+      return;
+    }
+    state.busy = false;
+    if (result.status === 409 || result.status === 403 || result.status === 404) {
+      withdrawUndo();
       say((result.data && result.data.detail) || "This task is no longer yours.");
       fetchNext();
     } else {
+      withdrawUndo();
       say((result.data && result.data.detail) || "The judgment was refused (" + result.status + ").");
     }
   }
+
+  // --- undo: U (or the button shown for UNDO_SHOWN_MS after a submit) takes the last
+  // judgment back and shows its task again, leased anew (annotation/judging/undo.py).
+  function offerUndo(lease) {
+    if (lease.is_calibration) return;  // its feedback is shown at once; it cannot be undone
+    state.submitted = true;
+    $("undo-judgment").hidden = false;
+    clearTimeout(state.undoTimer);
+    state.undoTimer = setTimeout(() => { $("undo-judgment").hidden = true; }, UNDO_SHOWN_MS);
+  }
+
+  function withdrawUndo() {
+    // The judgment was not stored: U must not take back an older one instead.
+    state.submitted = false;
+    clearTimeout(state.undoTimer);
+    $("undo-judgment").hidden = true;
+  }
+
+  async function undoJudgment() {
+    if (!state.submitted || state.busy || state.feedback) return;
+    state.busy = true;
+    clearTimeout(state.undoTimer);
+    $("undo-judgment").hidden = true;
+    say("Undoing your last judgment…");
+    await sent;
+    let result;
+    try {
+      result = await api("POST", cfg.undoUrl);
+    } catch (e) {
+      state.busy = false;
+      say("Could not reach the server; your last judgment stays. Try U again.");
+      return;
+    }
+    if (result.status !== 200) {
+      state.busy = false;
+      say((result.data && result.data.detail) || "Your last judgment could not be undone (" + result.status + ").");
+      return;
+    }
+    state.submitted = false;
+    counted(-1);
+    showProgress();
+    clearAhead();
+    const lease = result.data.lease;
+    const images = await preload(lease);
+    state.busy = false;
+    show(lease, images);
+    say("Undone: judge this task again. Your new judgment replaces the old one.");
+    setTimeout(prefetch, 0);
+  }
+  $("undo-judgment").addEventListener("click", () => undoJudgment());
 
   async function advance(next) {
     if (next) {
@@ -666,13 +818,22 @@
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (document.querySelector("dialog[open]")) return;  // dialogs handle their own keys
+    if (event.target.closest && event.target.closest("input, textarea")) return;  // typing a note
     const key = event.key;
     if (state.feedback) {
       if (key === "Enter") { event.preventDefault(); continueAfterFeedback(); }
       return;
     }
     if (key === "g" || key === "G") { event.preventDefault(); showGuidelines(); return; }
+    if (key === "u" || key === "U") { event.preventDefault(); flushDigit(); undoJudgment(); return; }
     if (!state.lease) return;
+    if (key === "r" || key === "R") {
+      const chip = document.querySelector(".reason-chip");
+      if (chip) { event.preventDefault(); chip.focus(); }
+      return;
+    }
+    if ((key === "t" || key === "T") && ties) { event.preventDefault(); flushDigit(); pairwise ? tiePair() : tieLast(); return; }
+    if (pairwise && ties && key === "3") { event.preventDefault(); tiePair(); return; }
     if (key === "s" || key === "S") { event.preventDefault(); flushDigit(); skip(); return; }
     if (key === "f" || key === "F") { event.preventDefault(); flushDigit(); openFlagDialog(); return; }
     if (pairwise && (key === "ArrowLeft" || key === "ArrowRight")) {

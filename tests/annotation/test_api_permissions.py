@@ -82,6 +82,9 @@ MATRIX: dict[str, dict[str, dict[str, Any]]] = {
     "next": {"GET": project("annotate", OK)},
     "assignment-submit": {"POST": assignee_only(BAD)},
     "assignment-skip": {"POST": assignee_only(OK)},
+    # Nobody in the world has a judgment of their own to take back: 409 once past the
+    # permission check.
+    "undo": {"POST": project("annotate", HTTPStatus.CONFLICT)},
     "model-version-list": {"GET": platform_readers(OK)},
     "score-images": {"POST": platform_readers(BAD)},  # no prompt, no images
 }

@@ -22,6 +22,9 @@ def judge(
     duration_ms: int | None = 1500,
     flags: Sequence[str] = (),
     shown: Sequence[int] | None = None,
+    levels: Sequence[int] = (),
+    reasons: Sequence[str] = (),
+    note: str = "",
 ) -> Judgment:
     """Lease the annotator's next task, which must be `task`, and submit `ranking` (image
     ids best to worst) for it.
@@ -53,6 +56,9 @@ def judge(
         duration_ms=duration_ms,
         flags=list(flags),
         idempotency_key=str(uuid.uuid4()),
+        levels=list(levels),
+        reasons=list(reasons),
+        note=note,
     ).judgment
 
 

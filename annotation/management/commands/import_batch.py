@@ -1,12 +1,13 @@
 import json
-from argparse import ArgumentParser
+from argparse import ArgumentParser, BooleanOptionalAction
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.intake import BatchRejected, StorageUnavailable, import_batch
-from annotation.models import ServingOrder, Split
+from annotation.judging import judging_option_problems, set_judging_options
+from annotation.models import Project, ServingOrder, Split
 from core.progress_bar import TqdmProgress
 
 
@@ -34,6 +35,20 @@ class Command(BaseCommand):
             "only while its judgments are not confidently agreed (default: the project's "
             "maximum, or the minimum: a fixed number).",
         )
+        parser.add_argument(
+            "--allow-ties",
+            action=BooleanOptionalAction,
+            default=None,
+            help="Let annotators judge images about the same (--no-allow-ties: not; "
+            "default: the project keeps its setting, off for a new project).",
+        )
+        parser.add_argument(
+            "--reason-chips",
+            default=None,
+            help="Comma-separated quick reasons annotators may tick, e.g. "
+            "'text mismatch,artifacts,aesthetics,unsafe' ('' for none; default: the "
+            "project keeps its chips).",
+        )
 
         parser.add_argument(
             "--serving-order",
@@ -45,6 +60,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        judging: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("allow_ties", options["allow_ties"]),
+                ("reason_chips", _chips(options["reason_chips"])),
+            )
+            if value is not None
+        }
+        problems = judging_option_problems(**judging)
+        if problems:
+            for where, message in problems:
+                self.stderr.write(f"  --{where.replace('_', '-')}: {message}")
+            raise CommandError(f"{len(problems)} problem(s) in the options; nothing was imported.")
         progress = TqdmProgress("img")
         try:
             summary = import_batch(
@@ -68,4 +96,12 @@ class Command(BaseCommand):
             progress.close()
             raise CommandError(f"{exc}. Nothing was imported.") from None
         progress.close()
+        if judging:
+            set_judging_options(Project.objects.get(slug=options["project"]), **judging)
         self.stdout.write(json.dumps(summary.as_dict()))
+
+
+def _chips(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [chip.strip() for chip in text.split(",") if chip.strip()]

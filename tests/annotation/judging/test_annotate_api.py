@@ -73,6 +73,8 @@ def test_next_leases_a_task_with_its_images_in_a_stored_shuffled_order() -> None
         "expires_in_s": body["expires_in_s"],
         "guideline_version": "hpd-v2-1",
         "is_calibration": False,
+        "allow_ties": False,
+        "reason_chips": [],
     }
     assert 590 < body["expires_in_s"] <= 600
     assert sorted(assignment.display_order) == sorted(image_ids(task))
@@ -197,7 +199,10 @@ def test_submit_stores_everything_with_pairs_in_ranking_order() -> None:
         "assignment": lease["assignment"],
         "judgment": judgment.pk,
         "ranking": ranking,
+        "levels": [],
         "flags": ["cannot_decide"],
+        "reasons": [],
+        "note": "",
         "created_at": response.json()["created_at"],
         "calibration": None,
     }
@@ -280,6 +285,8 @@ def test_an_annotator_never_sees_another_annotators_judgment() -> None:
         "expires_at",
         "guideline_version",
         "is_calibration",
+        "allow_ties",
+        "reason_chips",
     }
     assert all(set(image) == {"id", "url"} for image in lease_b["images"])
     assert replay_by_b.status_code == HTTPStatus.FORBIDDEN

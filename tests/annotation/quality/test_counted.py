@@ -5,6 +5,7 @@ tests/training/test_pipeline_tally.py, on the same scenario."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 
 from annotation.export import create_export, export_snapshot
 from annotation.export.query import ALWAYS_REMOVED, FILTER_REMOVED
+from annotation.intake import import_batch, process_batch
+from annotation.judging import submit_judgment, undo_last_judgment
 from annotation.leaderboard.standings import judged_pairs
 from annotation.models import (
     ExportSnapshot,
@@ -20,6 +23,7 @@ from annotation.models import (
     Project,
     Task,
 )
+from annotation.projects import add_user
 from annotation.quality import (
     GOLD_REASON,
     UNCOUNTED_REASONS,
@@ -32,7 +36,8 @@ from annotation.quality.agreement import compute_agreement
 from annotation.quality.agreement_data import read_judgments
 from annotation.quality.annotator_quality import set_excluded
 from annotation.quality.repeats import schedule_repeat_items
-from tests.factories.scenarios import counted_scenario
+from tests.factories.batches import write_batch
+from tests.factories.scenarios import counted_scenario, judge_next
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +63,9 @@ def test_the_reasons_are_declared_once_in_the_exports_order() -> None:
         "calibration",
         "excluded_annotator",
         "repeat_task",
+        "retracted",
     ]
-    assert ALWAYS_REMOVED == ("calibration", "excluded_annotator", "repeat_task")
+    assert ALWAYS_REMOVED == ("calibration", "excluded_annotator", "repeat_task", "retracted")
     assert FILTER_REMOVED[-1] == GOLD_REASON == "gold_task"
     assert uncounted_reasons(include_gold=False)[-1] == ("gold_task", "t.is_gold")
     renamed = dict(uncounted_reasons("o", "ot"))
@@ -69,7 +75,7 @@ def test_the_reasons_are_declared_once_in_the_exports_order() -> None:
     assert "o.annotator_id" in renamed["excluded_annotator"]
     where, params = counted_sql()
     assert params == []
-    assert where.count("NOT (") == 3 and "is_gold" not in where
+    assert where.count("NOT (") == 4 and "is_gold" not in where
     assert "NOT (t.is_gold)" in counted_sql(include_gold=False)[0]
 
 
@@ -153,3 +159,54 @@ def test_the_leaderboard_counts_the_pairs_of_judgments_that_count(tmp_path: Path
     assert overall == generator_pairs([s.plain, s.gold])
     assert sum(overall.values()) == 2
     assert [loser for _, loser in overall if loser.startswith("degraded:")]  # the gold pair
+
+
+def test_an_undone_judgment_counts_nowhere_and_its_replacement_does(tmp_path: Path) -> None:
+    summary = import_batch(
+        write_batch(tmp_path / "batch", groups=2), "undone", judgments_per_task=2
+    )
+    process_batch(summary.batch)
+    project = Project.objects.get(slug="undone")
+    Project.objects.filter(pk=project.pk).update(calibration_tasks=0)
+    project.refresh_from_db()
+    alice, bob = (
+        add_user(f"undone-{name}", "annotator", password="correct-horse-9x").user
+        for name in ("alice", "bob")
+    )
+    for annotator in (alice, bob, alice, bob):
+        judge_next(project, annotator)
+    # Cached before the undo: the report must not be served from the cache after it.
+    assert compute_agreement(project)["judgments"] == 4
+
+    undone = undo_last_judgment(project, bob).judgment
+
+    assert undone not in counted_judgments(project)
+    assert not counted_pairs(project).filter(judgment_id=undone.pk).exists()
+    assert undone.pk not in read_judgments(project, None, None, None).ids.tolist()
+    report = compute_agreement(project)
+    assert report["judgments"] == 3
+    assert {row["annotator_id"]: row["judgments"] for row in report["annotators"]} == {
+        alice.pk: 2,
+        bob.pk: 1,
+    }
+    pairs = sum(sum(p.values()) for entries in judged_pairs(project).values() for _, p in entries)
+    assert pairs == 3
+    exported = run_export(project, tmp_path / "after-undo")
+    assert exported.counts["removed"] == {"retracted": 1}
+    assert exported.counts["splits"]["train"]["judgments"] == 3
+    lines = (tmp_path / "after-undo" / "annotations.jsonl").read_text().splitlines()
+    assert undone.pk not in {json.loads(line)["judgment"] for line in lines}
+    assert len(json.loads((tmp_path / "after-undo" / "train.json").read_text())) == 3
+
+    # The replacement, on the same assignment, counts in its place.
+    assert undone.assignment_id is not None
+    replacement = submit_judgment(
+        undone.assignment_id,
+        bob,
+        ranking=list(reversed(undone.ranking)),
+        duration_ms=900,
+        flags=[],
+        idempotency_key="replacement",
+    ).judgment
+    assert replacement in counted_judgments(project)
+    assert compute_agreement(project)["judgments"] == 4
