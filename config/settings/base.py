@@ -225,6 +225,8 @@ CELERY_TASK_ROUTES = {
 }
 SCORING_DEVICE = env("SCORING_DEVICE", default="")  # "" = cuda when present, else cpu
 SCORING_BATCH_SIZE = env.int("SCORING_BATCH_SIZE", default=64)
+# POST /api/v1/benchmarks/ only reads prompts and images folders under this one.
+BENCHMARK_ROOT = Path(env("BENCHMARK_ROOT", default=str(BASE_DIR / ".data" / "benchmarks")))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
