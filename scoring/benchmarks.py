@@ -288,3 +288,59 @@ def benchmark_results(
     if generator:
         results = results.filter(generator=generator)
     return results
+
+
+# --- the benchmark page
+
+
+@dataclass(frozen=True)
+class BenchmarkCell:
+    mean: float
+    ci_low: float
+    ci_high: float
+    images: int
+
+
+@dataclass(frozen=True)
+class BenchmarkRow:
+    result: BenchmarkResult
+    styles: list[BenchmarkCell]  # in BENCHMARK_STYLES order
+    average: BenchmarkCell
+
+    @property
+    def label(self) -> str:
+        return f"{self.result.generator} ({self.result.model_version.name})"
+
+    @property
+    def chart_row(self) -> tuple[str, float, float, float]:
+        """(label, average, its interval) for core/charts.py interval_chart."""
+        return (self.label, self.average.mean, self.average.ci_low, self.average.ci_high)
+
+
+def _cell(figure: Mapping[str, Any]) -> BenchmarkCell:
+    return BenchmarkCell(
+        float(figure["mean"]),
+        float(figure["ci_low"]),
+        float(figure["ci_high"]),
+        int(figure["images"]),
+    )
+
+
+def benchmark_styles(results: QuerySet[BenchmarkResult]) -> list[str]:
+    """The styles of the stored results, sorted (the release's order: anime,
+    concept-art, paintings, photo)."""
+    return sorted({style for result in results for style in result.figures["styles"]})
+
+
+def benchmark_table(results: QuerySet[BenchmarkResult], styles: list[str]) -> list[BenchmarkRow]:
+    """One row per stored result, best average first: each style's and the average's
+    mean with its 95% interval."""
+    rows = [
+        BenchmarkRow(
+            result,
+            [_cell(result.figures["styles"][style]) for style in styles],
+            _cell(result.figures["average"]),
+        )
+        for result in results
+    ]
+    return sorted(rows, key=lambda row: -row.average.mean)

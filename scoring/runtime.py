@@ -46,3 +46,9 @@ def scorer_for(version: ModelVersion) -> Scorer:
 def forget_loaded_models() -> None:
     with _lock:
         _cached.clear()
+
+
+def loaded_model_versions() -> list[int]:
+    """The ids of the versions whose model this process holds (none in a web process)."""
+    with _lock:
+        return sorted(_cached)

@@ -73,7 +73,9 @@ class ScoreResponseSerializer(serializers.Serializer):
 
 
 class BenchmarkResultSerializer(serializers.ModelSerializer):
-    model_version = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    model_version: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     styles = serializers.SerializerMethodField(
         help_text="Per style: mean, std, ci_low, ci_high (95% bootstrap), images; 100 x cosine."
     )
@@ -105,7 +107,9 @@ class BenchmarkResultSerializer(serializers.ModelSerializer):
 
 
 class BenchmarkJobSerializer(serializers.ModelSerializer):
-    model_version = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    model_version: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     result = BenchmarkResultSerializer(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField(help_text="Where to follow the job.")
 
@@ -153,7 +157,9 @@ class BenchmarkRequestSerializer(serializers.Serializer):
 
 
 class ScoreJobSerializer(serializers.ModelSerializer):
-    model_version = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    model_version: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     url = serializers.SerializerMethodField(help_text="Where to poll for the result.")
     result = ScoreResponseSerializer(read_only=True, allow_null=True)
 

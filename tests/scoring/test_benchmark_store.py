@@ -87,7 +87,7 @@ def test_a_stored_result_is_reused_without_scoring_again(
     assert third["images_checksum"] != first["images_checksum"]
     assert BenchmarkResult.objects.count() == 2
 
-    forced, forced_out = run_command(*args, "--force")
+    forced, _ = run_command(*args, "--force")
     assert forced["reused"] is False and forced["stored_result"] == third["stored_result"]
     assert BenchmarkResult.objects.count() == 2  # replaced under its key, not stored twice
 
