@@ -13,7 +13,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import generics
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -156,6 +161,13 @@ class BenchmarkList(generics.ListAPIView):
 
     @extend_schema(
         request=BenchmarkRequestSerializer,
+        examples=[
+            OpenApiExample(
+                "The release's layout under BENCHMARK_ROOT",
+                value={"prompts": "hpsv2/prompts", "images": "hpsv2/images/sdxl"},
+                request_only=True,
+            )
+        ],
         responses={
             202: BenchmarkJobSerializer,
             400: OpenApiResponse(description="Bad input: the message names the field."),
