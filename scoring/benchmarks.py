@@ -295,6 +295,7 @@ def benchmark_results(
 
 @dataclass(frozen=True)
 class BenchmarkCell:
+    style: str  # or "average"
     mean: float
     ci_low: float
     ci_high: float
@@ -317,8 +318,9 @@ class BenchmarkRow:
         return (self.label, self.average.mean, self.average.ci_low, self.average.ci_high)
 
 
-def _cell(figure: Mapping[str, Any]) -> BenchmarkCell:
+def _cell(style: str, figure: Mapping[str, Any]) -> BenchmarkCell:
     return BenchmarkCell(
+        style,
         float(figure["mean"]),
         float(figure["ci_low"]),
         float(figure["ci_high"]),
@@ -338,8 +340,8 @@ def benchmark_table(results: QuerySet[BenchmarkResult], styles: list[str]) -> li
     rows = [
         BenchmarkRow(
             result,
-            [_cell(result.figures["styles"][style]) for style in styles],
-            _cell(result.figures["average"]),
+            [_cell(style, result.figures["styles"][style]) for style in styles],
+            _cell("average", result.figures["average"]),
         )
         for result in results
     ]

@@ -78,7 +78,7 @@ def test_results_show_each_style_with_its_interval_and_a_chart(
 
     html = client.get(reverse("benchmarks")).content.decode()
     table = html[html.index('id="benchmark-results"') :]
-    rows = re.findall(r"<tr>\s*<td data-sort-value=\"([^\"]+)\">", table)
+    rows = re.findall(r"<tr>\s*<td data-label=\"generator\" data-sort-value=\"([^\"]+)\">", table)
     assert rows == ["sdxl", "sdxl", "dalle&lt;2&gt;"]  # best average first
     # sdxl under hps-b: anime 28.00 [27.75, 28.50], ..., average 29.50 [29.20, 29.80].
     assert '28.00 <span class="interval">[27.75, 28.50]</span>' in table
@@ -86,7 +86,7 @@ def test_results_show_each_style_with_its_interval_and_a_chart(
     assert '<strong>29.50</strong> <span class="interval">[29.20, 29.80]</span>' in table
     for style in STYLES:
         assert f'data-sort-type="number">{style}</button>' in table
-    assert "fp16, off" in table
+    assert "fp16, antialias off" in table and "320 images" in table
     # The chart: one labelled row per result, each dot with its interval in its title.
     assert 'role="img" aria-label="Benchmark average per generator, with 95% intervals"' in html
     assert "<title>sdxl (hps-b): 29.50 [29.20, 29.80]</title>" in html
@@ -138,4 +138,10 @@ def test_columns_sort_in_the_browser_and_the_page_fits_a_phone(
     phone = page_for(researcher, phone=True)
     phone.goto(reverse("benchmarks"))
     expect(phone.locator("svg.chart")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    # One card per result; the header (with its buttons) is out of sight, a list sorts.
+    expect(page.get_by_label("Sort by")).to_be_hidden()
+    phone.get_by_label("Sort by").select_option(label="photo, highest first")
+    cards = phone.locator("#benchmark-results tbody tr td:first-child")
+    expect(cards).to_have_text(["worst", "best", "middle"])
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
