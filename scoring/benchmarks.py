@@ -29,6 +29,7 @@ from django.utils import timezone
 from scoring.benchmark_cli import (
     BenchmarkCommandError,
     ModelSpec,
+    add_benchmark_arguments,
     generator_name,
     print_table,
     run_benchmark_command,
@@ -41,17 +42,6 @@ logger = logging.getLogger(__name__)
 
 # The Celery task (scoring/tasks.py, `gpu` queue) that runs run_benchmark_job.
 BENCHMARK_JOB_TASK = "scoring.run_benchmark_job"
-
-# What a benchmark job runs with unless its request says otherwise (the command's defaults).
-JOB_DEFAULTS: dict[str, Any] = {
-    "generator": None,
-    "precision": "fp16",
-    "antialias": False,
-    "allow_missing": False,
-    "bootstrap": 2000,
-    "seed": 0,
-    "force": False,
-}
 
 
 class BenchmarkRequestError(ScoringError):
@@ -72,6 +62,7 @@ def version_spec(version: ModelVersion) -> ModelSpec:
 
 
 def _device(options: argparse.Namespace) -> str:
+    """The device the run uses: --device, else SCORING_DEVICE (cuda when present)."""
     if options.device:
         return str(options.device)
     from scoring.runtime import scoring_device
@@ -152,6 +143,7 @@ def run_version_benchmark(
     """Benchmark `version` on the options' folders, reusing a stored result for the same
     key unless `force` (or a comparison is asked, which always scores). Prints the table
     and what was reused or stored on `stdout`; raises BenchmarkCommandError."""
+    options = argparse.Namespace(**{**vars(options), "device": _device(options)})
     key = reuse_key(options)
     if compare_model is None and not force:
         stored = (
@@ -211,13 +203,13 @@ def create_benchmark_job(
     version = model_version_named(version_name)
     prompts = folder_under_root("prompts", str(parameters["prompts"]))
     images = folder_under_root("images", str(parameters["images"]))
-    precision = parameters.get("precision") or JOB_DEFAULTS["precision"]
-    if precision not in PRECISION_CHOICES:
+    precision = parameters.get("precision")
+    if precision is not None and precision not in PRECISION_CHOICES:
         raise BenchmarkRequestError(
             f"precision: {precision!r} is not one of {', '.join(PRECISION_CHOICES)}"
         )
-    stored = {**JOB_DEFAULTS, **{k: v for k, v in parameters.items() if v is not None}}
-    stored.update(prompts=str(prompts), images=str(images), precision=precision)
+    stored = {key: value for key, value in parameters.items() if value is not None}
+    stored.update(prompts=str(prompts), images=str(images))
     with transaction.atomic():
         job = BenchmarkJob.objects.create(
             model_version=version, parameters=stored, created_by=created_by
@@ -227,21 +219,23 @@ def create_benchmark_job(
 
 
 def job_options(parameters: Mapping[str, Any]) -> argparse.Namespace:
-    """The benchmark command's options for a job's parameters."""
-    return argparse.Namespace(
-        prompts=parameters["prompts"],
-        images=parameters["images"],
-        generator=parameters.get("generator"),
-        precision=parameters["precision"],
-        antialias="on" if parameters.get("antialias") else "off",
-        allow_missing=bool(parameters.get("allow_missing")),
-        bootstrap=int(parameters["bootstrap"]),
-        seed=int(parameters["seed"]),
-        batch_size=int(getattr(settings, "SCORING_BATCH_SIZE", 64)),
-        device=None,
-        workers=None,
-        compare_images=None,
-    )
+    """The benchmark command's options for a job's parameters: parsed by the command's
+    own parser, so what a request leaves out gets the command's default."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    add_benchmark_arguments(parser, registry=True)
+    argv = ["--prompts", str(parameters["prompts"]), "--images", str(parameters["images"])]
+    argv += ["--batch-size", str(getattr(settings, "SCORING_BATCH_SIZE", 64))]
+    for name in ("generator", "precision", "bootstrap", "seed"):
+        if parameters.get(name) is not None:
+            argv += [f"--{name}", str(parameters[name])]
+    if parameters.get("antialias") is not None:
+        argv += ["--antialias", "on" if parameters["antialias"] else "off"]
+    if parameters.get("allow_missing"):
+        argv.append("--allow-missing")
+    try:
+        return parser.parse_args(argv)
+    except argparse.ArgumentError as exc:
+        raise BenchmarkCommandError(f"the job's parameters are not valid: {exc}") from exc
 
 
 def run_benchmark_job(job_id: int) -> BenchmarkJob | None:
