@@ -186,6 +186,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SplitEnum": "annotation.models.content.Split",
         "ExportSplitEnum": ["all", "train", "test"],
+        # Exports and the scorer's jobs share the field name "status" and its values.
+        "JobStatusEnum": "scoring.models.JobStatus",
     },
 }
 
