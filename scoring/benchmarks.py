@@ -215,6 +215,7 @@ def create_benchmark_job(
             model_version=version, parameters=stored, created_by=created_by
         )
         transaction.on_commit(lambda: queue_job(BENCHMARK_JOB_TASK, job))
+    job.refresh_from_db()  # outside a wider transaction the job is queued (or failed) by now
     return job
 
 

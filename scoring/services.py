@@ -371,6 +371,7 @@ def create_score_job(
             for index, (name, content) in enumerate(uploads)
         )
         transaction.on_commit(lambda: queue_job(SCORE_JOB_TASK, job))
+    job.refresh_from_db()  # outside a wider transaction the job is queued (or failed) by now
     return job
 
 

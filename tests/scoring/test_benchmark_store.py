@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from annotation.models import User
+from core.redis_outage import broker_outage
 from scoring import tasks
 from scoring.core.benchmark_stats import BENCHMARK_STYLES
 from scoring.models import BenchmarkJob, BenchmarkResult, ModelVersion
@@ -210,3 +211,27 @@ def test_a_job_on_a_broken_layout_fails_saying_why(
     failed = client.get(body["url"]).json()
     assert failed["status"] == "failed" and "00001.jpg: image missing" in failed["error"]
     assert BenchmarkResult.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_job_the_broker_cannot_take_fails_saying_so(
+    bench_root: Path,
+    register_tiny: Register,
+    admin_user: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    register_tiny("api-model")
+    outage = broker_outage()
+    outage.failed(ConnectionRefusedError("the broker refused the connection"))
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for(admin_user).post(
+                reverse("benchmark-list"),
+                {"prompts": "prompts", "images": "images/gen-a", "model_version": "api-model"},
+            )
+    finally:
+        outage.clear()
+    assert response.status_code == HTTPStatus.ACCEPTED  # the request itself is recorded
+    job = BenchmarkJob.objects.get(pk=response.json()["id"])
+    assert job.status == "failed"
+    assert "the gpu queue could not be reached; send the request again" in job.error
