@@ -174,3 +174,47 @@ def series_chart(
             f"{escape(labels[-1])}</text>"
         )
     return _frame(title, body, low, high, "", y_label)
+
+
+def interval_chart(
+    title: str, rows: Sequence[tuple[str, float, float, float]], *, x_label: str,
+    width: int = 440,
+) -> SafeString:  # fmt: skip
+    """One row per estimate (label, value, low, high): the label, and under it a dot at the
+    value with a whisker over its interval, on a shared horizontal axis fitted to the
+    intervals. Narrower than the other charts, so its text stays legible on a phone."""
+    pad, row_height, top, bottom = 12, 40, 4, 44
+    height = top + row_height * max(len(rows), 1) + bottom
+    low = min((r[2] for r in rows), default=0.0)
+    high = max((r[3] for r in rows), default=1.0)
+    margin = (high - low) * 0.05 or 0.5
+    low, high = low - margin, high + margin
+    span = width - 2 * pad
+
+    def x(value: float) -> float:
+        return pad + span * (value - low) / (high - low)
+
+    body: list[str] = []
+    for step in range(5):
+        value = low + (high - low) * step / 4
+        anchor = "start" if step == 0 else "end" if step == 4 else "middle"
+        body.append(
+            f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{top}" '
+            f'y2="{height - bottom}" class="grid"/><text x="{x(value):.1f}" '
+            f'y="{height - bottom + 16}" text-anchor="{anchor}">{value:.2f}</text>'
+        )
+    for index, (label, value, lo, hi) in enumerate(rows):
+        y = top + row_height * index
+        body.append(
+            f'<text x="{pad}" y="{y + 15}" class="row-label">{escape(label)}</text>'
+            f'<line x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{y + 28}" y2="{y + 28}" '
+            f'class="whisker"/><circle cx="{x(value):.1f}" cy="{y + 28}" r="5" class="dot">'
+            f"<title>{escape(label)}: {value:.2f} [{lo:.2f}, {hi:.2f}]</title></circle>"
+        )
+    body.append(
+        f'<text x="{width / 2:.1f}" y="{height - 6}" text-anchor="middle">{escape(x_label)}</text>'
+    )
+    return mark_safe(
+        f'<svg viewBox="0 0 {width} {height}" class="chart intervals" role="img" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>{"".join(body)}</svg>'
+    )

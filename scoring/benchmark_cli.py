@@ -112,7 +112,7 @@ def _check_options(options: argparse.Namespace) -> None:
         raise BenchmarkCommandError(f"--bootstrap must be at least 1, got {options.bootstrap}")
 
 
-def _generator_name(given: str | None, images: str) -> str:
+def generator_name(given: str | None, images: str) -> str:
     return given or Path(images).resolve().name
 
 
@@ -183,7 +183,7 @@ def run_benchmark_command(
         return items, run
 
     scorer = scorer_for(model)
-    generator = _generator_name(options.generator, options.images)
+    generator = generator_name(options.generator, options.images)
     items, run = benchmark(scorer, images_dir, generator)
     figures = figures_of(run, resamples=options.bootstrap, seed=options.seed)
     result: dict[str, Any] = {
@@ -201,7 +201,7 @@ def run_benchmark_command(
     }
     second = None
     if options.compare_images:
-        other = _generator_name(options.compare_generator, options.compare_images)
+        other = generator_name(options.compare_generator, options.compare_images)
         _, second_run = benchmark(scorer, Path(options.compare_images), other)
         second = (other, model.label, second_run)
     elif compare_model is not None:

@@ -38,7 +38,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser, *, registry: bool = 
         default=DEFAULT_ARCHITECTURE,
         help="open_clip architecture name or model-config JSON file (default: ViT-H-14)",
     )
-    parser.add_argument("--test", required=True, help="HPD v2 test.json")
+    parser.add_argument(
+        "--test",
+        required=not registry,
+        default=None,
+        help="HPD v2 test.json" + (" (or --project SLUG)" if registry else ""),
+    )
     parser.add_argument(
         "--images", default=None, help="folder the image paths are relative to (default: test/)"
     )

@@ -37,7 +37,12 @@ def scorer_for(version: ModelVersion) -> Scorer:
                 device=scoring_device(),
                 model_config=version.model_config,
             )
-            scorer = Scorer(hps, batch_size=int(getattr(settings, "SCORING_BATCH_SIZE", 64)))
+            scorer = Scorer(
+                hps,
+                batch_size=int(getattr(settings, "SCORING_BATCH_SIZE", 64)),
+                precision=str(getattr(settings, "SCORING_PRECISION", "fp16")),
+                antialias=bool(getattr(settings, "SCORING_ANTIALIAS", False)),
+            )
             _cached.clear()  # one model per process: the previous one's memory is freed
             _cached[version.pk] = scorer
         return scorer
@@ -46,3 +51,9 @@ def scorer_for(version: ModelVersion) -> Scorer:
 def forget_loaded_models() -> None:
     with _lock:
         _cached.clear()
+
+
+def loaded_model_versions() -> list[int]:
+    """The ids of the versions whose model this process holds (none in a web process)."""
+    with _lock:
+        return sorted(_cached)

@@ -21,7 +21,7 @@ from annotation.judging import refresh_margins
 from annotation.models import Image, Prompt
 from core.queueing import enqueue
 from scoring.errors import BrokenImageError, ModelLoadError
-from scoring.models import ImageScore, ModelVersion
+from scoring.models import ImageScore, JobStatus, ModelVersion, ScoreJob, ScoreUpload
 from scoring.queries import active_model_version, mean_score_by_generator
 
 if TYPE_CHECKING:  # torch is imported only when something is scored or verified
@@ -31,15 +31,21 @@ logger = logging.getLogger(__name__)
 
 # The Celery task (scoring/tasks.py, `gpu` queue) that runs score_images_for_batch.
 SCORE_BATCH_TASK = "scoring.score_batch_images"
+# The Celery task (`gpu` queue) that runs run_score_job: POST /api/v1/score/'s scoring.
+SCORE_JOB_TASK = "scoring.run_score_job"
 
 __all__ = [
     "NoActiveModel",
     "ScoringError",
     "activate",
     "active_model_version",
+    "check_uploads",
+    "create_score_job",
     "mean_score_by_generator",
+    "queue_job",
     "register_model_version",
     "retire",
+    "run_score_job",
     "score_images_for_batch",
     "score_prompt_images",
     "score_stored_images",
@@ -231,14 +237,23 @@ def _score_and_store(version: ModelVersion, images: Sequence[Image]) -> StoredSc
         )
         for prompt_id, group in by_prompt.items()
     ]
-    results = _scorer(version).score_groups(groups, skip_broken=True)
+    scorer = _scorer(version)
+    results = scorer.score_groups(groups, skip_broken=True)
     rows: list[ImageScore] = []
     skipped: list[str] = []
     for group, result in zip(by_prompt.values(), results, strict=True):
         for image, score in zip(group, result.scores, strict=True):
             if score is None:
                 continue
-            rows.append(ImageScore(image=image, model_version=version, score=score))
+            rows.append(
+                ImageScore(
+                    image=image,
+                    model_version=version,
+                    score=score,
+                    precision=scorer.precision,
+                    antialias=scorer.antialias,
+                )
+            )
         for broken in result.broken:
             skipped.append(f"{group[broken.index].file}: {broken.reason}")
     ImageScore.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
@@ -307,23 +322,122 @@ def score_stored_images(
     return dict(zip([image.pk for image in images], scores, strict=True))
 
 
+def _opened_upload(name: str, content: bytes) -> Any:
+    import io
+
+    from PIL import Image as PILImage
+
+    try:
+        return PILImage.open(io.BytesIO(content))
+    except (OSError, ValueError, PILImage.DecompressionBombError) as exc:
+        raise ScoringError(
+            f"{name}: is not an image we can decode ({exc}); send a PNG, JPEG or WebP"
+        ) from exc
+
+
+def check_uploads(uploads: Sequence[tuple[str, bytes]]) -> None:
+    """Decode every uploaded file in full (PIL only, no model): raises ScoringError
+    naming the first one that cannot be, so a request is refused before it is queued."""
+    from PIL import Image as PILImage
+
+    for name, content in uploads:
+        image = _opened_upload(name, content)
+        try:
+            image.load()
+        except (OSError, ValueError, PILImage.DecompressionBombError) as exc:
+            raise ScoringError(str(BrokenImageError(name, str(exc)))) from exc
+
+
+def queue_job(task_name: str, job: Any) -> None:
+    """Queue a job row's task (after its commit); when the broker is unreachable the job
+    fails saying so, rather than waiting for a worker that never hears of it."""
+    if not enqueue(task_name, job.pk):
+        type(job).objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+            status=JobStatus.FAILED,
+            error="the gpu queue could not be reached; send the request again later",
+            finished_at=timezone.now(),
+        )
+
+
+def create_score_job(
+    version: ModelVersion,
+    *,
+    prompt: str = "",
+    uploads: Sequence[tuple[str, bytes]] = (),
+    image_ids: Sequence[int] = (),
+    created_by: Any = None,
+) -> ScoreJob:
+    """Record a score request (its files in ScoreUpload rows) and queue it on the `gpu`
+    queue after the commit: the web process never loads a model. Files are decoded and
+    image ids checked first; raises ScoringError (nothing is recorded)."""
+    check_uploads(uploads)
+    if image_ids:
+        found = set(Image.objects.filter(pk__in=image_ids).values_list("pk", flat=True))
+        missing = sorted(set(image_ids) - found)
+        if missing:
+            raise ScoringError(f"no image with id(s) {', '.join(map(str, missing))}")
+    with transaction.atomic():
+        job = ScoreJob.objects.create(
+            model_version=version,
+            prompt=prompt,
+            image_ids=list(image_ids),
+            created_by=created_by,
+        )
+        ScoreUpload.objects.bulk_create(
+            ScoreUpload(job=job, position=index, name=name, content=content)
+            for index, (name, content) in enumerate(uploads)
+        )
+        transaction.on_commit(lambda: queue_job(SCORE_JOB_TASK, job))
+    job.refresh_from_db()  # outside a wider transaction the job is queued (or failed) by now
+    return job
+
+
+def run_score_job(job_id: int) -> ScoreJob | None:
+    """Score a queued (or redelivered running) job with its model version and record the
+    response body, or the reason it failed; its uploaded files are then deleted (uploads
+    are scored, not kept). A finished job is left as it is."""
+    with transaction.atomic():
+        job = (
+            ScoreJob.objects.select_for_update()
+            .filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+            .select_related("model_version")
+            .first()
+        )
+        if job is None:
+            return None
+        job.status = JobStatus.RUNNING
+        job.save(update_fields=["status"])
+    version = job.model_version
+    try:
+        uploads = [(u.name, bytes(u.content)) for u in job.uploads.order_by("position")]
+        if uploads:
+            values = score_uploaded_bytes(job.prompt, uploads, version)
+            scores = [
+                {"image": name, "score": value}
+                for (name, _), value in zip(uploads, values, strict=True)
+            ]
+        else:
+            by_id = score_stored_images(job.image_ids, version, job.prompt or None)
+            scores = [{"image": str(pk), "score": by_id[pk]} for pk in job.image_ids]
+    except ScoringError as exc:
+        job.status, job.error = JobStatus.FAILED, str(exc)
+    else:
+        job.status, job.result = JobStatus.DONE, {"model_version": version.name, "scores": scores}
+    job.finished_at = timezone.now()
+    with transaction.atomic():
+        job.save(update_fields=["status", "error", "result", "finished_at"])
+        job.uploads.all().delete()
+    return job
+
+
 def score_uploaded_bytes(
     prompt: str, uploads: Sequence[tuple[str, bytes]], version: ModelVersion
 ) -> list[float]:
     """Scores of image files sent with a request, as (name, bytes); nothing is stored.
     Raises ScoringError naming the first file that cannot be decoded."""
-    import io
-
-    from PIL import Image as PILImage
-
     images: list[ImageSource] = []
     for name, content in uploads:
-        try:
-            image = PILImage.open(io.BytesIO(content))
-        except (OSError, ValueError, PILImage.DecompressionBombError) as exc:
-            raise ScoringError(
-                f"{name}: is not an image we can decode ({exc}); send a PNG, JPEG or WebP"
-            ) from exc
+        image = _opened_upload(name, content)
         image.filename = name  # named in any later decoding error
         images.append(image)
     try:

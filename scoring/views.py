@@ -1,4 +1,5 @@
-"""/manage/models/: admins register, activate and retire HPS model versions. Thin."""
+"""/manage/models/: admins register, activate and retire HPS model versions;
+/benchmarks/: researchers read the stored benchmark results. Thin."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from django.views.decorators.http import require_POST
 
 from annotation.models import AuditAction
 from annotation.projects import record_event
-from core.access import admin_required
-from scoring import services
+from core import charts
+from core.access import admin_required, dataset_reader_required
+from scoring import benchmarks, services
 from scoring.models import ModelVersion
 
 
@@ -83,3 +85,31 @@ def change_status(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         )
         messages.success(request, f"{version.name} is now {version.status}.")
     return redirect("manage-models")
+
+
+@dataset_reader_required
+def benchmarks_page(request: HttpRequest) -> HttpResponse:
+    """/benchmarks/: the stored HPS v2 benchmark results, generators x styles."""
+    versions = list(
+        ModelVersion.objects.filter(benchmark_results__isnull=False).distinct().order_by("name")
+    )
+    chosen = request.GET.get("model_version") or ""
+    if chosen and chosen not in {version.name for version in versions}:
+        chosen = ""
+    results = benchmarks.benchmark_results(chosen or None)
+    styles = benchmarks.benchmark_styles(results)
+    rows = benchmarks.benchmark_table(results, styles)
+    chart = (
+        charts.interval_chart(
+            "Benchmark average per generator, with 95% intervals",
+            [row.chart_row for row in rows],
+            x_label="average HPS v2 score (100 x cosine)",
+        )
+        if rows
+        else None
+    )
+    return render(
+        request,
+        "scoring/benchmarks.html",
+        {"rows": rows, "styles": styles, "versions": versions, "chosen": chosen, "chart": chart},
+    )

@@ -94,6 +94,8 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     "prompt-annotator-text": {"GET": POST_ONLY, "POST": project("manage", FOUND)},
     "manage-models": {"GET": admins(OK), "POST": admins(BAD)},
     "manage-model-status": {"GET": admins(NOT_ALLOWED), "POST": admins(FOUND)},
+    # The stored benchmark results: platform researchers and admins, as the API's.
+    "benchmarks": {"GET": only({RESEARCHER, ADMIN, ELSEWHERE}, OK, anon=LOGIN)},
     # The learning loop: an empty schedule or policy form is refused with 400; starting a
     # cycle, promoting (the world's candidate has no checkpoint file) and rolling back
     # (nothing to go back to) answer with a redirect and a message. The overview, the

@@ -186,6 +186,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SplitEnum": "annotation.models.content.Split",
         "ExportSplitEnum": ["all", "train", "test"],
+        # Exports and the scorer's jobs share the field name "status" and its values.
+        "JobStatusEnum": "scoring.models.JobStatus",
     },
 }
 
@@ -225,6 +227,12 @@ CELERY_TASK_ROUTES = {
 }
 SCORING_DEVICE = env("SCORING_DEVICE", default="")  # "" = cuda when present, else cpu
 SCORING_BATCH_SIZE = env.int("SCORING_BATCH_SIZE", default=64)
+# The workers' forward pass and resize (scoring/core/scorer.py): fp16 autocast on CUDA and
+# no antialias, as the release scores; each stored score records what ran.
+SCORING_PRECISION = env("SCORING_PRECISION", default="fp16")
+SCORING_ANTIALIAS = env.bool("SCORING_ANTIALIAS", default=False)
+# POST /api/v1/benchmarks/ only reads prompts and images folders under this one.
+BENCHMARK_ROOT = Path(env("BENCHMARK_ROOT", default=str(BASE_DIR / ".data" / "benchmarks")))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -87,6 +87,10 @@ MATRIX: dict[str, dict[str, dict[str, Any]]] = {
     "undo": {"POST": project("annotate", HTTPStatus.CONFLICT)},
     "model-version-list": {"GET": platform_readers(OK)},
     "score-images": {"POST": platform_readers(BAD)},  # no prompt, no images
+    # The world holds no score or benchmark job: who may follow one gets 404 for its id.
+    "score-job-detail": {"GET": platform_readers(NOT_FOUND)},
+    "benchmark-list": {"GET": platform_readers(OK), "POST": platform_readers(BAD)},  # no folders
+    "benchmark-job-detail": {"GET": platform_readers(NOT_FOUND)},
 }
 BODIES: dict[str, dict[str, Any]] = {
     "project-exports": {"split": "train"},

@@ -13,7 +13,7 @@ from django.urls import reverse
 from annotation.intake.importing import import_batch
 from annotation.models import User
 from scoring import services
-from scoring.models import ImageScore, ModelVersion
+from scoring.models import BenchmarkJob, BenchmarkResult, ImageScore, ModelVersion, ScoreJob
 from tests.factories.batches import write_batch
 
 
@@ -39,3 +39,31 @@ def test_registry_admin_pages_render(
     client.post(reverse("admin:scoring_imagescore_change", args=[score.pk]), {"score": "9"})
     score.refresh_from_db()
     assert score.score == before
+
+
+@pytest.mark.django_db
+def test_benchmark_and_score_job_admin_pages_render_read_only(
+    register_tiny: Callable[..., ModelVersion], admin_user: User
+) -> None:
+    version = register_tiny()
+    rows = {
+        "benchmarkresult": BenchmarkResult.objects.create(
+            generator="sdxl",
+            model_version=version,
+            images_checksum="0" * 64,
+            precision="fp16",
+            antialias=False,
+            figures={"styles": {}, "average": {}},
+            bootstrap=10,
+            seed=0,
+        ),
+        "benchmarkjob": BenchmarkJob.objects.create(model_version=version),
+        "scorejob": ScoreJob.objects.create(model_version=version, image_ids=[1]),
+    }
+    client = Client()
+    client.force_login(admin_user)
+    for name, row in rows.items():
+        assert client.get(reverse(f"admin:scoring_{name}_changelist")).status_code == HTTPStatus.OK
+        change = reverse(f"admin:scoring_{name}_change", args=[row.pk])
+        assert client.get(change).status_code == HTTPStatus.OK
+        assert client.get(reverse(f"admin:scoring_{name}_add")).status_code == HTTPStatus.FORBIDDEN

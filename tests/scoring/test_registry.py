@@ -14,6 +14,7 @@ import redis
 import torch
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.test import override_settings
 
 from annotation.intake.batch_processing import process_batch
 from annotation.intake.importing import import_batch
@@ -156,6 +157,26 @@ def test_stored_scores_of_the_active_version_set_the_serving_margins(
     )
     services.retire(second.pk)  # no active scorer: no margins
     assert set(Task.objects.values_list("model_margin", flat=True)) == {None}
+
+
+@pytest.mark.django_db
+def test_stored_scores_record_the_precision_and_antialias_that_ran(
+    tmp_path: Path, register_tiny: Register
+) -> None:
+    batch_id = imported_batch(tmp_path)
+    version = services.activate(register_tiny("v1").pk)
+
+    with override_settings(SCORING_PRECISION="bf16", SCORING_ANTIALIAS=True):
+        services.score_images_for_batch(batch_id)
+
+    rows = list(ImageScore.objects.filter(model_version=version).select_related("image__prompt"))
+    # bf16 asked; a CPU runs fp32, and the row says what ran.
+    assert {(row.precision, row.antialias) for row in rows} == {("fp32", True)}
+    hps = load_model("tiny", version.checkpoint_path, model_config=TINY_CONFIG)
+    row = rows[0]
+    path = Path(settings.MEDIA_ROOT) / row.image.file
+    antialiased = Scorer(hps, antialias=True).score(row.image.prompt.raw_text, [path]).scores[0]
+    assert row.score == pytest.approx(antialiased, abs=1e-5)
 
 
 @pytest.mark.django_db

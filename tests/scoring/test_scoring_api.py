@@ -1,10 +1,14 @@
-"""POST /api/v1/score/ and GET /api/v1/models/: admins and researchers only."""
+"""POST /api/v1/score/ and GET /api/v1/models/: admins and researchers only.
+
+A score request is validated in the web process, then scored on the gpu queue: the
+tests run the queued job with the task function, as the worker would."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -12,12 +16,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from annotation.intake.importing import import_batch
-from annotation.models import Image, User
-from scoring import services
+from annotation.models import Image, Role, User
+from scoring import services, tasks
 from scoring.core import Scorer, load_model
-from scoring.models import ImageScore, ModelVersion
+from scoring.models import ImageScore, ModelVersion, ScoreJob, ScoreUpload
+from scoring.runtime import forget_loaded_models, loaded_model_versions
 from tests.conftest import client_for
 from tests.factories.batches import png_bytes, write_batch
+from tests.factories.users import make_user
 from tests.scoring.helpers import TINY_CONFIG
 
 Register = Callable[..., ModelVersion]
@@ -25,6 +31,21 @@ Register = Callable[..., ModelVersion]
 
 def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="image/png")
+
+
+def scored(client: Any, response: Any) -> dict[str, Any]:
+    """Run the job a 202 answered with, as the gpu worker does, and poll its URL."""
+    assert response.status_code == HTTPStatus.ACCEPTED, response.json()
+    job = response.json()
+    assert job["status"] == "queued" and job["result"] is None
+    assert response["Location"] == job["url"]
+    assert loaded_model_versions() == []  # the web process loaded no model
+    tasks.run_score_job(job["id"])
+    forget_loaded_models()  # the worker is another process: this one holds no model again
+    followed = client.get(job["url"])
+    assert followed.status_code == HTTPStatus.OK
+    body: dict[str, Any] = followed.json()
+    return body
 
 
 def direct_scores(version: ModelVersion, prompt: str, files: list[Path]) -> list[float | None]:
@@ -64,7 +85,8 @@ def test_uploaded_images_are_scored_with_the_active_version(
         files.append(tmp_path / f"{index}.png")
         files[-1].write_bytes(content)
 
-    response = client_for(researcher_user).post(
+    client = client_for(researcher_user)
+    response = client.post(
         reverse("score-images"),
         {
             "prompt": "a red fox",
@@ -73,13 +95,15 @@ def test_uploaded_images_are_scored_with_the_active_version(
         format="multipart",
     )
 
-    assert response.status_code == HTTPStatus.OK, response.json()
-    body = response.json()
+    job = scored(client, response)
+    assert job["status"] == "done" and job["model_version"] == "tiny-1"
+    body = job["result"]
     assert body["model_version"] == "tiny-1"
     assert [row["image"] for row in body["scores"]] == ["a.png", "b.png"]
     expected = direct_scores(version, "a red fox", files)
     assert [row["score"] for row in body["scores"]] == pytest.approx(expected, abs=1e-5)
     assert ImageScore.objects.count() == 0  # uploads are scored, not stored
+    assert ScoreUpload.objects.count() == 0  # nor kept once scored
 
 
 @pytest.mark.django_db
@@ -94,25 +118,33 @@ def test_stored_images_by_id_with_their_prompts_or_a_given_one(
     files = [Path(settings.MEDIA_ROOT) / image.file for image in images]
     client = client_for(admin_user)
 
-    own = client.post(
-        reverse("score-images"), {"image_ids": ids, "model_version": "named"}, format="json"
-    )
-    other = client.post(
-        reverse("score-images"),
-        {"image_ids": ids, "prompt": "a blue whale", "model_version": "named"},
-        format="json",
-    )
+    own = scored(
+        client,
+        client.post(
+            reverse("score-images"), {"image_ids": ids, "model_version": "named"}, format="json"
+        ),
+    )["result"]
+    other = scored(
+        client,
+        client.post(
+            reverse("score-images"),
+            {"image_ids": ids, "prompt": "a blue whale", "model_version": "named"},
+            format="json",
+        ),
+    )["result"]
 
-    assert own.status_code == other.status_code == HTTPStatus.OK
-    assert own.json()["model_version"] == "named"
-    assert [r["image"] for r in own.json()["scores"]] == [str(pk) for pk in ids]
-    assert [r["score"] for r in own.json()["scores"]] == pytest.approx(
+    assert own["model_version"] == "named"
+    assert [r["image"] for r in own["scores"]] == [str(pk) for pk in ids]
+    assert [r["score"] for r in own["scores"]] == pytest.approx(
         direct_scores(candidate, images[0].prompt.raw_text, files), abs=1e-5
     )
-    assert [r["score"] for r in other.json()["scores"]] == pytest.approx(
+    assert [r["score"] for r in other["scores"]] == pytest.approx(
         direct_scores(candidate, "a blue whale", files), abs=1e-5
     )
-    assert ImageScore.objects.filter(model_version=candidate).count() == 2  # own prompts: stored
+    stored = ImageScore.objects.filter(model_version=candidate)  # own prompts: stored
+    assert stored.count() == 2
+    # The worker's scorer: release precision asked, fp32 on a CPU; no antialias.
+    assert {(row.precision, row.antialias) for row in stored} == {("fp32", False)}
 
 
 @pytest.mark.django_db
@@ -163,6 +195,7 @@ def test_bad_requests_say_what_is_wrong(
     assert unknown_image.status_code == HTTPStatus.BAD_REQUEST
     assert unknown_image.json()["detail"] == "no image with id(s) 999999"
     assert ImageScore.objects.count() == 0
+    assert ScoreJob.objects.count() == 0  # nothing refused was queued
 
 
 @pytest.mark.django_db
@@ -189,5 +222,39 @@ def test_the_openapi_schema_documents_both_endpoints(admin_user: User) -> None:
     schema = client_for(admin_user).get(reverse("api-schema"), {"format": "json"}).json()
     score = schema["paths"]["/api/v1/score/"]["post"]
     assert set(score["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
-    assert set(score["responses"]) == {"200", "400", "409"}
+    assert set(score["responses"]) == {"202", "400", "409"}
     assert "/api/v1/models/" in schema["paths"]
+    assert "/api/v1/score/jobs/{id}/" in schema["paths"]
+    assert set(schema["paths"]["/api/v1/benchmarks/"]) == {"get", "post"}
+
+
+@pytest.mark.django_db
+def test_the_web_process_never_loads_a_model_even_when_versions_alternate(
+    tmp_path: Path, register_tiny: Register, researcher_user: User, admin_user: User
+) -> None:
+    services.activate(register_tiny("live").pk)
+    register_tiny("other", seed=1)
+    client = client_for(researcher_user)
+    url = reverse("score-images")
+    jobs = []
+    for name in ("live", "other", "live"):
+        response = client.post(
+            url,
+            {"prompt": "a fox", "images": [upload("a.png", png_bytes(1))], "model_version": name},
+            format="multipart",
+        )
+        assert response.status_code == HTTPStatus.ACCEPTED
+        jobs.append(response.json())
+    assert loaded_model_versions() == []
+    assert [job["model_version"] for job in jobs] == ["live", "other", "live"]
+    assert ScoreUpload.objects.count() == 3  # the files wait for the worker
+
+    # Another researcher does not see the job; an admin does. A failure is recorded.
+    someone_else = client_for(make_user("rita-researcher", Role.RESEARCHER))
+    assert someone_else.get(jobs[0]["url"]).status_code == HTTPStatus.NOT_FOUND
+    assert client_for(admin_user).get(jobs[0]["url"]).status_code == HTTPStatus.OK
+    ScoreUpload.objects.filter(job_id=jobs[1]["id"]).update(content=b"not an image")
+    tasks.run_score_job(jobs[1]["id"])
+    failed = client.get(jobs[1]["url"]).json()
+    assert failed["status"] == "failed" and failed["result"] is None
+    assert failed["error"].startswith("a.png: is not an image we can decode")
