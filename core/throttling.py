@@ -14,7 +14,6 @@ through a Redis outage.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -28,14 +27,11 @@ from rest_framework.throttling import (
     UserRateThrottle,
 )
 
-from core.redis_outage import RedisOutage, outage_of
+from core.redis_outage import RedisOutage, client_of, outage_of
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "throttle"
-
-_clients: dict[str, redis.Redis] = {}
-_lock = threading.Lock()
 
 
 def throttle_outage() -> RedisOutage:
@@ -45,16 +41,8 @@ def throttle_outage() -> RedisOutage:
 
 
 def redis_client() -> redis.Redis:
-    """One client (connection pool) per URL, shared by the threads of a process."""
-    url: str = settings.API_THROTTLE_REDIS_URL
-    client = _clients.get(url)
-    if client is None:
-        with _lock:
-            client = _clients.setdefault(
-                url,
-                redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25),
-            )
-    return client
+    """The throttles' client (one connection pool per URL, shared by a process's threads)."""
+    return client_of(settings.API_THROTTLE_REDIS_URL)
 
 
 class _FixedWindow(SimpleRateThrottle):

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Project, ProjectAnnotator, User
-from annotation.quality.agreement import compute_agreement, forget_reports
+from annotation.quality.agreement import compute_agreement
 
 
 def refresh_quality_flags(project: Project) -> dict[str, Any]:
@@ -48,8 +48,9 @@ def set_excluded(
 ) -> ProjectAnnotator:
     """Exclude an annotator's judgments from the project's statistics and exports, or re-include.
 
-    Deletes nothing. Locks the standing row; drops the project's cached reports so the
-    next report reflects the change.
+    Deletes nothing. Locks the standing row; the excluded annotators are part of every
+    stored report's data version (annotation/quality/stored.py), so the next report
+    reflects the change.
     """
     with transaction.atomic():
         standing, _created = ProjectAnnotator.objects.select_for_update().get_or_create(
@@ -62,5 +63,4 @@ def set_excluded(
         standing.save(
             update_fields=["is_excluded", "excluded_reason", "excluded_at", "excluded_by"]
         )
-        forget_reports(project)
     return standing

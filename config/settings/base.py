@@ -282,6 +282,10 @@ PROMPT_CLEANER_LLM_TIMEOUT = env.float("PROMPT_CLEANER_LLM_TIMEOUT", default=20.
 PROMPT_SAFETY_EXTRA_WORDS = env.list("PROMPT_SAFETY_EXTRA_WORDS", default=[])
 # --- agreement and annotator quality (annotation/quality/agreement.py)
 AGREEMENT_INTERVAL_SECONDS = env.int("AGREEMENT_INTERVAL_SECONDS", default=900)
+# Pages serve the stored leaderboard and agreement report and queue annotation.refresh_reports
+# when the data changed, at most once per project in this many seconds
+# (annotation/quality/stored.py).
+REPORT_REFRESH_DEBOUNCE_SECONDS = env.int("REPORT_REFRESH_DEBOUNCE_SECONDS", default=60)
 REPEAT_INTERVAL_SECONDS = env.int("REPEAT_INTERVAL_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE["recompute-agreement"] = {
     "task": "annotation.recompute_agreement",
