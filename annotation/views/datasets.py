@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from annotation.export import ExportParamsError, create_export
+from annotation import export
 from annotation.leaderboard import served_leaderboard
 from annotation.models import (
     AuditAction,
@@ -59,10 +59,20 @@ def start_export(request: HttpRequest, slug: str) -> HttpResponse:
     problems: list[str] = []
     if form.is_valid():
         try:
-            snapshot = create_export(project, form.cleaned_data, created_by=request.user)  # type: ignore[arg-type]
-        except ExportParamsError as exc:
+            started = export.start_export(project, form.cleaned_data, created_by=request.user)  # type: ignore[arg-type]
+        except export.ExportParamsError as exc:
             problems = exc.problems
+        except export.ExportRefused as exc:
+            problems = [str(exc)]
         else:
+            snapshot = started.snapshot
+            if started.reused:
+                messages.success(
+                    request,
+                    f"Export {snapshot.pk} has these parameters on unchanged data; it is "
+                    "reused below (nothing new was started).",
+                )
+                return redirect(f"/datasets/?project={project.slug}")
             record_event(
                 AuditAction.EXPORT_STARTED,
                 actor=request.user,

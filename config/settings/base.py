@@ -118,6 +118,10 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
 # Dataset snapshots (annotation/export/): one folder per snapshot.
 EXPORT_ROOT = Path(env("EXPORT_ROOT", default=str(BASE_DIR / ".data" / "exports")))
+# A new export is refused (with a message) when the disk holding EXPORT_ROOT has less free.
+EXPORT_MIN_FREE_BYTES = env.int("EXPORT_MIN_FREE_BYTES", default=2 * 1024**3)
+# `manage.py prune` removes snapshots and unregistered checkpoints older than this.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
 
 # Request bodies: batch uploads are streamed to a temporary file, never held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
