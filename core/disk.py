@@ -23,3 +23,10 @@ def format_bytes(count: int) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def tree_bytes(path: Path) -> int:
+    """The bytes of the files under `path` (a file's own size; 0 when it is missing)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
