@@ -8,17 +8,22 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Project, ProjectAnnotator, User
-from annotation.quality.agreement import compute_agreement
+from annotation.quality.agreement import compute_agreement, served_agreement
 
 
-def refresh_quality_flags(project: Project) -> dict[str, Any]:
+def refresh_quality_flags(project: Project, *, stored_only: bool = False) -> dict[str, Any] | None:
     """Recompute (or reuse) the project's report and store each annotator's quality flags.
 
+    With `stored_only` (a page's request) nothing is computed: the flags follow the
+    stored report under today's thresholds, a refresh is queued when it is stale, and
+    without a stored report nothing is written (None; the refresh sets the flags).
     Creates missing ProjectAnnotator rows; locks the project's rows while writing, so a
     concurrent exclusion is never overwritten (only `quality_flags` is written). Returns
     the report.
     """
-    report = compute_agreement(project)
+    report = served_agreement(project).report if stored_only else compute_agreement(project)
+    if report is None:
+        return None
     flags = {entry["annotator_id"]: entry["quality_flags"] for entry in report["annotators"]}
     with transaction.atomic():
         standings = {

@@ -22,6 +22,7 @@ from annotation.models import (
 )
 from annotation.projects import project_for, record_event
 from annotation.views.strength_chart import strength_chart
+from core.throttling import throttle_page
 
 
 class ExportForm(forms.Form):
@@ -44,6 +45,7 @@ def _research_projects(user: User) -> list[Project]:
 
 
 @login_required
+@throttle_page("compute")
 def datasets_home(request: HttpRequest) -> HttpResponse:
     projects = _research_projects(request.user)  # type: ignore[arg-type]
     chosen = request.GET.get("project") or (projects[0].slug if projects else None)

@@ -32,6 +32,7 @@ from annotation.quality import (
     set_excluded,
 )
 from core import charts
+from core.throttling import throttle_page
 
 
 class QualitySettingsForm(forms.ModelForm):
@@ -63,6 +64,7 @@ class GoldForm(forms.Form):
 
 
 @login_required
+@throttle_page("compute")
 def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for(request.user, slug, Capability.REVIEW)  # type: ignore[arg-type]
     if request.method == "POST":  # thresholds are a manager's setting
@@ -85,8 +87,12 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                 before=before,
                 after=after,
             )
-            refresh_quality_flags(project)
-            messages.success(request, "Thresholds saved; quality flags recomputed.")
+            if refresh_quality_flags(project, stored_only=True) is None:
+                messages.success(
+                    request, "Thresholds saved; the quality flags follow once the report is ready."
+                )
+            else:
+                messages.success(request, "Thresholds saved; quality flags recomputed.")
             return redirect("quality-dashboard", slug=slug)
         status = 400
     else:

@@ -177,6 +177,8 @@ REST_FRAMEWORK = {
         "compute": env("API_THROTTLE_COMPUTE", default="30/min"),
     },
 }
+# Pages that compute (core.throttling.throttle_page), per signed-in user.
+PAGE_THROTTLE_RATES = {"compute": env("PAGE_THROTTLE_COMPUTE", default="60/min")}
 SPECTACULAR_SETTINGS = {
     "TITLE": "HPD annotation platform API",
     "DESCRIPTION": "Collect human preference rankings of generated images; export HPD v2 datasets.",
