@@ -105,7 +105,11 @@ def generator_leaderboard(project: Project, samples: int = BOOTSTRAP_SAMPLES) ->
         [(generator or "unknown", prompt, score) for generator, _style, prompt, score in scores],
         samples,
     )
-    mean_scores = mean_scores_for(project)
+    mean_scores = {
+        generator: mean
+        for generator, mean in (mean_scores_for(project) or {}).items()
+        if not generator.startswith(DEGRADED_PREFIX)
+    } or None
     table = fit_strengths(overall, samples)
     for row in table["generators"]:
         mean = score_table.get(row["generator"])

@@ -154,6 +154,24 @@ def test_the_leaderboard_counts_the_pairs_of_judgments_that_count(tmp_path: Path
     # a preference between generators: the leaderboard leaves them out.
     assert overall == generator_pairs([s.plain])
     assert sum(overall.values()) == 1
+    # The degraded copies' scores stay out of the mean scores too.
+    from annotation.models import Image
+    from scoring.models import ImageScore, ModelVersion
+
+    version = ModelVersion.objects.create(
+        name="hps-gold-check",
+        architecture="ViT-B-32",
+        checkpoint_path=str(tmp_path / "none.pt"),
+        checkpoint_sha256="0" * 64,
+        status=ModelVersion.Status.ACTIVE,
+    )
+    images = Image.objects.filter(project=s.project)
+    assert images.filter(generator__startswith="degraded:").exists()
+    for image in images:
+        ImageScore.objects.create(image=image, model_version=version, score=0.2)
     board = generator_leaderboard(s.project, samples=10)
     generators = {row["generator"] for row in board["overall"]["generators"]}
     assert generators and not [g for g in generators if g.startswith("degraded:")]
+    assert board["mean_scores"] and not [g for g in board["mean_scores"] if "degraded:" in g]
+    scored = {row["generator"] for row in board["mean_score_intervals"]["overall"]}
+    assert scored and not [g for g in scored if g.startswith("degraded:")]
