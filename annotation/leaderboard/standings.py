@@ -36,7 +36,6 @@ from annotation.models import Project, StoredReport
 from annotation.quality import (
     DEGRADED_PREFIX,
     ServedReport,
-    counted_judgments,
     counted_pairs,
     judgments_version,
     serve_report,
@@ -142,9 +141,10 @@ def generator_leaderboard(project: Project, samples: int = BOOTSTRAP_SAMPLES) ->
 
 
 def leaderboard_version(project: Project) -> str:
-    """What the leaderboard is computed from: the counted judgments (gold left out), the
-    excluded annotators, and the active model version's scores of the project's images."""
-    data = judgments_version(counted_judgments(project, include_gold=False), project)
+    """What the leaderboard is computed from: the project's judgments and excluded
+    annotators (annotation/quality/stored.py), and the active model version's scores of
+    its images."""
+    data = judgments_version(project)
     version = active_model_version()
     if version is None:
         return f"{data}|scores=none"

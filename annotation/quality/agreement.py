@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from annotation.models import Judgment, Project, ProjectAnnotator, StoredReport
+from annotation.models import Project, ProjectAnnotator, StoredReport
 from annotation.quality.agreement_data import read_judgments
 from annotation.quality.agreement_stats import (
     agreement_intervals,
@@ -109,7 +109,7 @@ def agreement_version(
     """The filter and the data an agreement report is computed from (annotation/quality/
     stored.py): every judgment of the project counts here, calibration ones too, since
     the report's counts show what was left out."""
-    data = judgments_version(Judgment.objects.filter(task__project=project), project)
+    data = judgments_version(project)
     return f"split={split or ''}|batch={batch or ''}|guideline={guideline or ''}|{data}"
 
 

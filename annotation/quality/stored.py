@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from annotation.models import Judgment, Project, ProjectAnnotator, StoredReport
@@ -42,10 +42,13 @@ class ServedReport:
     updating: bool
 
 
-def judgments_version(judgments: QuerySet[Judgment], project: Project) -> str:
-    """The count and last id of `judgments`, and the project's excluded annotators: the
-    part of a data version every report kind shares."""
-    seen = judgments.aggregate(count=Count("id"), last=Max("id"))
+def judgments_version(project: Project) -> str:
+    """The count and last id of the project's judgments, and its excluded annotators: the
+    part of a data version every report kind shares. Which judgments count follows from
+    these (calibration, gold and repeat tasks are fixed when they are made)."""
+    seen = Judgment.objects.filter(task__project=project).aggregate(
+        count=Count("id"), last=Max("id")
+    )
     excluded = ProjectAnnotator.objects.filter(project=project, is_excluded=True).values_list(
         "annotator_id", flat=True
     )
