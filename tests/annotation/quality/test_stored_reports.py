@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -169,3 +170,21 @@ def test_a_real_worker_runs_the_refresh_a_page_queued(
             time.sleep(0.3)
     assert StoredReport.objects.filter(project=project).count() == 2
     assert page(researcher_user, "datasets", project).count("<circle") == 4
+
+
+@pytest.mark.django_db
+def test_a_page_still_renders_when_redis_is_down(
+    tmp_path: Path, researcher_user: User, settings: Any
+) -> None:
+    from core.redis_outage import outage_of
+
+    judged = consistent_project(tmp_path / "in")
+    member_of(judged.project, researcher_user, "researcher")
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    try:
+        assert request_refresh(judged.project) is False
+        assert "being computed in the background" in page(
+            researcher_user, "datasets", judged.project
+        )
+    finally:
+        outage_of(settings.REDIS_URL).clear()
