@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from annotation.models import (
-    AgreementReport,
     Assignment,
     Batch,
     ExportSnapshot,
@@ -15,6 +14,7 @@ from annotation.models import (
     ProjectAnnotator,
     Prompt,
     QualitySettings,
+    StoredReport,
     Task,
     TaskImage,
     User,
@@ -111,10 +111,11 @@ class QualitySettingsAdmin(admin.ModelAdmin):
     search_fields = ("project__slug",)
 
 
-@admin.register(AgreementReport)
-class AgreementReportAdmin(admin.ModelAdmin):
-    list_display = ("project", "key", "judgment_count", "seconds", "computed_at")
-    search_fields = ("project__slug", "key")
+@admin.register(StoredReport)
+class StoredReportAdmin(admin.ModelAdmin):
+    list_display = ("project", "kind", "data_version", "seconds", "computed_at")
+    list_filter = ("kind",)
+    search_fields = ("project__slug",)
 
 
 @admin.register(LlmCleaning)

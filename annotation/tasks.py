@@ -13,7 +13,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from annotation import export, intake, judging, quality
+from annotation import export, intake, judging, leaderboard, quality
 from annotation.models import Project
 
 
@@ -56,6 +56,17 @@ def recompute_agreement(project_id: int | None = None) -> int:
     """Refresh agreement reports and quality flags (one project, or every project)."""
     projects = _projects(project_id)
     for project in projects:
+        quality.refresh_quality_flags(project)
+    return len(projects)
+
+
+@shared_task(name=quality.REFRESH_REPORTS_TASK)
+def refresh_reports(project_id: int) -> int:
+    """Recompute a project's stale leaderboard and agreement report (queued by the pages
+    that serve them, once per debounce window); the quality flags follow the report."""
+    projects = _projects(project_id)
+    for project in projects:
+        leaderboard.refresh_leaderboard(project)
         quality.refresh_quality_flags(project)
     return len(projects)
 

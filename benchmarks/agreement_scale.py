@@ -4,7 +4,10 @@ Generates an HPD-v2-shaped project in a throwaway database with COPY: a test spl
 400 prompts x 9 images ranked by 10 annotators each (144,000 pairs) and a train split
 of 4-image groups with one annotator each (656,100 pairs); 800,100 PairJudgment rows
 in all. Then times `compute_agreement(project, use_cache=False)` (the median of
---repeats runs) and a cached call.
+--repeats runs) and a cached call, then what a page view costs now that pages serve the
+stored reports (annotation/quality/stored.py): `served_agreement` and
+`served_leaderboard` (the data-version check and the read), beside the leaderboard fit
+that a page view used to run (`refresh_leaderboard` on changed data).
 
     .venv/bin/python scripts/stack.py exec -- python benchmarks/agreement_scale.py
 Writes benchmarks/results/agreement_scale.json.
@@ -175,6 +178,8 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
     with throwaway_database():
+        from annotation.leaderboard import refresh_leaderboard, served_leaderboard
+        from annotation.quality import served_agreement
         from annotation.quality.agreement import compute_agreement
 
         started = time.perf_counter()
@@ -193,12 +198,27 @@ def main() -> None:
         started = time.perf_counter()
         compute_agreement(project)
         cached = time.perf_counter() - started
+        started = time.perf_counter()
+        refresh_leaderboard(project)
+        leaderboard_fit = time.perf_counter() - started
+        page_view: dict[str, float] = {}
+        for name, serve in (("agreement", served_agreement), ("leaderboard", served_leaderboard)):
+            views = []
+            for _ in range(max(3, args.repeats)):
+                started = time.perf_counter()
+                served = serve(project)
+                views.append(time.perf_counter() - started)
+                assert served.report is not None and not served.updating
+            page_view[name] = median(views)
+        print(f"leaderboard fit: {leaderboard_fit:.2f} s; page view (served): {page_view}")
         result = {
             "pair_rows": pair_rows,
             "judgments": judgment_rows,
             "full_recompute_seconds_median": median(seconds),
             "full_recompute_seconds": seconds,
             "cached_seconds": cached,
+            "leaderboard_fit_seconds": leaderboard_fit,
+            "page_view_seconds_median": page_view,
             "target_seconds": 10,
             "report_excerpt": {
                 key: report[key]

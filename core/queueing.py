@@ -15,16 +15,20 @@ annotation.sweep_queued_exports) queue the waiting rows once Redis answers again
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import redis
+from django.conf import settings
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from config.celery_app import app
-from core.redis_outage import broker_outage
+from core.redis_outage import broker_outage, client_of
 
 logger = logging.getLogger(__name__)
+
+DEBOUNCE_PREFIX = "debounce"
 
 
 def enqueue(task_name: str, *args: Any, task_id: str | None = None) -> bool:
@@ -49,3 +53,35 @@ def enqueue(task_name: str, *args: Any, task_id: str | None = None) -> bool:
         return False
     outage.answered()
     return True
+
+
+def debounce_key(task_name: str, *args: Any) -> str:
+    """The Redis key that marks `task_name(*args)` as queued in the current window."""
+    return ":".join([DEBOUNCE_PREFIX, task_name, *(str(arg) for arg in args)])
+
+
+def enqueue_once(task_name: str, *args: Any, window_s: int) -> bool:
+    """Send `task_name(*args)` unless it was already sent in the last `window_s` seconds.
+
+    A key on the broker's Redis (SET NX with an expiry) marks the send, so however many
+    requests ask in one window, and whichever worker process serves them, the task is sent
+    once; True when this call sent it. Never raises: when Redis is down nothing is sent
+    (the caller's periodic task catches up), and when the send fails the mark is removed,
+    so the next request tries again.
+    """
+    outage = broker_outage()
+    if outage.skipping():
+        return False
+    key = debounce_key(task_name, *args)
+    client = client_of(settings.REDIS_URL)
+    try:
+        if not client.set(key, "1", nx=True, ex=max(1, window_s)):
+            return False
+    except (redis.RedisError, OSError) as exc:
+        outage.failed(exc)
+        return False
+    if enqueue(task_name, *args):
+        return True
+    with contextlib.suppress(redis.RedisError, OSError):
+        client.delete(key)
+    return False

@@ -17,6 +17,7 @@ import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
+import redis
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ OUTAGE_RETRY_S = 5.0
 
 _lock = threading.Lock()
 _outages: dict[str, RedisOutage] = {}
+_clients: dict[str, redis.Redis] = {}
 
 
 def display_url(url: str) -> str:
@@ -125,3 +127,16 @@ def outage_of(url: str) -> RedisOutage:
 def broker_outage() -> RedisOutage:
     """The outage record of the Celery broker (REDIS_URL)."""
     return outage_of(settings.REDIS_URL)
+
+
+def client_of(url: str) -> redis.Redis:
+    """One client (connection pool) per URL, shared by the threads of a process; short
+    timeouts, so a Redis that does not answer costs a request a fraction of a second."""
+    client = _clients.get(url)
+    if client is None:
+        with _lock:
+            client = _clients.setdefault(
+                url,
+                redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25),
+            )
+    return client

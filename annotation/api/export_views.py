@@ -20,13 +20,21 @@ from annotation.api.serializers import (
     ExportRequestSerializer,
     ExportSnapshotSerializer,
 )
-from annotation.export import ExportParamsError, create_export, snapshot_files, stream_tar, tar_size
+from annotation.export import (
+    ExportParamsError,
+    ExportRefused,
+    snapshot_files,
+    start_export,
+    stream_tar,
+    tar_size,
+)
 from annotation.models import AuditAction, Capability, ExportSnapshot, User
 from annotation.projects import check_project, project_for, record_event
 
 
 class ProjectExports(generics.ListAPIView):
-    """GET: the project's export snapshots. POST: start one (202; it runs on a worker)."""
+    """GET: the project's export snapshots. POST: start one (202; it runs on a worker), or
+    reuse the snapshot with identical parameters on unchanged data (200, `reused`)."""
 
     serializer_class = ExportSnapshotSerializer
     permission_classes = [IsAuthenticated]
@@ -44,8 +52,17 @@ class ProjectExports(generics.ListAPIView):
         request=ExportRequestSerializer,
         responses={
             202: ExportSnapshotSerializer,
+            200: OpenApiResponse(
+                ExportSnapshotSerializer,
+                description="Identical parameters on unchanged data: the existing snapshot, "
+                "with reused: true (nothing new was started).",
+            ),
             400: BatchRejectedSerializer,
             404: OpenApiResponse(description="No such project."),
+            507: OpenApiResponse(
+                description="The export disk is nearly full (EXPORT_MIN_FREE_BYTES); the "
+                "detail names the free and the needed space. Nothing was started."
+            ),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -59,9 +76,23 @@ class ProjectExports(generics.ListAPIView):
                 ]
             )
         try:
-            snapshot = create_export(project, dict(form.validated_data), created_by=request.user)  # type: ignore[arg-type]
+            started = start_export(project, dict(form.validated_data), created_by=request.user)  # type: ignore[arg-type]
         except ExportParamsError as exc:
             return _bad_parameters(exc.problems)
+        except ExportRefused as exc:
+            return Response({"detail": str(exc)}, status=HTTPStatus.INSUFFICIENT_STORAGE)
+        snapshot = started.snapshot
+        if started.reused:
+            return Response(
+                {
+                    **ExportSnapshotSerializer(snapshot).data,
+                    "reused": True,
+                    "detail": f"export {snapshot.pk} has these parameters on unchanged data; "
+                    f"it is reused (nothing new was started): follow it at "
+                    f"/api/v1/exports/{snapshot.pk}/",
+                },
+                status=HTTPStatus.OK,
+            )
         record_event(
             AuditAction.EXPORT_STARTED,
             actor=request.user,
@@ -69,7 +100,10 @@ class ProjectExports(generics.ListAPIView):
             target=f"export {snapshot.pk}",
             after=snapshot.parameters,
         )
-        return Response(ExportSnapshotSerializer(snapshot).data, status=HTTPStatus.ACCEPTED)
+        return Response(
+            {**ExportSnapshotSerializer(snapshot).data, "reused": False},
+            status=HTTPStatus.ACCEPTED,
+        )
 
 
 def _bad_parameters(problems: list[str]) -> Response:

@@ -237,3 +237,4 @@ class LeaderboardSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Mean score per generator with its 95% interval, overall and per style.",
     )
+    as_of = serializers.DateTimeField(help_text="When this leaderboard was computed.")

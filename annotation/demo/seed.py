@@ -21,6 +21,7 @@ from annotation.demo.model import DemoModel, ensure_demo_model, set_demo_policy
 from annotation.intake import ImportSummary, import_batch, process_batch
 from annotation.models import Project, ProjectRole, Role, Split, User
 from annotation.projects import add_member, add_user
+from annotation.quality import request_refresh
 
 DEMO_PROMPTS = Path(settings.BASE_DIR) / "data" / "sd_prompts_1k.jsonl"
 DEMO_PROJECTS = {"demo-pairwise": 2, "demo-ranking": 4}
@@ -164,5 +165,8 @@ def seed_demo(
         if with_judgments:
             slots = groups_per_project * DEMO_TRAIN_JUDGMENTS + test_groups * DEMO_TEST_JUDGMENTS
             judge_as_crowd(project, tasks_per_member=slots // 8 + test_groups)
+            # The leaderboard and the agreement report are computed by a worker, so the
+            # pages have figures once one runs (annotation/quality/stored.py).
+            request_refresh(project)
     model = ensure_demo_model(User.objects.get(username="demo-admin"))
     return summaries, logins, model

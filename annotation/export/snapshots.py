@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ from django.utils import timezone
 from annotation.export.hpd_files import ExportFailed
 from annotation.export.manifest import MANIFEST_NAME
 from annotation.export.params import ExportParams, ExportParamsError
+from annotation.export.reuse import (
+    ExportRefused,
+    check_export_space,
+    export_data_version,
+    reusable_snapshot,
+)
 from annotation.export.writer import write_export
 from annotation.models import ExportSnapshot, Project, User
 from core.progress import Progress
@@ -29,6 +36,9 @@ EXPORT_SNAPSHOT_TASK = "annotation.export_snapshot"
 
 # pg_try_advisory_lock(class, id): one running export per snapshot, across workers.
 EXPORT_LOCK_CLASS = 0x48504445  # "HPDE"
+# pg_advisory_xact_lock(class, project id): one export request of a project at a time,
+# so two identical requests made at once start one snapshot.
+REQUEST_LOCK_CLASS = 0x48504452  # "HPDR"
 LOCK_WAIT_S = 3.0
 
 
@@ -39,15 +49,18 @@ def create_export(
     created_by: User | None = None,
     out: Path | None = None,
     enqueue: bool = True,
+    data_version: str | None = None,
 ) -> ExportSnapshot:
     """Validate the parameters and record a queued snapshot.
 
     Its files go to `out` when given (a folder that must not exist yet, or be empty),
     otherwise to EXPORT_ROOT/<id>. With `enqueue`, the Celery task
-    annotation.export_snapshot is queued after the commit. Raises ExportParamsError
-    (every problem listed) and then writes nothing.
+    annotation.export_snapshot is queued after the commit. `data_version` is the
+    snapshot's (annotation/export/reuse.py), computed when not given. Raises
+    ExportParamsError (every problem listed) and then writes nothing.
     """
     params = ExportParams.from_json(parameters)
+    data_version = data_version or export_data_version(project, params)
     if out is not None:
         out = out.resolve()
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -56,13 +69,46 @@ def create_export(
             )
     with transaction.atomic():
         snapshot = ExportSnapshot.objects.create(
-            project=project, parameters=params.as_json(), created_by=created_by, path=""
+            project=project,
+            parameters=params.as_json(),
+            created_by=created_by,
+            path="",
+            data_version=data_version,
         )
         snapshot.path = str(out or Path(settings.EXPORT_ROOT) / str(snapshot.pk))
         snapshot.save(update_fields=["path"])
         if enqueue:
             transaction.on_commit(lambda: enqueue_export(snapshot.pk))
     return snapshot
+
+
+@dataclass(frozen=True)
+class ExportStart:
+    """A requested export: a new snapshot, or (`reused`) the existing one with the same
+    parameters on the same data."""
+
+    snapshot: ExportSnapshot
+    reused: bool
+
+
+def start_export(
+    project: Project, parameters: dict[str, Any], *, created_by: User | None = None
+) -> ExportStart:
+    """A researcher's export request (the page and the API): the existing snapshot when
+    one has identical parameters on unchanged data (annotation/export/reuse.py),
+    otherwise a new queued one under EXPORT_ROOT. Raises ExportParamsError (bad
+    parameters) or ExportRefused (the disk is nearly full); then nothing is written."""
+    params = ExportParams.from_json(parameters)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [REQUEST_LOCK_CLASS, project.pk])
+        version = export_data_version(project, params)
+        existing = reusable_snapshot(project, version)
+        if existing is not None:
+            return ExportStart(snapshot=existing, reused=True)
+        check_export_space()
+        snapshot = create_export(project, parameters, created_by=created_by, data_version=version)
+    return ExportStart(snapshot=snapshot, reused=False)
 
 
 def enqueue_export(snapshot_id: int) -> None:
@@ -180,6 +226,7 @@ def _run(snapshot: ExportSnapshot, progress: Progress | None) -> ExportSnapshot:
         params = ExportParams.from_json(snapshot.parameters)
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise ExportFailed(f"{target} already holds files; remove them or export elsewhere")
+        check_export_space(target.parent)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         tracker = _SnapshotProgress(snapshot.pk, progress)
@@ -190,7 +237,7 @@ def _run(snapshot: ExportSnapshot, progress: Progress | None) -> ExportSnapshot:
         if target.exists():
             target.rmdir()
         partial.rename(target)
-    except (ExportFailed, ExportParamsError, OSError) as exc:
+    except (ExportFailed, ExportParamsError, ExportRefused, OSError) as exc:
         shutil.rmtree(partial, ignore_errors=True)
         ExportSnapshot.objects.filter(pk=snapshot.pk).update(
             status=ExportSnapshot.Status.FAILED, error=str(exc), finished_at=timezone.now()

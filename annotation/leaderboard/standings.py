@@ -8,15 +8,23 @@ comes from one judgment, and every judgment of one prompt shares that prompt's i
 so the prompt is the unit whose data are independent (docs/hpd_v2.md, "Generator
 leaderboard"). The statistics are numpy over plain mappings (annotation/leaderboard/
 resampling.py); this module reads the database.
+
+Gold pairs are left out: they pit an image against a degraded copy of itself, a check
+of the annotators, and would list the copies as `degraded:*` generators.
+
+A page never fits the bootstrap: it serves the stored leaderboard (`served_leaderboard`,
+annotation/quality/stored.py) and the refresh task (`refresh_leaderboard`) refits it in
+the background when the counted judgments or the active model's scores changed.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from annotation.leaderboard.resampling import (
     BOOTSTRAP_SAMPLES,
@@ -24,9 +32,19 @@ from annotation.leaderboard.resampling import (
     fit_strengths,
     mean_score_intervals,
 )
-from annotation.models import Project
-from annotation.quality import counted_pairs
-from scoring.queries import image_scores, mean_score_by_generator
+from annotation.models import Project, StoredReport
+from annotation.quality import (
+    DEGRADED_PREFIX,
+    ServedReport,
+    counted_pairs,
+    judgments_version,
+    serve_report,
+    short_hash,
+    store_report,
+    stored_report,
+)
+from scoring.models import ImageScore
+from scoring.queries import active_model_version, image_scores, mean_score_by_generator
 
 NOT_CLASSIFIED = "not classified"
 
@@ -49,11 +67,11 @@ def judged_pairs(project: Project) -> dict[str, list[JudgedPairs]]:
     image: half a pair (A, B) and half a pair (B, A).
 
     Reads the pair rows of the judgments that count (annotation/quality/counted.py),
-    gold pairs included: what an export keeps unless it leaves gold out. One grouped
-    query; memory grows with the judgments, not with their implied pairs.
+    gold pairs left out. One grouped query; memory grows with the judgments, not with
+    their implied pairs.
     """
     rows = (
-        counted_pairs(project)
+        counted_pairs(project, include_gold=False)
         .values_list(
             "judgment_id",
             "task__prompt_id",
@@ -86,12 +104,18 @@ def generator_leaderboard(project: Project, samples: int = BOOTSTRAP_SAMPLES) ->
     """
     by_style = judged_pairs(project)
     overall = [entry for entries in by_style.values() for entry in entries]
-    scores = image_scores(project)
+    scores = [
+        row for row in image_scores(project) if not (row[0] or "").startswith(DEGRADED_PREFIX)
+    ]
     score_table = mean_score_intervals(
         [(generator or "unknown", prompt, score) for generator, _style, prompt, score in scores],
         samples,
     )
-    mean_scores = mean_scores_for(project)
+    mean_scores = {
+        generator: mean
+        for generator, mean in (mean_scores_for(project) or {}).items()
+        if not generator.startswith(DEGRADED_PREFIX)
+    } or None
     table = fit_strengths(overall, samples)
     for row in table["generators"]:
         mean = score_table.get(row["generator"])
@@ -121,6 +145,45 @@ def generator_leaderboard(project: Project, samples: int = BOOTSTRAP_SAMPLES) ->
         if scores
         else None,
     }
+
+
+def leaderboard_version(project: Project) -> str:
+    """What the leaderboard is computed from: the project's judgments and excluded
+    annotators (annotation/quality/stored.py), and the active model version's scores of
+    its images."""
+    data = judgments_version(project)
+    version = active_model_version()
+    if version is None:
+        return f"{data}|scores=none"
+    scored = ImageScore.objects.filter(
+        model_version=version, image__project=project, image__is_withdrawn=False
+    ).aggregate(count=Count("id"), last=Max("id"))
+    withdrawn = project.images.filter(is_withdrawn=True).values_list("id", flat=True)
+    return (
+        f"{data}|scores={version.pk}:{scored['count'] or 0}:{scored['last'] or 0}"
+        f"|withdrawn={short_hash(sorted(withdrawn))}"
+    )
+
+
+def refresh_leaderboard(project: Project) -> dict[str, Any]:
+    """The project's leaderboard, refitted and stored when its data changed since the
+    stored one (the background task; the API too, which is throttled)."""
+    version = leaderboard_version(project)
+    stored = stored_report(project, StoredReport.Kind.LEADERBOARD)
+    if stored is not None and stored.data_version == version:
+        return {**stored.report, "as_of": stored.computed_at.isoformat()}
+    started = time.perf_counter()
+    board = generator_leaderboard(project)
+    store_report(
+        project, StoredReport.Kind.LEADERBOARD, version, board, time.perf_counter() - started
+    )
+    fresh = stored_report(project, StoredReport.Kind.LEADERBOARD)
+    return {**board, "as_of": fresh.computed_at.isoformat() if fresh else None}
+
+
+def served_leaderboard(project: Project) -> ServedReport:
+    """The stored leaderboard as of its time (no fit); queues a refresh when stale."""
+    return serve_report(project, StoredReport.Kind.LEADERBOARD, leaderboard_version(project))
 
 
 def _score_rows(table: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:

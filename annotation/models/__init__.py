@@ -32,11 +32,10 @@ from annotation.models.membership import (
     capabilities,
     visible_projects,
 )
-from annotation.models.quality import AgreementReport, LlmCleaning, QualitySettings
+from annotation.models.quality import LlmCleaning, QualitySettings, StoredReport
 from annotation.models.users import Role, User
 
 __all__ = [
-    "AgreementReport",
     "AnnotatorPrompt",
     "Assignment",
     "AssignmentStatus",
@@ -62,6 +61,7 @@ __all__ = [
     "Role",
     "ServingOrder",
     "Split",
+    "StoredReport",
     "Style",
     "Task",
     "TaskImage",

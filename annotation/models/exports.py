@@ -34,6 +34,14 @@ class ExportSnapshot(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
+    data_version = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="sha256 of the parameters and the judgments they read (annotation/export/"
+        "reuse.py): an identical request on unchanged data reuses this snapshot.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,4 +1,4 @@
-"""Data-quality records: cached LLM cleanings, per-project quality settings, agreement reports."""
+"""Data-quality records: cached LLM cleanings, per-project quality settings, stored reports."""
 
 from django.db import models
 
@@ -65,26 +65,34 @@ class QualitySettings(models.Model):
         return f"quality settings of {self.project_id}"
 
 
-class AgreementReport(models.Model):
-    """A cached agreement report for one project and filter, with what it was computed from.
+class StoredReport(models.Model):
+    """The last computed report of one kind for a project: its leaderboard, its agreement
+    report, or the agreement report of the last filter asked for.
 
-    `judgment_count` and `last_judgment_id` fingerprint the judgments it saw; the report
-    is recomputed only when they change (or an annotator's standing changes, which
-    deletes the project's reports).
+    One row per (project, kind), replaced when the report is computed again, so the rows
+    are bounded by the projects, whatever filters are asked for. `data_version`
+    fingerprints what the report was computed from (annotation/quality/stored.py); pages
+    serve the row as of `computed_at` and queue a refresh when the data moved on.
     """
 
+    class Kind(models.TextChoices):
+        LEADERBOARD = "leaderboard", "Generator leaderboard"
+        AGREEMENT = "agreement", "Agreement report"
+        AGREEMENT_FILTERED = "agreement-filtered", "Agreement report, last filter asked for"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=300, help_text="The filter: split, batch, guideline.")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    data_version = models.CharField(
+        max_length=400, help_text="What the report was computed from (and its filter)."
+    )
     report = models.JSONField()
-    judgment_count = models.PositiveIntegerField()
-    last_judgment_id = models.BigIntegerField(default=0)
-    computed_at = models.DateTimeField(auto_now=True)
+    computed_at = models.DateTimeField()
     seconds = models.FloatField(default=0.0, help_text="How long the computation took.")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "key"], name="agreement_report_once")
+            models.UniqueConstraint(fields=["project", "kind"], name="stored_report_once")
         ]
 
     def __str__(self) -> str:
-        return f"agreement of {self.project_id} [{self.key}]"
+        return f"{self.kind} of {self.project_id} as of {self.computed_at:%Y-%m-%d %H:%M}"

@@ -5,8 +5,10 @@ returns a JSON-serialisable report (README "Agreement and annotator quality" lis
 key). What it counts: the project's judgments that count (annotation/quality/counted.py),
 gold ones included; repeat items only feed self-consistency. Judgments are read with SQL
 (agreement_data.py, annotator_stats.py) and the statistics computed with vectorised
-numpy (agreement_stats.py). The report is cached in AgreementReport and recomputed only
-when the project's judgments (or an annotator's standing) changed.
+numpy (agreement_stats.py). The report is stored (annotation/quality/stored.py: one row
+for the unfiltered report, one for the last filter asked for) and recomputed only when
+the project's judgments (or the excluded annotators) changed; pages serve the stored one
+(`served_agreement`) and the refresh runs in the background.
 
 Statistics (a "ranking" is one judgment: its images best to worst):
 - pairwise_agreement: over every image pair of a task judged by two or more annotators,
@@ -33,10 +35,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from django.db import transaction
-from django.db.models import Count, Max
 
-from annotation.models import AgreementReport, Judgment, Project, ProjectAnnotator
+from annotation.models import Project, ProjectAnnotator, StoredReport
 from annotation.quality.agreement_data import read_judgments
 from annotation.quality.agreement_stats import (
     agreement_intervals,
@@ -54,8 +54,15 @@ from annotation.quality.annotator_stats import (
     quality_flags,
     thresholds_for,
 )
+from annotation.quality.stored import (
+    ServedReport,
+    judgments_version,
+    serve_report,
+    store_report,
+    stored_report,
+)
 
-__all__ = ["compute_agreement", "forget_reports", "inversion_score", "quality_flags"]
+__all__ = ["compute_agreement", "inversion_score", "quality_flags", "served_agreement"]
 
 
 def compute_agreement(
@@ -75,37 +82,45 @@ def compute_agreement(
     """
     if isinstance(project, str):
         project = Project.objects.get(slug=project)
-    key = f"split={split or ''}|batch={batch or ''}|guideline={guideline_version or ''}"
-    # Live judgments only: an undo (Judgment.retracted_at) changes the count.
-    fingerprint = Judgment.objects.filter(
-        task__project=project, retracted_at__isnull=True
-    ).aggregate(count=Count("id"), last=Max("id"))
-    count, last = fingerprint["count"] or 0, fingerprint["last"] or 0
+    filtered = bool(split or batch or guideline_version)
+    kind = StoredReport.Kind.AGREEMENT_FILTERED if filtered else StoredReport.Kind.AGREEMENT
+    version = agreement_version(project, split=split, batch=batch, guideline=guideline_version)
     if use_cache:
-        cached = AgreementReport.objects.filter(
-            project=project, key=key, judgment_count=count, last_judgment_id=last
-        ).first()
-        # A report cached before it carried intervals is computed again.
-        if cached is not None and "intervals" in cached.report:
+        cached = stored_report(project, kind)
+        # A report stored before it carried intervals is computed again.
+        if cached is not None and cached.data_version == version and "intervals" in cached.report:
             return _with_current_flags(project, cached.report)
     started = time.perf_counter()
     report = _compute(project, split=split, batch=batch, guideline_version=guideline_version)
     seconds = time.perf_counter() - started
     report["seconds"] = round(seconds, 3)
-    if not store:
-        return report
-    with transaction.atomic():
-        AgreementReport.objects.update_or_create(
-            project=project,
-            key=key,
-            defaults={
-                "report": report,
-                "judgment_count": count,
-                "last_judgment_id": last,
-                "seconds": seconds,
-            },
-        )
+    if store:
+        store_report(project, kind, version, report, seconds)
     return report
+
+
+def agreement_version(
+    project: Project,
+    *,
+    split: str | None = None,
+    batch: int | None = None,
+    guideline: str | None = None,
+) -> str:
+    """The filter and the data an agreement report is computed from (annotation/quality/
+    stored.py): every judgment of the project counts here, calibration ones too, since
+    the report's counts show what was left out."""
+    data = judgments_version(project)
+    return f"split={split or ''}|batch={batch or ''}|guideline={guideline or ''}|{data}"
+
+
+def served_agreement(project: Project) -> ServedReport:
+    """The project's stored (unfiltered) report as of its time, its quality flags
+    following today's thresholds; queues a refresh when the judgments changed since."""
+    served = serve_report(project, StoredReport.Kind.AGREEMENT, agreement_version(project))
+    if served.report is None or "intervals" not in served.report:
+        return ServedReport(report=None, as_of=None, updating=True)
+    _with_current_flags(project, served.report)
+    return served
 
 
 def _with_current_flags(project: Project, report: dict[str, Any]) -> dict[str, Any]:
@@ -114,11 +129,6 @@ def _with_current_flags(project: Project, report: dict[str, Any]) -> dict[str, A
     for entry in report["annotators"]:
         entry["quality_flags"] = quality_flags(entry, thresholds)
     return report
-
-
-def forget_reports(project: Project) -> None:
-    """Drop the cached reports of a project (an annotator's standing changed)."""
-    AgreementReport.objects.filter(project=project).delete()
 
 
 def _compute(

@@ -8,17 +8,22 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Project, ProjectAnnotator, User
-from annotation.quality.agreement import compute_agreement, forget_reports
+from annotation.quality.agreement import compute_agreement, served_agreement
 
 
-def refresh_quality_flags(project: Project) -> dict[str, Any]:
+def refresh_quality_flags(project: Project, *, stored_only: bool = False) -> dict[str, Any] | None:
     """Recompute (or reuse) the project's report and store each annotator's quality flags.
 
+    With `stored_only` (a page's request) nothing is computed: the flags follow the
+    stored report under today's thresholds, a refresh is queued when it is stale, and
+    without a stored report nothing is written (None; the refresh sets the flags).
     Creates missing ProjectAnnotator rows; locks the project's rows while writing, so a
     concurrent exclusion is never overwritten (only `quality_flags` is written). Returns
     the report.
     """
-    report = compute_agreement(project)
+    report = served_agreement(project).report if stored_only else compute_agreement(project)
+    if report is None:
+        return None
     flags = {entry["annotator_id"]: entry["quality_flags"] for entry in report["annotators"]}
     with transaction.atomic():
         standings = {
@@ -48,8 +53,9 @@ def set_excluded(
 ) -> ProjectAnnotator:
     """Exclude an annotator's judgments from the project's statistics and exports, or re-include.
 
-    Deletes nothing. Locks the standing row; drops the project's cached reports so the
-    next report reflects the change.
+    Deletes nothing. Locks the standing row; the excluded annotators are part of every
+    stored report's data version (annotation/quality/stored.py), so the next report
+    reflects the change.
     """
     with transaction.atomic():
         standing, _created = ProjectAnnotator.objects.select_for_update().get_or_create(
@@ -62,5 +68,4 @@ def set_excluded(
         standing.save(
             update_fields=["is_excluded", "excluded_reason", "excluded_at", "excluded_by"]
         )
-        forget_reports(project)
     return standing

@@ -22,6 +22,8 @@ from annotation.intake import MediaWriter, media_path_for
 from annotation.models import Image, Project, Task, TaskImage
 
 DEGRADATIONS = ("blur", "noise", "distort")
+# A degraded copy's generator is this prefix and its kind: a check, never a generator.
+DEGRADED_PREFIX = "degraded:"
 
 
 class GoldError(Exception):
@@ -82,7 +84,7 @@ def make_gold_pairs(
                     tasks__is_gold=False,
                     tasks__repeat_of=None,
                 )
-                .exclude(generator__startswith="degraded:")
+                .exclude(generator__startswith=DEGRADED_PREFIX)
                 .exclude(pk__in=used)
                 .distinct()
                 .order_by("pk")
@@ -121,7 +123,7 @@ def _gold_pair(project: Project, original: Image, kind: str, writer: MediaWriter
         width=worse.width,
         height=worse.height,
         byte_size=len(data),
-        generator=f"degraded:{kind}",
+        generator=f"{DEGRADED_PREFIX}{kind}",
     )
     source_task = original.tasks.filter(is_gold=False).order_by("pk").first()
     assert source_task is not None  # candidates come from tasks

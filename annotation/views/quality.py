@@ -1,4 +1,7 @@
-"""/manage/projects/<slug>/quality/: agreement, annotators, position bias, gold and repeats."""
+"""/manage/projects/<slug>/quality/: agreement, annotators, position bias, gold and repeats.
+
+The agreement report shown is the stored one, as of its time (the page never computes
+it; annotation/quality/stored.py)."""
 
 from __future__ import annotations
 
@@ -22,13 +25,14 @@ from annotation.models import (
 from annotation.projects import check_project, form_changes, project_for, record_event
 from annotation.quality import (
     GoldError,
-    compute_agreement,
     make_gold_pairs,
     refresh_quality_flags,
     schedule_repeat_items,
+    served_agreement,
     set_excluded,
 )
 from core import charts
+from core.throttling import throttle_page
 
 
 class QualitySettingsForm(forms.ModelForm):
@@ -60,6 +64,7 @@ class GoldForm(forms.Form):
 
 
 @login_required
+@throttle_page("compute")
 def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for(request.user, slug, Capability.REVIEW)  # type: ignore[arg-type]
     if request.method == "POST":  # thresholds are a manager's setting
@@ -82,22 +87,28 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                 before=before,
                 after=after,
             )
-            refresh_quality_flags(project)
-            messages.success(request, "Thresholds saved; quality flags recomputed.")
+            if refresh_quality_flags(project, stored_only=True) is None:
+                messages.success(
+                    request, "Thresholds saved; the quality flags follow once the report is ready."
+                )
+            else:
+                messages.success(request, "Thresholds saved; quality flags recomputed.")
             return redirect("quality-dashboard", slug=slug)
         status = 400
     else:
         status = 200
-    report = compute_agreement(project)
+    served = served_agreement(project)
+    report = served.report
     standings = {
         standing.annotator_id: standing
         for standing in ProjectAnnotator.objects.filter(project=project).select_related("annotator")
     }
     excluded = [standing for standing in standings.values() if standing.is_excluded]
-    annotators = report["annotators"]
+    annotators = report["annotators"] if report else []
     flagged = [entry for entry in annotators if entry["quality_flags"]]
     context = {
         "project": project,
+        "served": served,
         "report": report,
         "annotators": annotators,
         "flagged": flagged,
@@ -105,8 +116,8 @@ def quality_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "gold_form": GoldForm(),
         "can_manage": Capability.MANAGE in capabilities(request.user, project),  # type: ignore[arg-type]
-        "charts": _charts(report, thresholds),
-        "figures": _figures(report),
+        "charts": _charts(report, thresholds) if report else None,
+        "figures": _figures(report) if report else [],
     }
     return render(request, "annotation/quality.html", context, status=status)
 

@@ -118,6 +118,10 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
 # Dataset snapshots (annotation/export/): one folder per snapshot.
 EXPORT_ROOT = Path(env("EXPORT_ROOT", default=str(BASE_DIR / ".data" / "exports")))
+# A new export is refused (with a message) when the disk holding EXPORT_ROOT has less free.
+EXPORT_MIN_FREE_BYTES = env.int("EXPORT_MIN_FREE_BYTES", default=2 * 1024**3)
+# `manage.py prune` removes snapshots and unregistered checkpoints older than this.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
 
 # Request bodies: batch uploads are streamed to a temporary file, never held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
@@ -173,6 +177,8 @@ REST_FRAMEWORK = {
         "compute": env("API_THROTTLE_COMPUTE", default="30/min"),
     },
 }
+# Pages that compute (core.throttling.throttle_page), per signed-in user.
+PAGE_THROTTLE_RATES = {"compute": env("PAGE_THROTTLE_COMPUTE", default="60/min")}
 SPECTACULAR_SETTINGS = {
     "TITLE": "HPD annotation platform API",
     "DESCRIPTION": "Collect human preference rankings of generated images; export HPD v2 datasets.",
@@ -290,6 +296,10 @@ PROMPT_CLEANER_LLM_TIMEOUT = env.float("PROMPT_CLEANER_LLM_TIMEOUT", default=20.
 PROMPT_SAFETY_EXTRA_WORDS = env.list("PROMPT_SAFETY_EXTRA_WORDS", default=[])
 # --- agreement and annotator quality (annotation/quality/agreement.py)
 AGREEMENT_INTERVAL_SECONDS = env.int("AGREEMENT_INTERVAL_SECONDS", default=900)
+# Pages serve the stored leaderboard and agreement report and queue annotation.refresh_reports
+# when the data changed, at most once per project in this many seconds
+# (annotation/quality/stored.py).
+REPORT_REFRESH_DEBOUNCE_SECONDS = env.int("REPORT_REFRESH_DEBOUNCE_SECONDS", default=60)
 REPEAT_INTERVAL_SECONDS = env.int("REPEAT_INTERVAL_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE["recompute-agreement"] = {
     "task": "annotation.recompute_agreement",

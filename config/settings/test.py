@@ -9,6 +9,7 @@ os.environ.setdefault("API_THROTTLE_ANON", "100000/min")
 os.environ.setdefault("API_THROTTLE_USER", "100000/min")
 os.environ.setdefault("API_THROTTLE_ANNOTATE", "100000/min")
 os.environ.setdefault("API_THROTTLE_COMPUTE", "100000/min")
+os.environ.setdefault("PAGE_THROTTLE_COMPUTE", "100000/min")
 
 from config.settings.base import *  # noqa: F403
 

@@ -26,7 +26,6 @@ PLATFORM_MODELS = sorted(
 
 def test_every_platform_model_is_registered() -> None:
     assert [name for _, name in PLATFORM_MODELS] == [
-        "agreementreport",
         "assignment",
         "batch",
         "exportsnapshot",
@@ -39,6 +38,7 @@ def test_every_platform_model_is_registered() -> None:
         "projectannotator",
         "prompt",
         "qualitysettings",
+        "storedreport",
         "task",
         "user",
     ]

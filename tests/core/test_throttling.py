@@ -141,3 +141,29 @@ def test_routes_that_compute_have_their_own_tighter_rate(
     again = client.get(url) if name != "score-images" else client.post(url, {}, format="json")
     assert first.status_code != HTTPStatus.TOO_MANY_REQUESTS
     assert again.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+@pytest.mark.parametrize("name", ["datasets", "quality-dashboard"])
+def test_pages_that_compute_answer_a_429_page_past_their_rate(
+    name: str, low_rates: None, settings: Any, admin_user: User
+) -> None:
+    from tests.factories.tasks import make_project
+
+    settings.PAGE_THROTTLE_RATES = {"compute": "2/min"}
+    project = make_project("throttled")
+    client = client_for(admin_user)
+    client.force_login(admin_user)
+    url = reverse(name) if name == "datasets" else reverse(name, kwargs={"slug": project.slug})
+    statuses = [client.get(url).status_code for _ in range(2)]
+    assert statuses == [HTTPStatus.OK] * 2
+    refused = client.get(url)
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    html = refused.content.decode()
+    assert "Too many requests for this page" in html and "2/min" in html
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert f"Wait {refused['Retry-After']} second" in html
+    assert counted(f"page_compute_{admin_user.pk}") == 3
+    # Another signed-in user has their own count.
+    other = User.objects.create_user("second-admin", password="x", role=admin_user.role)
+    client.force_login(other)
+    assert client.get(url).status_code == HTTPStatus.OK

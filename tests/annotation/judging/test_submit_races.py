@@ -24,8 +24,15 @@ from annotation.intake.prompt_review import hold_prompts
 from annotation.judging import submission
 from annotation.judging.assignment import Lease, next_assignment
 from annotation.judging.submission import SubmissionConflict, SubmissionError, submit_judgment
-from annotation.models import Assignment, AssignmentStatus, Judgment, Role, Task, User
-from annotation.quality import annotator_quality
+from annotation.models import (
+    Assignment,
+    AssignmentStatus,
+    Judgment,
+    ProjectAnnotator,
+    Role,
+    Task,
+    User,
+)
 from annotation.quality.annotator_quality import set_excluded
 from tests.factories.tasks import make_project, make_tasks
 from tests.factories.users import annotators, make_user
@@ -197,7 +204,8 @@ def test_a_submit_waits_for_an_exclusion_under_way_and_is_then_refused(
     admin = make_user("ada-admin", Role.ADMIN)
     lease = next_assignment(project, user)
     assert lease is not None
-    pause = Pause(monkeypatch, annotator_quality, "forget_reports")
+    # Paused inside the exclusion's transaction, just after the standing row is saved.
+    pause = Pause(monkeypatch, ProjectAnnotator, "save")
 
     excluding, _ = in_thread(
         lambda: set_excluded(project, user, excluded=True, by=admin, reason="clicks at random")

@@ -12,7 +12,11 @@ import pytest
 from django.urls import reverse
 
 from annotation.leaderboard.resampling import JudgedPairs, _fit_strengths_cached, fit_strengths
-from annotation.leaderboard.standings import generator_leaderboard, judged_pairs
+from annotation.leaderboard.standings import (
+    generator_leaderboard,
+    judged_pairs,
+    refresh_leaderboard,
+)
 from annotation.models import ExportSnapshot, Prompt, Task, User
 from annotation.quality.annotator_quality import set_excluded
 from tests.conftest import client_for
@@ -205,6 +209,7 @@ def test_active_model_scores_sit_beside_the_strengths(
     member_of(judged.project, researcher_user, "researcher")
     client = client_for(researcher_user)
     client.force_login(researcher_user)
+    refresh_leaderboard(judged.project)  # the background task's refit
     html = client.get(reverse("datasets"), {"project": judged.project.slug}).content.decode()
     assert html.count('class="data score-table"') == 2  # all styles, then "not classified"
     page_board = generator_leaderboard(judged.project)  # the page's 200 resamples
@@ -216,5 +221,6 @@ def test_active_model_scores_sit_beside_the_strengths(
     version.save(update_fields=["status"])
     retired = generator_leaderboard(judged.project, samples=20)
     assert retired["mean_scores"] is None and retired["mean_score_intervals"] is None
+    refresh_leaderboard(judged.project)
     html = client.get(reverse("datasets"), {"project": judged.project.slug}).content.decode()
     assert "Mean scores: not computed" in html and "score-table" not in html

@@ -319,6 +319,7 @@ def test_per_annotator_position_bias_speed_gold_and_flags() -> None:
     judge(gold, users[2], [degraded, original], shown=[original, degraded])
 
     report = refresh_quality_flags(project)
+    assert report is not None
     by_name = {a["annotator"]: a for a in report["annotators"]}
     assert by_name["ann-0"]["left_share"] == pytest.approx(11 / 21)
     assert by_name["ann-1"]["left_share"] == 0.0

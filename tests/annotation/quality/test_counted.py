@@ -15,7 +15,7 @@ from annotation.export import create_export, export_snapshot
 from annotation.export.query import ALWAYS_REMOVED, FILTER_REMOVED
 from annotation.intake import import_batch, process_batch
 from annotation.judging import submit_judgment, undo_last_judgment
-from annotation.leaderboard.standings import judged_pairs
+from annotation.leaderboard.standings import generator_leaderboard, judged_pairs
 from annotation.models import (
     ExportSnapshot,
     Image,
@@ -156,9 +156,31 @@ def test_the_leaderboard_counts_the_pairs_of_judgments_that_count(tmp_path: Path
     for entries in judged_pairs(s.project).values():
         for _prompt, pairs in entries:
             overall.update(pairs)
-    assert overall == generator_pairs([s.plain, s.gold])
-    assert sum(overall.values()) == 2
-    assert [loser for _, loser in overall if loser.startswith("degraded:")]  # the gold pair
+    # Gold pairs are a check of the annotators (an image against its degraded copy), not
+    # a preference between generators: the leaderboard leaves them out.
+    assert overall == generator_pairs([s.plain])
+    assert sum(overall.values()) == 1
+    # The degraded copies' scores stay out of the mean scores too.
+    from annotation.models import Image
+    from scoring.models import ImageScore, ModelVersion
+
+    version = ModelVersion.objects.create(
+        name="hps-gold-check",
+        architecture="ViT-B-32",
+        checkpoint_path=str(tmp_path / "none.pt"),
+        checkpoint_sha256="0" * 64,
+        status=ModelVersion.Status.ACTIVE,
+    )
+    images = Image.objects.filter(project=s.project)
+    assert images.filter(generator__startswith="degraded:").exists()
+    for image in images:
+        ImageScore.objects.create(image=image, model_version=version, score=0.2)
+    board = generator_leaderboard(s.project, samples=10)
+    generators = {row["generator"] for row in board["overall"]["generators"]}
+    assert generators and not [g for g in generators if g.startswith("degraded:")]
+    assert board["mean_scores"] and not [g for g in board["mean_scores"] if "degraded:" in g]
+    scored = {row["generator"] for row in board["mean_score_intervals"]["overall"]}
+    assert scored and not [g for g in scored if g.startswith("degraded:")]
 
 
 def test_an_undone_judgment_counts_nowhere_and_its_replacement_does(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from annotation.intake.batch_processing import process_batch
 from annotation.intake.importing import import_batch
 from annotation.models import Project, ProjectAnnotator, Prompt, QualitySettings, Task, User
-from annotation.quality import compute_agreement
+from annotation.quality import compute_agreement, refresh_quality_flags
 from tests.factories.batches import image_ids, write_batch, write_manifest
 from tests.factories.judging import judge
 from tests.factories.users import annotators, member_of
@@ -54,6 +54,7 @@ def project(tmp_path: Path) -> Project:
         judge(task, users[2], ids[::-1], duration_ms=300)
     result = Project.objects.get(slug="owls")
     QualitySettings.objects.create(project=result, min_judgments=1)
+    refresh_quality_flags(result)  # the background refresh stores the report the page shows
     return result
 
 
@@ -118,8 +119,10 @@ def test_thresholds_are_checked_and_saved(project: Project, admin_user: User) ->
     assert bad.status_code == HTTPStatus.BAD_REQUEST
     assert "Give a share between 0 and 1" in bad.content.decode()
     assert QualitySettings.objects.get(project=project).min_agreement == 0.6
+    assert "too_fast" in ProjectAnnotator.objects.get(annotator__username="ann-2").quality_flags
     fields["min_agreement"] = "0.4"
-    client.post(url, fields)
+    saved = client.post(url, fields, follow=True)
+    assert "Thresholds saved; quality flags recomputed." in saved.content.decode()
     assert QualitySettings.objects.get(project=project).min_median_seconds == 0.1
     flags = ProjectAnnotator.objects.get(annotator__username="ann-2").quality_flags
     assert "too_fast" not in flags
@@ -186,6 +189,9 @@ def test_a_project_without_judgments_shows_empty_figures(tmp_path: Path, admin_u
     client = logged_in(admin_user)
     page = client.get(reverse("quality-dashboard", args=["quiet"]))
     assert page.status_code == HTTPStatus.OK
+    assert "The agreement report is being computed in the background" in page.content.decode()
+    refresh_quality_flags(Project.objects.get(slug="quiet"))
+    page = client.get(reverse("quality-dashboard", args=["quiet"]))
     assert "No judgments yet." in page.content.decode()
     report = client.get(reverse("project-agreement", args=["quiet"])).json()
     assert report["judgments"] == 0
