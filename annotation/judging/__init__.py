@@ -4,6 +4,7 @@ assignment (next_assignment: the slot rule and its locks; expiring leases), subm
 (submit_judgment and skip_assignment: stored exactly once, with derived pair rows),
 calibration (a new annotator's gold round), stopping (the stopping rule of adaptive
 redundancy; redundancy: changing a project's settings of it), progress (an annotator's own figures),
+collection (how a project's or batch's collection is going: the progress dashboard),
 image_flags (broken/unsafe flags and withdrawal), circulation (which tasks are offered:
 the rule every caller shares).
 Other code imports the names below, not the modules.
@@ -19,6 +20,12 @@ from annotation.judging.assignment import (
 )
 from annotation.judging.calibration import matches_gold
 from annotation.judging.circulation import return_to_circulation, take_out_of_circulation
+from annotation.judging.collection import (
+    BatchProgress,
+    CollectionProgress,
+    batch_progress,
+    collection_progress,
+)
 from annotation.judging.image_flags import restore_image, withdrawn_images
 from annotation.judging.progress import (
     AnnotatorProgress,
@@ -39,13 +46,17 @@ __all__ = [
     "REDUNDANCY_FIELDS",
     "AnnotatorExcluded",
     "AnnotatorProgress",
+    "BatchProgress",
     "CalibrationFailed",
+    "CollectionProgress",
     "Lease",
     "NotAMember",
     "RedundancyRejected",
     "SubmissionError",
     "Submitted",
     "annotator_progress",
+    "batch_progress",
+    "collection_progress",
     "expire_leases",
     "judged_by",
     "matches_gold",
