@@ -199,7 +199,7 @@ def histogram(
     """Counts per bin between `edges` (one more edge than counts), each bin labelled with
     its range; the y axis in counts, from 0 to the fullest bin."""
     bars = [
-        (f"{number(edges[i])}\u2013{number(edges[i + 1])}", float(n), False)
+        (f"{number(edges[i])}-{number(edges[i + 1])}", float(n), False)
         for i, n in enumerate(counts)
     ]
     tallest = max(counts, default=0) or 1
@@ -291,8 +291,12 @@ def interval_chart(
     )
     for index, (name, estimate, low, high) in enumerate(rows):
         y = top + index * ROW + ROW / 2
-        interval = "no interval" if low is None or high is None else f"[{low:.3f}, {high:.3f}]"
-        hover = f"{name}: {estimate:.3f}, 95% interval {interval}"
+        interval = (
+            "no interval"
+            if low is None or high is None
+            else f"95% interval [{low:.3f}, {high:.3f}]"
+        )
+        hover = f"{name}: {estimate:.3f}, {interval}"
         parts.append(
             f'<g class="row"><title>{escape(hover)}</title>'
             f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" class="row-label">'

@@ -3,6 +3,8 @@ generator leaderboard."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,7 +23,7 @@ from annotation.models import (
     visible_projects,
 )
 from annotation.projects import project_for, record_event
-from annotation.views.strength_chart import strength_chart
+from core import charts
 
 
 class ExportForm(forms.Form):
@@ -78,6 +80,20 @@ def start_export(request: HttpRequest, slug: str) -> HttpResponse:
         ]
     projects = _research_projects(request.user)  # type: ignore[arg-type]
     return _render(request, projects, project.slug, form, problems, status=400)
+
+
+def strength_chart(table: dict[str, Any]) -> str:
+    """The leaderboard's strengths, best first, each with its bootstrap 95% interval."""
+    rows = [
+        (row["generator"], row["strength"], row["low"], row["high"])
+        for row in table.get("generators") or []
+    ]
+    return charts.interval_chart(
+        "Generator strengths with 95% intervals",
+        rows,
+        x_label="Bradley-Terry strength (log scale; 0: the average generator)",
+        zero_label="average",
+    )
 
 
 def _render(
