@@ -8,7 +8,7 @@ writer (one pass writing them all), snapshots (the ExportSnapshot life cycle).
 
 from annotation.export.archive import stream_tar, tar_size
 from annotation.export.hpd_files import ExportFailed
-from annotation.export.params import ExportParams, ExportParamsError
+from annotation.export.params import ExportParams, ExportParamsError, describe_export
 from annotation.export.snapshots import (
     EXPORT_SNAPSHOT_TASK,
     create_export,
@@ -24,6 +24,7 @@ __all__ = [
     "ExportParams",
     "ExportParamsError",
     "create_export",
+    "describe_export",
     "export_snapshot",
     "queued_snapshot_ids",
     "snapshot_files",

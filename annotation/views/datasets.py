@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from annotation.export import ExportParamsError, create_export
+from annotation.export import ExportParamsError, create_export, describe_export
 from annotation.leaderboard import generator_leaderboard
 from annotation.models import (
     AuditAction,
@@ -25,16 +25,51 @@ from annotation.models import (
 from annotation.projects import project_for, record_event
 from core import charts
 
+DATE_ERROR = "Give a date as YYYY-MM-DD (e.g. 2026-03-01), or leave it blank for no limit."
+
 
 class ExportForm(forms.Form):
+    """What an export keeps; each field's problem is shown beside it."""
+
     split = forms.ChoiceField(choices=[("all", "All"), ("train", "Train"), ("test", "Test")])
-    created_from = forms.DateField(required=False, help_text="Judgments made on or after.")
-    created_to = forms.DateField(required=False, help_text="Judgments made on or before.")
+    created_from = forms.DateField(
+        required=False,
+        label="Judgments from",
+        help_text="Judgments made on or after this day. Blank: from the first.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": DATE_ERROR},
+    )
+    created_to = forms.DateField(
+        required=False,
+        label="Judgments to",
+        help_text="Judgments made on or before this day. Blank: up to now.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": DATE_ERROR},
+    )
     exclude_flagged_annotators = forms.BooleanField(required=False)
     exclude_gold = forms.BooleanField(required=False)
     min_annotators = forms.IntegerField(
-        min_value=1, max_value=1000, initial=1, help_text="Smallest test group kept."
+        min_value=1,
+        max_value=1000,
+        initial=1,
+        help_text="Smallest test group kept (1 keeps every group).",
+        error_messages={
+            "required": "Give the smallest test group to keep, from 1 to 1000 (1 keeps all).",
+            "min_value": "Give at least 1 (1 keeps every test group).",
+            "max_value": "Give at most 1000.",
+            "invalid": "Give a whole number from 1 to 1000.",
+        },
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and start > end:
+            self.add_error(
+                "created_to",
+                f"{end} is before the start day {start}: give a later day, or swap the two.",
+            )
+        return data
 
 
 def _research_projects(user: User) -> list[Project]:
@@ -76,7 +111,10 @@ def start_export(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect(f"/datasets/?project={project.slug}")
     else:
         problems = [
-            f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+            f"{form.fields[name].label or name}: {' '.join(str(e) for e in errors)}"
+            if name in form.fields
+            else " ".join(str(e) for e in errors)
+            for name, errors in form.errors.items()
         ]
     projects = _research_projects(request.user)  # type: ignore[arg-type]
     return _render(request, projects, project.slug, form, problems, status=400)
@@ -113,9 +151,12 @@ def _render(
     }
     if project is not None:
         board = generator_leaderboard(project)
-        context["snapshots"] = ExportSnapshot.objects.filter(project=project).select_related(
-            "created_by"
-        )[:50]
+        snapshots = list(
+            ExportSnapshot.objects.filter(project=project).select_related("created_by")[:50]
+        )
+        for snapshot in snapshots:
+            snapshot.parameter_words = describe_export(snapshot.parameters)  # type: ignore[attr-defined]
+        context["snapshots"] = snapshots
         context["leaderboard"] = board
         context["chart"] = strength_chart(board["overall"])
         context["style_tables"] = sorted(board["styles"].items())
