@@ -38,6 +38,24 @@ def number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def nice_ceiling(value: float, ticks: int = 4, *, whole: bool = False) -> float:
+    """The smallest round top of an axis holding `value` with `ticks` equal steps of 1,
+    2, 2.5, 3, 4, 5, 6 or 8 times a power of ten (148 gives 160: ticks every 40); with
+    `whole`, steps are whole numbers (for counts)."""
+    if value <= 0:
+        return float(ticks)
+    raw = value / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    steps = [m * power for m in (1, 2, 2.5, 3, 4, 5, 6, 8, 10)]
+    if whole:
+        steps = [step for step in steps if step >= 1 and float(step).is_integer()] or [1]
+    return next(step for step in steps if step >= raw) * ticks
+
+
+def _slanted(labels: Sequence[str]) -> bool:
+    return any(len(label) > 6 for label in labels) and len(labels) > 3
+
+
 def _x_tick(x: float, label: str, *, slanted: bool) -> str:
     y = HEIGHT - BOTTOM + 14
     if slanted:
@@ -48,12 +66,16 @@ def _x_tick(x: float, label: str, *, slanted: bool) -> str:
     return f'<text x="{x:.1f}" y="{y}" text-anchor="middle" class="tick">{escape(label)}</text>'
 
 
-def _x_ticks(positions: Sequence[tuple[float, str]]) -> list[str]:
-    """Labels under the x axis: every one, or every n-th when there are many; slanted
-    when any is long, so neighbours never overlap."""
+def _shown_ticks(positions: Sequence[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Every label, or every n-th counted back from the last (the latest point of a time
+    axis always labelled) when there are more than MAX_X_TICKS."""
     step = max(1, math.ceil(len(positions) / MAX_X_TICKS))
-    shown = list(positions)[::step]
-    slanted = any(len(label) > 6 for _x_, label in shown) and len(shown) > 3
+    return list(positions)[::-1][::step][::-1]
+
+
+def _x_ticks(shown: Sequence[tuple[float, str]]) -> list[str]:
+    """Labels under the x axis, slanted when any is long, so neighbours never overlap."""
+    slanted = _slanted([label for _x_, label in shown])
     return [_x_tick(x, label, slanted=slanted) for x, label in shown]
 
 
@@ -96,15 +118,19 @@ def _frame(
         f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{bottom}" y2="{bottom}" class="axis"/>'
         f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{bottom}" class="axis"/>'
     )
+    shown = _shown_ticks(x_ticks)
+    # Slanted labels need the whole bottom margin; level ones half of it, so the
+    # picture is cut shorter (nothing is drawn below the x axis's title).
+    height = HEIGHT if _slanted([label for _x_, label in shown]) else HEIGHT - BOTTOM // 2
     middle = TOP + (HEIGHT - TOP - BOTTOM) / 2
     svg = (
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" role="img" '
+        f'<svg viewBox="0 0 {WIDTH} {height}" class="chart" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(title)}</title>"
         f'<text x="{LEFT}" y="14" class="chart-title">{escape(title)}</text>'
-        f"{''.join(ticks)}{axes}{''.join(body)}{''.join(_x_ticks(x_ticks))}"
+        f"{''.join(ticks)}{axes}{''.join(body)}{''.join(_x_ticks(shown))}"
         f"{''.join(_legend(legend))}"
-        f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 6}" text-anchor="middle" '
+        f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{height - 6}" text-anchor="middle" '
         f'class="axis-label">{escape(x_label)}</text>'
         f'<text x="14" y="{middle}" text-anchor="middle" class="axis-label" '
         f'transform="rotate(-90 14 {middle})">{escape(y_label)}</text></svg>'
@@ -140,19 +166,25 @@ def scatter_chart(
     title: str, points: Sequence[tuple[float, float, str, bool]], *, x_label: str, y_label: str,
     low: float = 0.0, high: float = 1.0, x_unit: str = "",
 ) -> SafeString:  # fmt: skip
-    """Points (x, y, label, flagged), each named beside its dot; x from 0 to the largest
-    x. Flagged points are drawn in the flag colour (a legend says so)."""
+    """Points (x, y, label, flagged), each named beside its dot (names that would overlap
+    are moved down a line); x from 0 to a round number above the largest x. Flagged
+    points are drawn in the flag colour (a legend says so)."""
     body: list[str] = []
-    x_max = max((x for x, _y_, _l, _f in points), default=1.0) or 1.0
-    for x, y, label, flagged in points:
+    x_max = nice_ceiling(max((x for x, _y_, _l, _f in points), default=0.0))
+    placed: list[tuple[float, float]] = []  # label positions so far, kept 13 units apart
+    for x, y, label, flagged in sorted(points, key=lambda point: -point[1]):
         css = "dot flagged" if flagged else "dot"
         cx, cy = _x(x, x_max), _y(y, low, high)
         anchor = "end" if cx > WIDTH - RIGHT - 80 else "start"
         dx = -7 if anchor == "end" else 7
+        ly = cy - 6
+        while any(abs(px - cx) < 90 and abs(py - ly) < 13 for px, py in placed):
+            ly += 13
+        placed.append((cx, ly))
         body.append(
             f'<g class="point"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" class="{css}">'
             f"<title>{escape(label)}: {number(x)}{escape(x_unit)}, {number(y)}</title></circle>"
-            f'<text x="{cx + dx:.1f}" y="{cy - 6:.1f}" text-anchor="{anchor}" class="mark-label">'
+            f'<text x="{cx + dx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" class="mark-label">'
             f"{escape(label)}</text></g>"
         )
     ticks = [(_x(x_max * i / 4, x_max), number(x_max * i / 4)) for i in range(5)]
@@ -197,13 +229,20 @@ def histogram(
     y_label: str = "count",
 ) -> SafeString:  # fmt: skip
     """Counts per bin between `edges` (one more edge than counts), each bin labelled with
-    its range; the y axis in counts, from 0 to the fullest bin."""
+    its range; the y axis in counts, from 0 to a round number above the fullest bin."""
     bars = [
         (f"{number(edges[i])}-{number(edges[i + 1])}", float(n), False)
         for i, n in enumerate(counts)
     ]
-    tallest = max(counts, default=0) or 1
-    return bar_chart(title, bars, low=0.0, high=float(tallest), y_label=y_label, x_label=x_label)
+    tallest = max(counts, default=0)
+    return bar_chart(
+        title,
+        bars,
+        low=0.0,
+        high=nice_ceiling(tallest, whole=True),
+        y_label=y_label,
+        x_label=x_label,
+    )
 
 
 SERIES_CLASSES = ("s0", "s1", "s2", "s3", "s4", "s5")

@@ -94,7 +94,7 @@ def hourly_chart(progress: CollectionProgress) -> str:
     return charts.bar_chart(
         f"Judgments per hour, last {len(bars)} hours",
         bars,
-        high=float(max(tallest, 4)),
+        high=charts.nice_ceiling(tallest, whole=True),
         y_label="judgments",
         x_label=f"hour starting ({timezone.get_current_timezone_name()})",
         value_unit=" judgments",

@@ -4,6 +4,7 @@ bar, a range under every bin, a value on every mark's hover, rows that line up."
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from core import charts
 
@@ -33,7 +34,12 @@ def test_a_histogram_labels_every_bin_with_its_range_and_counts_on_the_y_axis() 
     svg = charts.histogram("W", [0.0, 0.5, 1.0], [3, 1], x_label="Kendall's W")
     assert re.findall(r'class="tick"[^>]*>(\d[^<]*-[^<]*)<', svg) == ["0-0.5", "0.5-1"]
     assert hover_texts(svg) == ["0-0.5: 3", "0.5-1: 1"]
-    assert ">3<" in svg  # the fullest bin tops the y axis
+    assert ">4<" in svg  # a round top above the fullest bin
+
+
+def test_axes_end_on_round_numbers() -> None:
+    assert [charts.nice_ceiling(v) for v in (0, 148, 0.9, 1001, 7.66)] == [4, 160, 1, 1200, 8]
+    assert [charts.nice_ceiling(v, whole=True) for v in (3, 9, 22)] == [4, 12, 24]
 
 
 def test_a_scatter_names_each_dot_and_gives_both_values_on_hover() -> None:
@@ -43,7 +49,14 @@ def test_a_scatter_names_each_dot_and_gives_both_values_on_hover() -> None:
     )  # fmt: skip
     assert re.findall(r'class="mark-label">([^<]*)<', svg) == ["ann-0", "ann-1"]
     assert hover_texts(svg) == ["ann-0: 4 s, 0.8", "ann-1: 8 s, 0.4"]
-    assert ">8<" in svg and ">median seconds<" in svg
+    assert ">8<" in svg and ">median seconds<" in svg  # the x axis: 0 to 8 s
+
+
+def test_names_of_dots_close_together_do_not_overlap() -> None:
+    points = [(4.0, 0.80, "ann-0", False), (4.1, 0.81, "ann-1", False), (4.2, 0.80, "ann-2", False)]
+    svg = charts.scatter_chart("Speed", points, x_label="s", y_label="agreement")
+    rows = sorted(float(y) for y in re.findall(r'y="([\d.]+)"[^>]*class="mark-label"', svg))
+    assert all(b - a >= 13 for a, b in pairwise(rows)), rows
 
 
 def test_an_interval_chart_puts_each_name_on_its_own_marks_row() -> None:
