@@ -171,16 +171,21 @@ def scatter_chart(
     points are drawn in the flag colour (a legend says so)."""
     body: list[str] = []
     x_max = nice_ceiling(max((x for x, _y_, _l, _f in points), default=0.0))
-    placed: list[tuple[float, float]] = []  # label positions so far, kept 13 units apart
+    placed: list[tuple[float, float, float]] = []  # labels so far: left, right, baseline
     for x, y, label, flagged in sorted(points, key=lambda point: -point[1]):
         css = "dot flagged" if flagged else "dot"
         cx, cy = _x(x, x_max), _y(y, low, high)
         anchor = "end" if cx > WIDTH - RIGHT - 80 else "start"
         dx = -7 if anchor == "end" else 7
+        width = 6.5 * len(label)
+        start = cx + dx - width if anchor == "end" else cx + dx
         ly = cy - 6
-        while any(abs(px - cx) < 90 and abs(py - ly) < 13 for px, py in placed):
+        while any(
+            start < right and left < start + width and abs(py - ly) < 13
+            for left, right, py in placed
+        ):
             ly += 13
-        placed.append((cx, ly))
+        placed.append((start, start + width, ly))
         body.append(
             f'<g class="point"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" class="{css}">'
             f"<title>{escape(label)}: {number(x)}{escape(x_unit)}, {number(y)}</title></circle>"
@@ -196,9 +201,11 @@ def bar_chart(
     title: str, bars: Sequence[tuple[str, float | None, bool]], *, reference: float | None = None,
     low: float = 0.0, high: float = 1.0, y_label: str = "", x_label: str = "",
     reference_label: str = "", value_unit: str = "",
+    intervals: Sequence[tuple[float, float] | None] = (),
 ) -> SafeString:  # fmt: skip
     """Bars (label, value, flagged), each labelled under the axis, with an optional
-    dashed reference line; the legend names the flag colour and the reference line."""
+    dashed reference line and optional 95% intervals (one per bar, drawn as whiskers);
+    the legend names the flag colour, the reference line and the whiskers."""
     body: list[str] = []
     count = max(len(bars), 1)
     slot = (WIDTH - LEFT - RIGHT) / count
@@ -207,12 +214,25 @@ def bar_chart(
             continue
         top = _y(value, low, high)
         css = "bar flagged" if flagged else "bar"
+        interval = intervals[i] if i < len(intervals) else None
+        words = f"{number(value)}{escape(value_unit)}"
+        if interval is not None:
+            words += f", 95% interval {number(interval[0])} to {number(interval[1])}"
         body.append(
             f'<rect x="{LEFT + i * slot + slot * 0.15:.1f}" y="{top:.1f}" width="{slot * 0.7:.1f}" '
             f'height="{HEIGHT - BOTTOM - top:.1f}" class="{css}"><title>{escape(label)}: '
-            f"{number(value)}{escape(value_unit)}</title></rect>"
+            f"{words}</title></rect>"
         )
+        if interval is not None:
+            middle = LEFT + (i + 0.5) * slot
+            y_low, y_high = _y(interval[0], low, high), _y(interval[1], low, high)
+            body.append(
+                f'<path d="M{middle - 5:.1f},{y_low:.1f}h10M{middle:.1f},{y_low:.1f}'
+                f'V{y_high:.1f}M{middle - 5:.1f},{y_high:.1f}h10" class="whisker"/>'
+            )
     legend = [("flagged", "flagged")] if any(flagged for *_rest, flagged in bars) else []
+    if any(interval is not None for interval in intervals):
+        legend.append(("95% interval", "whisker-key"))
     if reference is not None:
         y = _y(reference, low, high)
         body.append(

@@ -169,6 +169,7 @@ def _charts(report: dict[str, Any], thresholds: QualitySettings) -> dict[str, An
             bias,
             reference=0.5,
             reference_label="0.5: no position bias",
+            intervals=[entry["left_share_interval"] for entry in annotators],
             y_label="first shown won",
             x_label="annotator",
         ),

@@ -30,6 +30,14 @@ def test_a_bar_chart_names_every_bar_and_says_what_its_lines_and_colours_mean() 
     assert ">annotator<" in svg and ">first shown won<" in svg  # both axes
 
 
+def test_bars_may_carry_their_intervals() -> None:
+    svg = charts.bar_chart(
+        "Bias", [("ann-0", 0.4, False), ("ann-1", 0.5, False)], intervals=[(0.2, 0.6), None]
+    )
+    assert hover_texts(svg) == ["ann-0: 0.4, 95% interval 0.2 to 0.6", "ann-1: 0.5"]
+    assert svg.count('class="whisker"') == 1 and ">95% interval<" in svg
+
+
 def test_a_histogram_labels_every_bin_with_its_range_and_counts_on_the_y_axis() -> None:
     svg = charts.histogram("W", [0.0, 0.5, 1.0], [3, 1], x_label="Kendall's W")
     assert re.findall(r'class="tick"[^>]*>(\d[^<]*-[^<]*)<', svg) == ["0-0.5", "0.5-1"]
