@@ -337,12 +337,13 @@ def interval_chart(
         f"<title>{escape(title)}</title>"
         f'<text x="{left}" y="14" class="chart-title">{escape(title)}</text>'
     ]
-    for i in range(5):
-        value = lo + (hi - lo) * i / 4
+    step = nice_ceiling(hi - lo) / 4  # ticks on round values, 0 among them
+    for i in range(math.ceil(lo / step), math.floor(hi / step) + 1):
+        value = i * step
         parts.append(
             f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{top}" y2="{bottom}" class="grid"/>'
             f'<text x="{x(value):.1f}" y="{bottom + 16}" text-anchor="middle" class="tick">'
-            f"{value:.2f}</text>"
+            f"{number(round(value, 6))}</text>"
         )
     parts.append(
         f'<line x1="{x(0.0):.1f}" x2="{x(0.0):.1f}" y1="{top}" y2="{bottom}" class="reference"/>'
