@@ -3,6 +3,7 @@ from django.urls import path
 from annotation.views import (
     annotate,
     audit,
+    collection,
     datasets,
     flag_review,
     invitations,
@@ -37,6 +38,16 @@ urlpatterns = [
         "manage/projects/<slug:slug>/quality/repeats/",
         quality.schedule_repeats,
         name="schedule-repeats",
+    ),
+    path(
+        "manage/projects/<slug:slug>/progress/",
+        collection.progress_page,
+        name="collection-progress",
+    ),
+    path(
+        "manage/projects/<slug:slug>/progress/data/",
+        collection.progress_data,
+        name="collection-progress-data",
     ),
     path("manage/projects/<slug:slug>/pay/", pay.pay_page, name="pay-report"),
     path("manage/audit/", audit.platform_audit, name="platform-audit"),

@@ -1,6 +1,7 @@
-"""Intervals beside estimates: the cluster bootstrap's draws and Wilson's score interval.
+"""Intervals beside estimates: the cluster bootstrap's draws, Wilson's score interval and
+the exact Poisson interval of a count (rates: annotation/judging/collection.py).
 
-One place for the two rules every statistic with an interval uses (the leaderboard in
+One place for the rules every statistic with an interval uses (the leaderboard in
 annotation/leaderboard/resampling.py, the agreement report in
 annotation/quality/agreement_stats.py, per-annotator figures in
 annotation/quality/annotator_stats.py); docs/hpd_v2.md states the formulas.
@@ -12,6 +13,7 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
+from scipy.stats import chi2
 
 LEVEL = 0.95
 Z = 1.959963984540054  # the standard normal's 97.5th percentile: a two-sided 95% interval
@@ -45,3 +47,13 @@ def wilson_interval(mean: float | None, n: int) -> tuple[float, float] | None:
     centre = (mean + z2 / (2 * n)) / denominator
     half = Z / denominator * math.sqrt(mean * (1 - mean) / n + z2 / (4 * n * n))
     return round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)
+
+
+def poisson_interval(count: int) -> tuple[float, float]:
+    """The exact (Garwood) 95% interval for the mean of a Poisson count: for `count`
+    events seen in one unit of time, the rates that are not rejected. 0 events give
+    [0, 3.69]; 10 give [4.80, 18.39]."""
+    alpha = 1 - LEVEL
+    low = 0.0 if count == 0 else float(chi2.ppf(alpha / 2, 2 * count)) / 2
+    high = float(chi2.ppf(1 - alpha / 2, 2 * count + 2)) / 2
+    return round(low, 6), round(high, 6)

@@ -104,6 +104,7 @@ def benchmarks_page(request: HttpRequest) -> HttpResponse:
             "Benchmark average per generator, with 95% intervals",
             [row.chart_row for row in rows],
             x_label="average HPS v2 score (100 x cosine)",
+            include_zero=False,
         )
         if rows
         else None

@@ -114,3 +114,26 @@ def shown_ids(page: Page) -> list[int]:
             "buttons => buttons.map(b => b.dataset.id)"
         )
     ]
+
+
+# Every visible control of the page, and whether the page itself scrolls sideways.
+CONTROLS_OUTSIDE = """(width) => {
+  const out = [];
+  for (const el of document.querySelectorAll('a, button, input, select, textarea, summary')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;  // hidden
+    if (r.left < 0 || r.right > width + 0.5)
+      out.push([el.tagName, el.textContent.trim().slice(0, 30) || el.name,
+                Math.round(r.left), Math.round(r.right)]);
+  }
+  return { outside: out, width: document.documentElement.scrollWidth };
+}"""
+
+
+def assert_fits_phone(page: Page) -> None:
+    """The page does not scroll sideways at 390 px and every visible control (link,
+    button, field) lies within the screen's width."""
+    width = PHONE["width"]
+    seen = page.evaluate(CONTROLS_OUTSIDE, width)
+    assert seen["width"] <= width, f"{page.url} is {seen['width']} px wide on a {width} px phone"
+    assert not seen["outside"], f"{page.url}: controls outside the screen {seen['outside']}"

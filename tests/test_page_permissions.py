@@ -90,6 +90,9 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     "accept-invitation": {"GET": public(NOT_FOUND), "POST": public(NOT_FOUND)},
     "project-audit": {"GET": project("manage", OK)},
     "pay-report": {"GET": project("manage", OK)},
+    # How the collection is going, and the figures its page polls.
+    "collection-progress": {"GET": project("view", OK)},
+    "collection-progress-data": {"GET": project("view", OK)},
     "platform-audit": {"GET": admins(OK)},
     "prompt-annotator-text": {"GET": POST_ONLY, "POST": project("manage", FOUND)},
     "manage-models": {"GET": admins(OK), "POST": admins(BAD)},

@@ -103,7 +103,14 @@ HTML_PAGES = [
     (name, role)
     for name in PAGES
     if (role := viewer(name)) is not None
-    and name not in {"media-file", "api-schema", "healthz", "project-invitations-csv"}
+    and name
+    not in {
+        "media-file",
+        "api-schema",
+        "healthz",
+        "project-invitations-csv",
+        "collection-progress-data",  # JSON the progress page polls
+    }
 ]
 
 

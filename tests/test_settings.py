@@ -138,3 +138,23 @@ def test_outside_an_image_the_local_settings_stay_the_default() -> None:
 def test_both_images_mark_themselves_as_production_images() -> None:
     for name in ("Dockerfile", "Dockerfile.gpu"):
         assert "HPD_IMAGE=production" in (ROOT / "docker" / name).read_text(), name
+
+
+def test_production_api_answers_json_only_even_to_a_browser() -> None:
+    script = (
+        "import django; django.setup(); "
+        "from rest_framework.settings import api_settings; "
+        "print([r.__name__ for r in api_settings.DEFAULT_RENDERER_CLASSES])"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    base.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY="x" * 50,
+        DJANGO_ALLOWED_HOSTS="example.org",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=base, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['JSONRenderer']"

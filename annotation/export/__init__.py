@@ -10,7 +10,7 @@ removes old snapshots' files).
 
 from annotation.export.archive import stream_tar, tar_size
 from annotation.export.hpd_files import ExportFailed
-from annotation.export.params import ExportParams, ExportParamsError
+from annotation.export.params import ExportParams, ExportParamsError, describe_export
 from annotation.export.retention import Removed, prune_snapshots
 from annotation.export.reuse import ExportRefused, check_export_space, export_data_version
 from annotation.export.snapshots import (
@@ -34,6 +34,7 @@ __all__ = [
     "Removed",
     "check_export_space",
     "create_export",
+    "describe_export",
     "export_data_version",
     "export_snapshot",
     "prune_snapshots",

@@ -116,6 +116,35 @@ class ExportParams:
         )
 
 
+def describe_export(parameters: Mapping[str, Any]) -> str:
+    """A snapshot's stored parameters (ExportParams.as_json) in words, for its listing."""
+    split = parameters.get("split") or "all"
+    words = ["train and test splits" if split == "all" else f"{split} split only"]
+    batches = parameters.get("batches") or []
+    words.append(
+        f"batch{'es' if len(batches) > 1 else ''} {', '.join(str(b) for b in batches)}"
+        if batches
+        else "every batch"
+    )
+    start, end = parameters.get("created_from"), parameters.get("created_to")
+    if start and end:
+        words.append(f"judgments made {start} to {end}")
+    elif start:
+        words.append(f"judgments made on or after {start}")
+    elif end:
+        words.append(f"judgments made on or before {end}")
+    else:
+        words.append("judgments of any date")
+    if parameters.get("exclude_flagged_annotators"):
+        words.append("flagged annotators left out")
+    if parameters.get("exclude_gold"):
+        words.append("gold tasks left out")
+    minimum = parameters.get("min_annotators") or 1
+    if minimum > 1:
+        words.append(f"test groups of at least {minimum} annotators")
+    return "; ".join(words)
+
+
 def snapshot_salt(project_slug: str, params: ExportParams) -> bytes:
     """The per-snapshot salt of pseudonymous annotator ids: the same project and
     parameters give the same salt (so files are byte-identical), and without the

@@ -26,7 +26,7 @@ from annotation.intake.cleaning.evaluation import (
 from annotation.intake.import_summary import ImportSummary
 from annotation.intake.importing import import_batch, import_upload
 from annotation.intake.media import MediaWriter, StorageUnavailable, media_path_for
-from annotation.intake.problems import BatchRejected, Problem
+from annotation.intake.problems import BatchRejected, Problem, ProblemGroup, group_problems
 from annotation.intake.prompt_review import (
     ReviewError,
     approve_prompts,
@@ -43,6 +43,7 @@ __all__ = [
     "LabelsInvalid",
     "MediaWriter",
     "Problem",
+    "ProblemGroup",
     "PromptCleaning",
     "ReviewError",
     "StorageUnavailable",
@@ -52,6 +53,7 @@ __all__ = [
     "enqueue_batch_processing",
     "evaluate_cleaning",
     "evaluation_table",
+    "group_problems",
     "hold_prompts",
     "import_batch",
     "import_upload",

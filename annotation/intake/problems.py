@@ -31,3 +31,20 @@ def _natural_order(problem: Problem) -> tuple[str, int, str]:
     if head and tail.isdigit():
         return (head, int(tail), problem.message)
     return (problem.where, 0, problem.message)
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Problems with the same message, said once: where each one is."""
+
+    message: str
+    places: list[str]
+
+
+def group_problems(problems: list[Problem]) -> list[ProblemGroup]:
+    """One group per distinct message, in the order each first appears: an upload that
+    repeats one problem in 8 files reads as one line naming the 8 files."""
+    groups: dict[str, list[str]] = {}
+    for problem in problems:
+        groups.setdefault(problem.message, []).append(problem.where)
+    return [ProblemGroup(message, places) for message, places in groups.items()]

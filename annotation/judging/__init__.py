@@ -5,6 +5,7 @@ assignment (next_assignment: the slot rule and its locks; expiring leases), subm
 calibration (a new annotator's gold round), stopping (the stopping rule of adaptive
 redundancy; redundancy: changing a project's settings of it), serving (the serving order and the
 scorer's stored task margins it reads), progress (an annotator's own figures),
+collection (how a project's or batch's collection is going: the progress dashboard),
 image_flags (broken/unsafe flags and withdrawal), circulation (which tasks are offered:
 the rule every caller shares), undo (an annotator takes their last judgment back), ties
 (images judged about the same), options (a project's ties and reason chips),
@@ -22,6 +23,12 @@ from annotation.judging.assignment import (
 )
 from annotation.judging.calibration import matches_gold
 from annotation.judging.circulation import return_to_circulation, take_out_of_circulation
+from annotation.judging.collection import (
+    BatchProgress,
+    CollectionProgress,
+    batch_progress,
+    collection_progress,
+)
 from annotation.judging.image_flags import restore_image, withdrawn_images
 from annotation.judging.options import (
     JUDGING_OPTION_FIELDS,
@@ -63,7 +70,9 @@ __all__ = [
     "SERVING_ORDERS",
     "AnnotatorExcluded",
     "AnnotatorProgress",
+    "BatchProgress",
     "CalibrationFailed",
+    "CollectionProgress",
     "Lease",
     "NotAMember",
     "NothingToUndo",
@@ -74,7 +83,9 @@ __all__ = [
     "Submitted",
     "Undone",
     "annotator_progress",
+    "batch_progress",
     "change_project_settings",
+    "collection_progress",
     "competition_ranks",
     "derived_pairs",
     "expire_leases",

@@ -3,6 +3,8 @@ generator leaderboard (the stored one, as of its time: the page never fits it)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,19 +23,54 @@ from annotation.models import (
     visible_projects,
 )
 from annotation.projects import project_for, record_event
-from annotation.views.strength_chart import strength_chart
+from core import charts
 from core.throttling import throttle_page
+
+DATE_ERROR = "Give a date as YYYY-MM-DD (e.g. 2026-03-01), or leave it blank for no limit."
 
 
 class ExportForm(forms.Form):
+    """What an export keeps; each field's problem is shown beside it."""
+
     split = forms.ChoiceField(choices=[("all", "All"), ("train", "Train"), ("test", "Test")])
-    created_from = forms.DateField(required=False, help_text="Judgments made on or after.")
-    created_to = forms.DateField(required=False, help_text="Judgments made on or before.")
+    created_from = forms.DateField(
+        required=False,
+        label="Judgments from",
+        help_text="Judgments made on or after this day. Blank: from the first.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": DATE_ERROR},
+    )
+    created_to = forms.DateField(
+        required=False,
+        label="Judgments to",
+        help_text="Judgments made on or before this day. Blank: up to now.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": DATE_ERROR},
+    )
     exclude_flagged_annotators = forms.BooleanField(required=False)
     exclude_gold = forms.BooleanField(required=False)
     min_annotators = forms.IntegerField(
-        min_value=1, max_value=1000, initial=1, help_text="Smallest test group kept."
+        min_value=1,
+        max_value=1000,
+        initial=1,
+        help_text="Smallest test group kept (1 keeps every group).",
+        error_messages={
+            "required": "Give the smallest test group to keep, from 1 to 1000 (1 keeps all).",
+            "min_value": "Give at least 1 (1 keeps every test group).",
+            "max_value": "Give at most 1000.",
+            "invalid": "Give a whole number from 1 to 1000.",
+        },
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and start > end:
+            self.add_error(
+                "created_to",
+                f"{end} is before the start day {start}: give a later day, or swap the two.",
+            )
+        return data
 
 
 def _research_projects(user: User) -> list[Project]:
@@ -86,10 +123,27 @@ def start_export(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect(f"/datasets/?project={project.slug}")
     else:
         problems = [
-            f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+            f"{form.fields[name].label or name}: {' '.join(str(e) for e in errors)}"
+            if name in form.fields
+            else " ".join(str(e) for e in errors)
+            for name, errors in form.errors.items()
         ]
     projects = _research_projects(request.user)  # type: ignore[arg-type]
     return _render(request, projects, project.slug, form, problems, status=400)
+
+
+def strength_chart(table: dict[str, Any]) -> str:
+    """The leaderboard's strengths, best first, each with its bootstrap 95% interval."""
+    rows = [
+        (row["generator"], row["strength"], row["low"], row["high"])
+        for row in table.get("generators") or []
+    ]
+    return charts.interval_chart(
+        "Generator strengths with 95% intervals",
+        rows,
+        x_label="Bradley-Terry strength (log scale; 0: the average generator)",
+        zero_label="average",
+    )
 
 
 def _render(
@@ -108,9 +162,12 @@ def _render(
         "problems": problems,
     }
     if project is not None:
-        context["snapshots"] = ExportSnapshot.objects.filter(project=project).select_related(
-            "created_by"
-        )[:50]
+        snapshots = list(
+            ExportSnapshot.objects.filter(project=project).select_related("created_by")[:50]
+        )
+        for snapshot in snapshots:
+            snapshot.parameter_words = export.describe_export(snapshot.parameters)  # type: ignore[attr-defined]
+        context["snapshots"] = snapshots
         served = served_leaderboard(project)
         context["served"] = served
         board = served.report

@@ -161,30 +161,35 @@ def _charts(report: dict[str, Any], thresholds: QualitySettings) -> dict[str, An
         for entry in annotators
     ]
     distribution = report["kendall_w_distribution"]
-    edges = distribution["bin_edges"]
-    tallest = max(distribution["counts"], default=0) or 1
-    kendall = [
-        (f"{edges[i]:.1f}-{edges[i + 1]:.1f}", count / tallest, False)
-        for i, count in enumerate(distribution["counts"])
-    ]
     return {
         "over_time": charts.line_chart(
-            "Agreement with the other annotators, per day", over_time, y_label="agreement"
+            "Agreement with the other annotators, per day",
+            over_time,
+            y_label="agreement (share of pairs)",
+            x_label="day",
         ),
         "scatter": charts.scatter_chart(
-            "Agreement against median seconds per task",
+            "Agreement against median seconds per task, one dot per annotator",
             scatter,
             x_label="median seconds per task",
-            y_label="agreement",
+            y_label="agreement (share of pairs)",
+            x_unit=" s",
         ),
         "bias": charts.bar_chart(
-            "Share of judgments where the first-shown image won",
+            "Share of each annotator's judgments where the first-shown image won",
             bias,
             reference=0.5,
+            reference_label="0.5: no position bias",
+            intervals=[entry["left_share_interval"] for entry in annotators],
             y_label="first shown won",
+            x_label="annotator",
         ),
-        "kendall": charts.bar_chart(
-            "Kendall's W per task (bars scaled to the fullest bin)", kendall, y_label="tasks"
+        "kendall": charts.histogram(
+            "Kendall's W per task: how many tasks in each range",
+            distribution["bin_edges"],
+            distribution["counts"],
+            x_label="Kendall's W (0: no agreement, 1: all annotators agree)",
+            y_label="tasks",
         ),
     }
 

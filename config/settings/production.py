@@ -39,3 +39,7 @@ LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json") 
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 globals().update(client_address_settings(TRUSTED_PROXY_COUNT))  # noqa: F405
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # noqa: F405
+# The API answers JSON only: DRF's browsable pages carry inline styles and scripts that the
+# content-security policy (config/settings/security.py) refuses. People read the API at
+# /api/docs/ (Swagger UI, served from static/ without inline code).
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]  # noqa: F405

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from django.urls import reverse
 
 from annotation.intake.importing import import_batch
 from annotation.models import Batch, Image, Project, ProjectRole, User
+from annotation.views.manage import NEW_PROJECT
 from tests.factories.batches import (
     database_state,
     media_state,
@@ -42,7 +44,9 @@ def test_an_admin_uploads_a_batch_and_sees_it_listed(tmp_path: Path, admin_user:
     upload = zip_upload(write_batch(tmp_path / "b", groups=3))
 
     response = client.post(
-        reverse("manage"), {"file": upload, "project": "foxes", "split": "train"}, follow=True
+        reverse("manage"),
+        {"file": upload, "project": NEW_PROJECT, "new_project": "foxes", "split": "train"},
+        follow=True,
     )
 
     assert response.status_code == HTTPStatus.OK
@@ -72,7 +76,13 @@ def test_a_bad_upload_lists_every_problem_and_stores_nothing(
     before = (database_state(), media_state(media_root))
 
     response = logged_in(admin_user).post(
-        reverse("manage"), {"file": zip_upload(folder), "project": "foxes", "split": "train"}
+        reverse("manage"),
+        {
+            "file": zip_upload(folder),
+            "project": NEW_PROJECT,
+            "new_project": "foxes",
+            "split": "train",
+        },
     )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -80,7 +90,10 @@ def test_a_bad_upload_lists_every_problem_and_stores_nothing(
     assert "nothing was imported" in page
     assert "manifest.jsonl line 1</code>: &#x27;prompt&#x27; is empty" in page
     assert "manifest.jsonl line 2</code>: is not valid JSON" in page
-    assert "img/0001-0.png</code>: is in the batch but no manifest line uses it" in page
+    assert (
+        "<code>img/0001-0.png</code>, <code>img/0001-1.png</code> (2 in all): is in the batch "
+        "but no manifest line uses it"
+    ) in page
     assert (database_state(), media_state(media_root)) == before
 
 
@@ -166,7 +179,8 @@ def test_an_upload_with_a_maximum_collects_adaptively_and_the_pages_say_so(
         reverse("manage"),
         {
             "file": upload,
-            "project": "foxes",
+            "project": NEW_PROJECT,
+            "new_project": "foxes",
             "split": "train",
             "judgments_per_task": 2,
             "max_judgments_per_task": 4,
@@ -177,6 +191,90 @@ def test_an_upload_with_a_maximum_collects_adaptively_and_the_pages_say_so(
     assert response.status_code == HTTPStatus.OK
     batch = Batch.objects.get()
     assert (batch.judgments_per_task, batch.judgments_maximum) == (2, 4)
-    assert "<td>2 to 4</td>" in response.content.decode()
+    assert '<td data-label="Judgments per task">2 to 4</td>' in response.content.decode()
     page = client.get(reverse("project-page", kwargs={"slug": "foxes"})).content.decode()
     assert "2 to 4 judgments per task by default, more only while they disagree" in page
+
+
+def test_a_mistyped_project_is_refused_not_created_and_the_file_must_be_chosen_again(
+    tmp_path: Path, admin_user: User, media_root: Path
+) -> None:
+    import_batch(write_batch(tmp_path / "first", groups=1), "foxes")
+    before = (database_state(), media_state(media_root))
+    client = logged_in(admin_user)
+
+    typo = client.post(
+        reverse("manage"),
+        {"file": zip_upload(write_batch(tmp_path / "b", groups=2)), "project": "foxs",
+         "split": "train"},
+    )  # fmt: skip
+
+    assert typo.status_code == HTTPStatus.BAD_REQUEST
+    assert typo.context["form"].errors["project"] == [
+        "foxs is not a project you may upload into: choose one from the list."
+    ]
+    page = typo.content.decode()
+    assert "Your file <code>batch.zip</code> was not kept" in page
+    assert '<option value="foxes">Foxes (foxes)</option>' in page
+    assert (database_state(), media_state(media_root)) == before
+    assert not Project.objects.filter(slug="foxs").exists()
+
+
+@pytest.mark.parametrize(
+    ("new_project", "error"),
+    [
+        ("", "Give the new project's slug, or choose an existing project above."),
+        ("foxes", "A project 'foxes' exists already: choose it in the list above."),
+    ],
+)
+def test_a_new_project_is_an_explicit_choice_with_a_fresh_slug(
+    new_project: str, error: str, tmp_path: Path, admin_user: User
+) -> None:
+    import_batch(write_batch(tmp_path / "first", groups=1), "foxes")
+
+    response = logged_in(admin_user).post(
+        reverse("manage"),
+        {"file": zip_upload(write_batch(tmp_path / "b", groups=2)), "project": NEW_PROJECT,
+         "new_project": new_project, "split": "train"},
+    )  # fmt: skip
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.context["form"].errors == {"new_project": [error]}
+    assert Batch.objects.count() == 1
+
+
+def test_a_manager_chooses_among_their_projects_and_may_not_create_one(
+    tmp_path: Path, researcher_user: User
+) -> None:
+    import_batch(write_batch(tmp_path / "first", groups=1), "foxes")
+    import_batch(write_batch(tmp_path / "second", groups=1, prompt="an owl, number {n}"), "owls")
+    member_of(Project.objects.get(slug="foxes"), researcher_user, ProjectRole.MANAGER)
+    client = logged_in(researcher_user)
+
+    form = client.get(reverse("manage")).context["form"]
+    assert [value for value, _label in form.fields["project"].choices] == ["", "foxes"]
+    assert "new_project" not in form.fields
+    refused = client.post(
+        reverse("manage"),
+        {"file": zip_upload(write_batch(tmp_path / "b", groups=2)), "project": NEW_PROJECT,
+         "new_project": "moths", "split": "train"},
+    )  # fmt: skip
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert set(refused.context["form"].errors) == {"project"}
+    assert not Project.objects.filter(slug="moths").exists()
+
+
+def test_a_problem_repeated_in_many_files_is_one_line(tmp_path: Path, admin_user: User) -> None:
+    folder = write_batch(tmp_path / "b", groups=8)
+    import_batch(folder, "foxes")
+    again = logged_in(admin_user).post(
+        reverse("manage"),
+        {"file": zip_upload(folder, "again.zip"), "project": "foxes", "split": "train"},
+    )
+
+    assert again.status_code == HTTPStatus.BAD_REQUEST
+    page = again.content.decode()
+    lines = re.findall(r"<li>(.*?)</li>", page.split('class="problems"')[1].split("</ul>")[0])
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("<code>img/0000-0.png</code>, <code>img/0000-1.png</code>")
+    assert "and 11 more (16 in all): is already in project &#x27;foxes&#x27;" in lines[0]

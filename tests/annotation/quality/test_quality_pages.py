@@ -73,6 +73,12 @@ def test_dashboard_shows_figures_charts_and_flags(project: Project, admin_user: 
     assert f'<span class="interval">[{low:.3f}, {high:.3f}]</span>' in page
     for entry in report["annotators"]:
         assert f"n={entry['agreement_judgments']}" in page
+        # Named under their position-bias bar and beside their dot of the speed scatter.
+        assert f'class="tick">{entry["annotator"]}</text>' in page
+        if entry["median_seconds"] is not None and entry["agreement"] is not None:
+            assert f'class="mark-label">{entry["annotator"]}</text>' in page
+    edges = report["kendall_w_distribution"]["bin_edges"]
+    assert f"{edges[0]:g}-{edges[1]:g}" in page  # Kendall's W bins carry their ranges
 
 
 def test_dashboard_refuses_others(
