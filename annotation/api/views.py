@@ -70,9 +70,7 @@ class ProjectDetail(generics.RetrieveAPIView):
         # Fields the body does not know are passed on, for the service to name them.
         unknown = {name: request.data[name] for name in set(request.data) - set(body.fields)}
         try:
-            changes = change_project_settings(
-                project, actor=user, **unknown, **body.validated_data
-            )
+            changes = change_project_settings(project, actor=user, **unknown, **body.validated_data)
         except RedundancyRejected as rejected:
             return _problems(rejected.problems)
         for target, (before, after) in changes.items():

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0011_invitation'),
+        ('annotation', '0013_judgment_undo_ties_reasons'),
     ]
 
     operations = [
