@@ -89,7 +89,7 @@ def test_results_show_each_style_with_its_interval_and_a_chart(
     assert "fp16, antialias off" in table and "320 images" in table
     # The chart: one labelled row per result, each dot with its interval in its title.
     assert 'role="img" aria-label="Benchmark average per generator, with 95% intervals"' in html
-    assert "<title>sdxl (hps-b): 29.50 [29.20, 29.80]</title>" in html
+    assert "<title>sdxl (hps-b): 29.500, 95% interval [29.200, 29.800]</title>" in html
     assert "dalle&lt;2&gt; (hps-a)" in html and "dalle<2>" not in html
     assert "average HPS v2 score (100 x cosine)" in html
     assert 'src="/static/js/benchmarks.js"' in html and "style=" not in html

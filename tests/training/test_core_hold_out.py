@@ -52,6 +52,7 @@ def write_pair_table(root: Path) -> None:
             "loser_generator": generator_of(loser),
             "winner_path": winner,
             "loser_path": loser,
+            "is_tie": False,
         }
         for key, value in row.items():
             rows[key].append(value)
