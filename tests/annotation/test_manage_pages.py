@@ -1,4 +1,5 @@
-"""/manage/ (admins upload batches in the browser) and a project's page."""
+"""/manage/ (admins upload batches in the browser; the import runs on a worker, run here
+as one would, and its page follows it) and a project's page."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from annotation.intake.importing import import_batch
-from annotation.models import Batch, Image, Project, ProjectRole, User
+from annotation.intake import import_batch, run_import_job
+from annotation.models import Batch, Image, ImportJob, Project, ProjectRole, User
 from tests.factories.batches import (
     database_state,
     media_state,
@@ -37,17 +38,30 @@ def zip_upload(folder: Path, name: str = "batch.zip") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, archive.read_bytes(), content_type="application/zip")
 
 
+def imported(client: Client, response: Any) -> Any:
+    """The job page an accepted upload redirects to, after a worker ran the job."""
+    assert response.status_code == HTTPStatus.FOUND, response.content
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("import-job", kwargs={"pk": job.pk})
+    queued = client.get(response["Location"]).content.decode()
+    assert "Upload stored; import" in queued and "Waiting for a worker" in queued
+    run_import_job(job.pk)
+    return client.get(response["Location"])
+
+
 def test_an_admin_uploads_a_batch_and_sees_it_listed(tmp_path: Path, admin_user: User) -> None:
     client = logged_in(admin_user)
     upload = zip_upload(write_batch(tmp_path / "b", groups=3))
 
-    response = client.post(
-        reverse("manage"), {"file": upload, "project": "foxes", "split": "train"}, follow=True
+    response = imported(
+        client,
+        client.post(reverse("manage"), {"file": upload, "project": "foxes", "split": "train"}),
     )
 
     assert response.status_code == HTTPStatus.OK
     page = response.content.decode()
     assert "Imported batch" in page and "3 prompts, 6 images, 3 tasks" in page
+    assert '<strong class="job-status">succeeded</strong>' in page
     batch = Batch.objects.get()
     assert (batch.project.slug, batch.uploaded_by, batch.source_name) == (
         "foxes",
@@ -71,12 +85,17 @@ def test_a_bad_upload_lists_every_problem_and_stores_nothing(
     (folder / "img" / "0001-1.png").write_bytes(b"")
     before = (database_state(), media_state(media_root))
 
-    response = logged_in(admin_user).post(
-        reverse("manage"), {"file": zip_upload(folder), "project": "foxes", "split": "train"}
+    client = logged_in(admin_user)
+    response = imported(
+        client,
+        client.post(
+            reverse("manage"), {"file": zip_upload(folder), "project": "foxes", "split": "train"}
+        ),
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.OK
     page = response.content.decode()
+    assert '<strong class="job-status">failed</strong>' in page
     assert "nothing was imported" in page
     assert "manifest.jsonl line 1</code>: &#x27;prompt&#x27; is empty" in page
     assert "manifest.jsonl line 2</code>: is not valid JSON" in page
@@ -171,12 +190,11 @@ def test_an_upload_with_a_maximum_collects_adaptively_and_the_pages_say_so(
             "judgments_per_task": 2,
             "max_judgments_per_task": 4,
         },
-        follow=True,
     )
 
-    assert response.status_code == HTTPStatus.OK
+    assert imported(client, response).status_code == HTTPStatus.OK
     batch = Batch.objects.get()
     assert (batch.judgments_per_task, batch.judgments_maximum) == (2, 4)
-    assert "<td>2 to 4</td>" in response.content.decode()
+    assert "<td>2 to 4</td>" in client.get(reverse("manage")).content.decode()
     page = client.get(reverse("project-page", kwargs={"slug": "foxes"})).content.decode()
     assert "2 to 4 judgments per task by default, more only while they disagree" in page
