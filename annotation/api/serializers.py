@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation.intake import describe_import_job
@@ -129,10 +132,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
     problems = ProblemSerializer(many=True, read_only=True)
-    summary = serializers.JSONField(
-        source="summary_or_none",
-        read_only=True,
-        help_text="What the import made (as ImportSummary) once succeeded; null before.",
+    summary = serializers.SerializerMethodField(
+        help_text="What the import made, once it succeeded; null before."
     )
 
     class Meta:
@@ -170,6 +171,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     def get_detail(self, job: ImportJob) -> str:
         return describe_import_job(job)
+
+    @extend_schema_field(ImportSummarySerializer(allow_null=True))
+    def get_summary(self, job: ImportJob) -> dict[str, Any] | None:
+        return job.summary or None
 
     def get_url(self, job: ImportJob) -> str:
         return reverse("import-job-detail", kwargs={"pk": job.pk})

@@ -390,7 +390,8 @@ class _JobProgress(Progress):
     def _record(self) -> None:
         self.last = time.monotonic()
         table = ImportJob._meta.db_table
-        assignments, values = ["stage = %s"], [self.stage[:32]]
+        assignments: list[str] = ["stage = %s"]
+        values: list[str | int] = [self.stage[:32]]
         if self.stage in COUNTERS:
             total_field, done_field = COUNTERS[self.stage]
             assignments += [f"{total_field} = %s", f"{done_field} = %s"]

@@ -58,7 +58,3 @@ class ImportJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED)
-
-    @property
-    def summary_or_none(self) -> dict[str, object] | None:
-        return self.summary or None

@@ -96,7 +96,8 @@ def test_an_upload_is_answered_202_and_its_progress_is_visible_while_it_imports(
     assert done["summary"]["tasks"] == 2 and done["summary"]["judgments_per_task"] == 2
     assert done["attempts"] == 1 and done["finished_at"] is not None
     assert stored_uploads() == []  # removed once the job ended
-    assert run_import_job(job["id"]).status == "succeeded"  # a redelivery changes nothing
+    redelivered = run_import_job(job["id"])  # a redelivery changes nothing
+    assert redelivered is not None and redelivered.status == "succeeded"
     assert Batch.objects.count() == 1
 
 
@@ -142,7 +143,8 @@ def test_a_queued_import_is_cancelled_at_once_and_never_runs(
         "Cancelled; nothing was imported.",
     )
     assert stored_uploads() == []
-    assert run_import_job(job["id"]).status == "cancelled"  # its task, delivered later
+    late = run_import_job(job["id"])  # its task, delivered later
+    assert late is not None and late.status == "cancelled"
     assert database_state()["Batch"] == 0 and media_state(media_root) == []
     again = admin.post(f"{job['url']}cancel/")
     assert again.status_code == HTTPStatus.CONFLICT
