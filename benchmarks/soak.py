@@ -565,7 +565,8 @@ def killed_import(job_id: int | None) -> dict[str, Any] | None:
 
     if job_id is None:
         return None
-    return ImportJob.objects.filter(pk=job_id).values("id", "status", "attempts").first()
+    row = ImportJob.objects.filter(pk=job_id).values("id", "status", "attempts").first()
+    return dict(row) if row is not None else None
 
 
 def check_exports(exporter: Exporter) -> dict[str, Any]:
