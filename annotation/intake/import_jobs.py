@@ -169,8 +169,9 @@ def run_import_job(job_id: int, progress: Progress | None = None) -> ImportJob |
 
 
 def cancel_import_job(job_id: int) -> ImportJob:
-    """Stop a job: one not running ends `cancelled` now; a running one is asked to stop
-    and ends `cancelled` within a moment, having imported nothing."""
+    """Stop a job: one not running ends `cancelled` now (or, when what a killed run left
+    must wait for another import, on a worker soon); a running one is asked to stop and
+    ends `cancelled` within a moment, having imported nothing."""
     job = ImportJob.objects.get(pk=job_id)
     if job.finished:
         raise ImportJobRefused(
@@ -180,9 +181,10 @@ def cancel_import_job(job_id: int) -> ImportJob:
     if _lock(job_id, 0):  # no worker runs it
         try:
             job.refresh_from_db()
-            if not job.finished:
-                _undo_interrupted(job)
+            if not job.finished and _undo_interrupted(job, wait=False):
                 _finish(job, ImportJob.Status.CANCELLED)
+            elif not job.finished:  # another import stores files now: a worker ends it
+                transaction.on_commit(lambda: enqueue_import_job(job_id))
         finally:
             _unlock(job_id)
     job.refresh_from_db()
@@ -203,7 +205,7 @@ def retry_import_job(job_id: int) -> ImportJob:
         )
     try:
         job.refresh_from_db()
-        _undo_interrupted(job)
+        _undo_interrupted(job, wait=False)  # else the worker does it before it runs
         ImportJob.objects.filter(pk=job_id).update(
             status=ImportJob.Status.QUEUED, stage="", **RESET_COUNTERS
         )
@@ -316,21 +318,29 @@ def _remove_upload(job: ImportJob) -> None:
         shutil.rmtree(Path(job.source_path).parent, ignore_errors=True)
 
 
-def _undo_interrupted(job: ImportJob) -> None:
+def _undo_interrupted(job: ImportJob, *, wait: bool = True) -> bool:
     """Remove the image files a killed run of the job wrote (named in its journal) that
-    no committed image uses. Under the import lock: no import is storing files then."""
+    no committed image uses; True when nothing of it is left. Under the import lock: no
+    import is storing files then. Without `wait`, False when another import holds it."""
     if not job.source_path:
-        return
+        return True
     journal = Path(job.source_path).parent / JOURNAL_NAME
     written = journalled(journal)
     if not written:
-        return
+        return True
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+            if wait:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+            else:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+                (locked,) = cursor.fetchone() or (False,)
+                if not locked:
+                    return False
         used = set(Image.objects.filter(file__in=written).values_list("file", flat=True))
         remove_journalled(Path(settings.MEDIA_ROOT), [path for path in written if path not in used])
     journal.unlink(missing_ok=True)
+    return True
 
 
 def _sha256(path: Path) -> str:

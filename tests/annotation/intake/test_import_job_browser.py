@@ -42,8 +42,7 @@ def test_a_manager_uploads_on_a_phone_and_the_page_follows_the_import(
 
     expect(page.locator(".job-status")).to_have_text("succeeded", timeout=15_000)
     expect(page.locator(".job-detail")).to_have_text(
-        f"Imported batch {Batch.objects.latest('pk').pk} into foxes: 3 prompts, 6 images, "
-        "3 tasks."
+        f"Imported batch {Batch.objects.latest('pk').pk} into foxes: 3 prompts, 6 images, 3 tasks."
     )
     expect(page.locator(".job-images-count")).to_have_text("6 of 6")
     expect(page.get_by_role("link", name="Foxes")).to_be_visible()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from datetime import timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from annotation.intake import create_import_job, run_import_job
+from annotation.intake import create_import_job, queued_import_job_ids, run_import_job
+from annotation.intake.importing import IMPORT_LOCK_KEY
 from annotation.models import Batch, ImportJob, User
 from core.progress import Progress
 from tests.annotation.intake.test_batches_api import bad_zip, upload, valid_zip
@@ -231,3 +234,92 @@ def test_the_retry_command_names_what_it_refuses(tmp_path: Path, admin_user: Use
         call_command("retry_import", str(job["id"]))
     with pytest.raises(CommandError, match="no import job 999999; check the id"):
         call_command("retry_import", "999999")
+
+
+@pytest.mark.django_db
+def test_the_same_archive_uploaded_twice_is_imported_once(tmp_path: Path, admin_user: User) -> None:
+    admin = client_for(admin_user)
+    archive = valid_zip(tmp_path)
+    first, second = (upload(admin, archive).json() for _ in range(2))
+
+    run_import_job(first["id"])
+    run_import_job(second["id"])
+
+    assert admin.get(first["url"]).json()["status"] == "succeeded"
+    again = admin.get(second["url"]).json()
+    assert again["status"] == "failed"
+    assert {problem["where"] for problem in again["problems"]} == {
+        "img/0000-0.png",
+        "img/0000-1.png",
+        "img/0001-0.png",
+        "img/0001-1.png",
+    }
+    assert all(
+        problem["message"].startswith(f"is already in project {SLUG!r} (batch ")
+        for problem in again["problems"]
+    )
+    assert Batch.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_finds_jobs_left_queued_since_before_its_interval(
+    tmp_path: Path, admin_user: User
+) -> None:
+    admin = client_for(admin_user)
+    old, fresh, ended = (upload(admin, valid_zip(tmp_path, seed=n)).json() for n in (1, 2, 3))
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    ImportJob.objects.filter(pk__in=[old["id"], ended["id"]]).update(created_at=an_hour_ago)
+    run_import_job(ended["id"])
+
+    assert queued_import_job_ids(timedelta(minutes=5)) == [old["id"]]
+    assert fresh["status"] == "queued"
+
+
+def left_by_a_killed_run(job_id: int, media_root: Path) -> Path:
+    """What a worker killed while storing leaves: the job running, an image file named in
+    the job's journal, no row."""
+    job = ImportJob.objects.get(pk=job_id)
+    ImportJob.objects.filter(pk=job_id).update(status="running", attempts=1)
+    leftover = media_root / "images/ab/cd/abcd.png"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half an import")
+    (Path(job.source_path).parent / ".media-journal").write_text("images/ab/cd/abcd.png\n")
+    return leftover
+
+
+@pytest.mark.django_db
+def test_cancelling_a_killed_import_removes_what_it_left(
+    tmp_path: Path, admin_user: User, media_root: Path
+) -> None:
+    admin = client_for(admin_user)
+    job = upload(admin, valid_zip(tmp_path)).json()
+    left_by_a_killed_run(job["id"], media_root)
+
+    cancelled = admin.post(f"{job['url']}cancel/")
+
+    assert cancelled.status_code == HTTPStatus.OK
+    assert cancelled.json()["status"] == "cancelled"
+    assert media_state(media_root) == [] and stored_uploads() == []
+
+
+@pytest.mark.django_db
+def test_a_killed_import_cancelled_while_another_stores_files_ends_on_the_worker(
+    tmp_path: Path, admin_user: User, media_root: Path
+) -> None:
+    admin = client_for(admin_user)
+    job = upload(admin, valid_zip(tmp_path)).json()
+    leftover = left_by_a_killed_run(job["id"], media_root)
+    other = connections.create_connection(DEFAULT_DB_ALIAS)  # another import's session
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK_KEY])
+
+        answer = admin.post(f"{job['url']}cancel/").json()
+
+        assert (answer["status"], answer["cancel_requested"]) == ("running", True)
+        assert leftover.exists()  # not removed under the other import's feet
+    finally:
+        other.close()  # its lock goes with it
+    ended = run_import_job(job["id"])
+    assert ended is not None and ended.status == "cancelled"
+    assert media_state(media_root) == [] and stored_uploads() == []
