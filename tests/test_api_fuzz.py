@@ -25,7 +25,7 @@ from schemathesis import GenerationMode
 
 from annotation.export import create_export, export_snapshot
 from annotation.judging.assignment import next_assignment
-from annotation.models import Role
+from annotation.models import ImportJob, Role
 from annotation.projects.accounts import add_user
 from tests.factories.projects import judged_project
 from tests.factories.tasks import make_tasks
@@ -61,7 +61,16 @@ def fuzz_world(tmp_path: Path, settings: Any) -> dict[str, Any]:
         "assignment": lease.assignment.pk,
         # A member the members endpoints name (removing them again is a no-op).
         "username": judged.annotators[0].username,
+        # Import jobs waiting for a worker: one to follow and cancel, one to queue again.
+        "import": queued_import(judged.project.slug, tmp_path / "uploads" / "a").pk,
+        "import-retry": queued_import(judged.project.slug, tmp_path / "uploads" / "b").pk,
     }
+
+
+def queued_import(slug: str, folder: Path) -> ImportJob:
+    return ImportJob.objects.create(
+        project_slug=slug, split="train", source_name="fuzz.zip", source_path=str(folder / "z")
+    )
 
 
 FUZZ = settings(
@@ -81,6 +90,9 @@ def aim(case: Any, world: dict[str, Any]) -> None:
             case.path_parameters[key] = world["slug"]
         elif key == "username":
             case.path_parameters[key] = world["username"]
+        elif key in {"id", "pk"} and case.path.startswith("/api/v1/imports/"):
+            retry = case.path.endswith("/retry/")
+            case.path_parameters[key] = world["import-retry"] if retry else world["import"]
         elif key in {"id", "pk"}:
             is_assignment = case.path.startswith("/api/v1/assignments/")
             case.path_parameters[key] = world["assignment"] if is_assignment else world["pk"]
