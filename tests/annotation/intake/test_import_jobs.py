@@ -309,7 +309,7 @@ def test_a_killed_import_cancelled_while_another_stores_files_ends_on_the_worker
     admin = client_for(admin_user)
     job = upload(admin, valid_zip(tmp_path)).json()
     leftover = left_by_a_killed_run(job["id"], media_root)
-    other = connections.create_connection(DEFAULT_DB_ALIAS)  # another import's session
+    other = connections.create_connection(DEFAULT_DB_ALIAS)  # another import's connection
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK_KEY])
