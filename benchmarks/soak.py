@@ -52,7 +52,7 @@ from scripts import stack
 BIN_DIR = Path(sys.executable).parent
 SLUGS = ("soak-a", "soak-b")
 START_GROUPS = 400  # per project: more tasks than the annotators finish
-IMPORT_GROUPS = 200  # per uploaded batch: an import of a few seconds, to be killed in
+IMPORT_GROUPS = 400  # per uploaded batch: an import of a few seconds, to be killed in
 JUDGMENTS_PER_TASK = 3
 REQUEST_TIMEOUT_S = 30.0
 FINISH_TIMEOUT_S = 180.0  # how long a job or an export may take before it counts as stuck
@@ -420,6 +420,28 @@ class Reader(threading.Thread):
             time.sleep(1.0)
 
 
+def wait_for_an_import_half_way(admin: Client, importer: Importer) -> int | None:
+    """The job being imported now once it is checking or storing files (None when no
+    import reaches that within 30 s)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job_id = importer.running_job
+        if job_id is not None:
+            job = admin.call("import-status", "GET", f"/api/v1/imports/{job_id}/").body
+            if (
+                job
+                and job["status"] == "running"
+                and job["stage"]
+                in (
+                    "validating images",
+                    "storing images",
+                )
+            ):
+                return job_id
+        time.sleep(0.05)
+    return None
+
+
 # --- the platform's processes
 
 
@@ -670,10 +692,7 @@ def main() -> None:
         restart_postgres(postgres, OUTAGE_S)
         event("postgres started again")
         at(2 / 3)
-        waited = time.monotonic()
-        while importer.running_job is None and time.monotonic() - waited < 30:
-            time.sleep(0.1)
-        killed_job = importer.running_job
+        killed_job = wait_for_an_import_half_way(Client(base, tokens["admin"], recorder), importer)
         kill_group(worker)
         event("worker SIGKILLed", import_running=killed_job)
         processes.remove(worker)
