@@ -2,7 +2,7 @@
 
 Each task is registered under an explicit name; services queue them by that name
 (core.queueing.enqueue with the constant beside the service: PROCESS_BATCH_TASK,
-EXPORT_SNAPSHOT_TASK), so nothing but Celery imports this module.
+RUN_IMPORT_JOB_TASK, EXPORT_SNAPSHOT_TASK), so nothing but Celery imports this module.
 """
 
 from __future__ import annotations
@@ -34,6 +34,29 @@ def sweep_unprocessed_batches() -> int:
     for batch_id in batch_ids:
         process_batch.delay(batch_id)
     return len(batch_ids)
+
+
+@shared_task(
+    name=intake.RUN_IMPORT_JOB_TASK,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def run_import_job(job_id: int) -> str | None:
+    """Import an uploaded archive. Idempotent: a job that ended is left as it is, and a
+    redelivery while it runs returns after a short wait. A killed run is undone and run
+    again from the start."""
+    job = intake.run_import_job(job_id)
+    return job.status if job is not None else None
+
+
+@shared_task(name="annotation.sweep_queued_imports")
+def sweep_queued_imports() -> int:
+    """Queue import jobs still waiting since before the last sweep (broker down)."""
+    job_ids = intake.queued_import_job_ids(timedelta(seconds=settings.SWEEP_INTERVAL_SECONDS))
+    for job_id in job_ids:
+        run_import_job.delay(job_id)
+    return len(job_ids)
 
 
 @shared_task(name="annotation.sweep_queued_exports")

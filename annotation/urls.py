@@ -6,6 +6,7 @@ from annotation.views import (
     collection,
     datasets,
     flag_review,
+    imports,
     invitations,
     manage,
     media,
@@ -22,6 +23,11 @@ urlpatterns = [
     path("manage/", manage.manage_home, name="manage"),
     path("annotate/<slug:slug>/", annotate.annotate, name="annotate"),
     path("manage/flags/", flag_review.flagged_images, name="flagged-images"),
+    path("manage/imports/<int:pk>/", imports.import_job_page, name="import-job"),
+    path(
+        "manage/imports/<int:pk>/cancel/", imports.import_job_cancel, name="import-job-cancel-form"
+    ),
+    path("manage/imports/<int:pk>/retry/", imports.import_job_retry, name="import-job-retry-form"),
     path("datasets/", datasets.datasets_home, name="datasets"),
     path("datasets/<slug:slug>/exports/", datasets.start_export, name="datasets-export"),
     path("media/<path:path>", media.media_file, name="media-file"),

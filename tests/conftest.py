@@ -22,6 +22,7 @@ def media_root(tmp_path: Path, settings: Any) -> Path:
     root = tmp_path / "media"
     root.mkdir()
     settings.MEDIA_ROOT = root
+    settings.IMPORT_UPLOAD_ROOT = tmp_path / "uploads"  # uploads waiting for their import
     return root
 
 

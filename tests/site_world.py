@@ -10,7 +10,7 @@ from typing import Any
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from annotation.models import Image, Project, ProjectRole, Prompt, Role, User
+from annotation.models import Image, ImportJob, Project, ProjectRole, Prompt, Role, User
 from scoring.models import ModelVersion
 from tests.factories.projects import judged_project
 from tests.factories.tasks import make_project
@@ -85,6 +85,7 @@ class World:
     annotator_id: int
     image_path: str
     model_version_id: int
+    import_job_id: int
     users: dict[str, User]
 
     def client(self, role: str, **kwargs: Any) -> Client:
@@ -93,7 +94,7 @@ class World:
             client.force_login(self.users[role])
         return client
 
-    def kwargs_for(self, pattern_keys: set[str]) -> dict[str, Any]:
+    def kwargs_for(self, pattern_keys: set[str], name: str = "") -> dict[str, Any]:
         values: dict[str, Any] = {
             "slug": self.slug,
             "prompt_id": self.prompt_id,
@@ -107,9 +108,24 @@ class World:
             "token": "set-password",
             "username": TARGET,
         }
+        if name.startswith("import-job"):  # the world's finished import
+            values["pk"] = self.import_job_id
         missing = pattern_keys - set(values)
         assert not missing, f"tests/site_world.py has no value for URL arguments {missing}"
         return {key: values[key] for key in pattern_keys}
+
+
+def finished_import(project: Project) -> ImportJob:
+    """An import job into `project` that has ended: a cancel or retry of it is refused."""
+    batch = project.batches.order_by("pk").first()
+    return ImportJob.objects.create(
+        project_slug=project.slug,
+        split="train",
+        status=ImportJob.Status.SUCCEEDED,
+        source_name="site.zip",
+        batch=batch,
+        summary={"batch": batch.pk if batch else 0, "prompts": 1, "images": 2, "tasks": 1},
+    )
 
 
 def make_world(tmp: Path) -> World:
@@ -123,8 +139,10 @@ def make_world(tmp: Path) -> World:
         checkpoint_path=str(tmp / "candidate.pt"),
         checkpoint_sha256="0" * 64,
     )
+    job = finished_import(judged.project)
     return World(
         model_version_id=version.pk,
+        import_job_id=job.pk,
         slug=judged.project.slug,
         prompt_id=Prompt.objects.filter(project=judged.project).order_by("pk").first().pk,  # type: ignore[union-attr]
         annotator_id=judged.annotators[0].pk,
@@ -152,4 +170,4 @@ def all_url_names() -> dict[str, set[str]]:
 
 
 def url_of(name: str, world: World) -> str:
-    return reverse(name, kwargs=world.kwargs_for(all_url_names()[name]))
+    return reverse(name, kwargs=world.kwargs_for(all_url_names()[name], name))

@@ -27,6 +27,7 @@ from annotation.export import create_export, export_snapshot
 from annotation.judging.assignment import next_assignment
 from annotation.judging.submission import submit_judgment
 from annotation.models import Role
+from annotation.models import ImportJob, Role
 from annotation.projects.accounts import add_user
 from scoring.models import BenchmarkJob, ModelVersion, ScoreJob
 from tests.factories.projects import judged_project
@@ -87,7 +88,16 @@ def fuzz_world(tmp_path: Path, settings: Any) -> dict[str, Any]:
         "username": judged.annotators[0].username,
         "/api/v1/score/jobs/": score_job.pk,
         "/api/v1/benchmarks/jobs/": benchmark_job.pk,
+        # Import jobs waiting for a worker: one to follow and cancel, one to queue again.
+        "import": queued_import(judged.project.slug, tmp_path / "uploads" / "a").pk,
+        "import-retry": queued_import(judged.project.slug, tmp_path / "uploads" / "b").pk,
     }
+
+
+def queued_import(slug: str, folder: Path) -> ImportJob:
+    return ImportJob.objects.create(
+        project_slug=slug, split="train", source_name="fuzz.zip", source_path=str(folder / "z")
+    )
 
 
 FUZZ = settings(
@@ -110,6 +120,9 @@ def aim(case: Any, world: dict[str, Any]) -> None:
             case.path_parameters[key] = world["slug"]
         elif key == "username":
             case.path_parameters[key] = world["username"]
+        elif key in {"id", "pk"} and case.path.startswith("/api/v1/imports/"):
+            retry = case.path.endswith("/retry/")
+            case.path_parameters[key] = world["import-retry"] if retry else world["import"]
         elif key in {"id", "pk"}:
             is_assignment = case.path.startswith("/api/v1/assignments/")
             job = next((world[p] for p in JOB_PATHS if case.path.startswith(p)), None)

@@ -76,6 +76,11 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
         "POST": only({REVIEWER, MANAGER, ADMIN}, BAD, anon=LOGIN),
     },
     "flagged-images": {"GET": admins(OK)},
+    # An import job is its project's managers' (the world's has ended: cancel and retry
+    # are refused with a message on its page).
+    "import-job": {"GET": project("manage", OK)},
+    "import-job-cancel-form": {"GET": POST_ONLY, "POST": project("manage", FOUND)},
+    "import-job-retry-form": {"GET": POST_ONLY, "POST": project("manage", FOUND)},
     "quality-dashboard": {"GET": project("review", OK), "POST": project("manage", BAD)},
     "annotator-exclusion": {"GET": POST_ONLY, "POST": project("review", FOUND)},
     "make-gold": {"GET": POST_ONLY, "POST": project("manage", FOUND)},

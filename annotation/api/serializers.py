@@ -1,7 +1,11 @@
+from typing import Any
+
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotation.models import Batch, ExportSnapshot, Project, Split, User
+from annotation.intake import describe_import_job
+from annotation.models import Batch, ExportSnapshot, ImportJob, Project, Split, User
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -131,6 +135,69 @@ class ImportSummarySerializer(serializers.Serializer):
     batches = serializers.ListField(child=serializers.IntegerField(), required=False)
     judgments = serializers.IntegerField(required=False)
     annotators = serializers.IntegerField(required=False)
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    """An upload being imported on a worker: follow it until its status is succeeded,
+    failed or cancelled."""
+
+    project = serializers.CharField(source="project_slug", read_only=True)
+    uploaded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    detail = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+    problems = ProblemSerializer(many=True, read_only=True)
+    summary = serializers.SerializerMethodField(
+        help_text="What the import made, once it succeeded; null before."
+    )
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "url",
+            "page_url",
+            "project",
+            "status",
+            "detail",
+            "split",
+            "judgments_per_task",
+            "max_judgments_per_task",
+            "source_name",
+            "byte_size",
+            "sha256",
+            "stage",
+            "files_total",
+            "files_checked",
+            "images_total",
+            "images_stored",
+            "rows_total",
+            "rows_written",
+            "problems",
+            "summary",
+            "batch",
+            "cancel_requested",
+            "attempts",
+            "uploaded_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_detail(self, job: ImportJob) -> str:
+        return describe_import_job(job)
+
+    @extend_schema_field(ImportSummarySerializer(allow_null=True))
+    def get_summary(self, job: ImportJob) -> dict[str, Any] | None:
+        return job.summary or None
+
+    def get_url(self, job: ImportJob) -> str:
+        return reverse("import-job-detail", kwargs={"pk": job.pk})
+
+    def get_page_url(self, job: ImportJob) -> str:
+        return reverse("import-job", kwargs={"pk": job.pk})
 
 
 class ExportRequestSerializer(serializers.Serializer):

@@ -39,6 +39,9 @@ urlpatterns = [
         name="project-member-api",
     ),
     path("projects/<slug:slug>/pay/", member_views.ProjectPay.as_view(), name="project-pay-api"),
+    path("imports/<int:pk>/", views.ImportJobDetail.as_view(), name="import-job-detail"),
+    path("imports/<int:pk>/cancel/", views.ImportJobCancel.as_view(), name="import-job-cancel"),
+    path("imports/<int:pk>/retry/", views.ImportJobRetry.as_view(), name="import-job-retry"),
     path("exports/<int:pk>/", export_views.ExportDetail.as_view(), name="export-detail"),
     path(
         "exports/<int:pk>/download/", export_views.ExportDownload.as_view(), name="export-download"

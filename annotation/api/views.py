@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 
 from django.db.models import QuerySet
@@ -12,19 +13,34 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from annotation.api.serializers import (
     BatchRejectedSerializer,
     BatchSerializer,
     BatchUploadSerializer,
-    ImportSummarySerializer,
+    ImportJobSerializer,
     ProjectSerializer,
     RedundancySerializer,
 )
-from annotation.intake import BatchRejected, Problem, StorageUnavailable, import_upload
+from annotation.intake import (
+    BatchRejected,
+    ImportJobRefused,
+    Problem,
+    StorageUnavailable,
+    cancel_import_job,
+    create_import_job,
+    retry_import_job,
+)
 from annotation.judging import RedundancyRejected, change_project_settings
-from annotation.models import AuditAction, Batch, Capability, Project, User
-from annotation.projects import check_project, project_for, projects_with_counts, record_event
+from annotation.models import AuditAction, Batch, Capability, ImportJob, Project, User
+from annotation.projects import (
+    check_project,
+    import_job_for,
+    project_for,
+    projects_with_counts,
+    record_event,
+)
 
 
 class ProjectList(generics.ListAPIView):
@@ -98,7 +114,8 @@ def _problems(problems: list[tuple[str, str]]) -> Response:
 
 class ProjectBatches(generics.ListAPIView):
     """GET: the project's batches (its reviewers, researchers and managers). POST: upload
-    a batch (its managers; admins, who may also create a project this way)."""
+    a batch (its managers; admins, who may also create a project this way): 202 with the
+    import job, which a worker runs; follow it at its `url`."""
 
     serializer_class = BatchSerializer
     parser_classes = [MultiPartParser]
@@ -114,10 +131,10 @@ class ProjectBatches(generics.ListAPIView):
     @extend_schema(
         request={"multipart/form-data": BatchUploadSerializer},
         responses={
-            201: ImportSummarySerializer,
+            202: ImportJobSerializer,
             400: BatchRejectedSerializer,
             413: OpenApiResponse(description="The upload is over IMPORT_MAX_ARCHIVE_BYTES."),
-            507: OpenApiResponse(description="The media storage could not be written."),
+            507: OpenApiResponse(description="The upload could not be stored."),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -136,19 +153,65 @@ class ProjectBatches(generics.ListAPIView):
             return _rejected(BatchRejected(problems))
         data = upload.validated_data
         try:
-            summary = import_upload(
+            job = create_import_job(
                 data["file"],
                 slug,
                 split=data["split"],
                 judgments_per_task=data.get("judgments_per_task"),
                 max_judgments_per_task=data.get("max_judgments_per_task"),
-                uploaded_by=request.user,  # type: ignore[arg-type]
+                uploaded_by=user,
             )
         except BatchRejected as rejected:
             return _rejected(rejected)
         except StorageUnavailable as exc:
             return Response({"detail": str(exc)}, status=HTTPStatus.INSUFFICIENT_STORAGE)
-        return Response(summary.as_dict(), status=HTTPStatus.CREATED)
+        body = ImportJobSerializer(job).data
+        return Response(body, status=HTTPStatus.ACCEPTED, headers={"Location": body["url"]})
+
+
+class ImportJobDetail(APIView):
+    """An upload's import: status, progress counters, problems, summary (admins and the
+    managers of its project)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: ImportJobSerializer, 404: OpenApiResponse()})
+    def get(self, request: Request, pk: int) -> Response:
+        job = import_job_for(request.user, pk)  # type: ignore[arg-type]
+        return Response(ImportJobSerializer(job).data)
+
+
+class ImportJobCancel(APIView):
+    """Cancel an import: one waiting ends now, a running one stops at its next step.
+    Nothing it imported is kept."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: ImportJobSerializer, 409: OpenApiResponse()})
+    def post(self, request: Request, pk: int) -> Response:
+        job = import_job_for(request.user, pk)  # type: ignore[arg-type]
+        return _job_change(cancel_import_job, job.pk)
+
+
+class ImportJobRetry(APIView):
+    """Queue again an import whose worker was killed (it runs from the start)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={202: ImportJobSerializer, 409: OpenApiResponse()})
+    def post(self, request: Request, pk: int) -> Response:
+        job = import_job_for(request.user, pk)  # type: ignore[arg-type]
+        return _job_change(retry_import_job, job.pk, HTTPStatus.ACCEPTED)
+
+
+def _job_change(
+    change: Callable[[int], ImportJob], job_id: int, status: HTTPStatus = HTTPStatus.OK
+) -> Response:
+    try:
+        job = change(job_id)
+    except ImportJobRefused as refused:
+        return Response({"detail": str(refused)}, status=HTTPStatus.CONFLICT)
+    return Response(ImportJobSerializer(job).data, status=status)
 
 
 def _rejected(rejected: BatchRejected) -> Response:

@@ -22,6 +22,11 @@ from core.progress import Progress
 # Below this total, validated bytes stay in memory instead of being read a second time.
 KEEP_IN_MEMORY_BYTES = 256 * 1024 * 1024
 
+# The stages an import reports to its Progress (an import job counts each on its row).
+CHECKING_STAGE = "validating images"
+STORING_STAGE = "storing images"
+WRITING_STAGE = "writing rows"
+
 
 @dataclass(kw_only=True)
 class CheckedUpload:
@@ -39,7 +44,7 @@ def check_upload_images(
     image (by sha256) referenced twice. Bytes are kept in memory for storing when all of
     them together stay under KEEP_IN_MEMORY_BYTES; otherwise they are read again then."""
     keep = sum(upload.source.members[member] for member in members) <= KEEP_IN_MEMORY_BYTES
-    progress.start("validating images", len(members))
+    progress.start(CHECKING_STAGE, len(members))
     problems: list[Problem] = []
     first_seen: dict[str, str] = {}
     checked = check_images(
@@ -77,7 +82,7 @@ def store_images(upload: CheckedUpload, writer: MediaWriter, progress: Progress)
     Bytes not kept in memory are read again and must hash as they did when checked;
     a file changed meanwhile rejects the whole import.
     """
-    progress.start("storing images", len(upload.facts))
+    progress.start(STORING_STAGE, len(upload.facts))
     for member, facts in upload.facts.items():
         data = upload.kept_bytes.get(member)
         if data is None:

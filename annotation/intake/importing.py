@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_slug
 from django.db import IntegrityError, connection, transaction
 
@@ -23,7 +22,12 @@ from annotation.intake.batch_source import (
     open_batch_source,
     read_capped,
 )
-from annotation.intake.checked_upload import CheckedUpload, check_upload_images, store_images
+from annotation.intake.checked_upload import (
+    WRITING_STAGE,
+    CheckedUpload,
+    check_upload_images,
+    store_images,
+)
 from annotation.intake.hpd_import import ingest_hpd, validate_hpd
 from annotation.intake.hpd_layout import find_hpd_prefix
 from annotation.intake.import_summary import ImportSummary
@@ -40,7 +44,7 @@ from annotation.judging import redundancy_problems, serving_order_problems, set_
 from annotation.models import Batch, Image, Project, Prompt, Split, Task, TaskImage, User
 from core.progress import Progress
 
-__all__ = ["ImportSummary", "Progress", "import_batch", "import_upload"]
+__all__ = ["ImportSummary", "Progress", "import_batch", "import_option_problems"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +68,8 @@ def import_batch(
     serving_order: str | None = None,
     uploaded_by: User | None = None,
     progress: Progress | None = None,
+    media_journal: Path | None = None,
+    on_ingested: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Import a prompt/image batch (a .zip or a folder with `manifest.jsonl`), or an
     HPD v2 release folder (`train.json` and/or `test.json` with `train/`, `test/`; its
@@ -87,10 +93,17 @@ def import_batch(
     past K is asked for one at a time (annotation/judging/submission.py, settle_task).
     `serving_order` (fifo, random, uncertain-first; None keeps the project's) sets the
     project's serving order in the same transaction (annotation/judging/serving.py).
+
+    With `media_journal`, every image file is named in that file before it is written
+    (MediaWriter), so an import whose process is killed can be undone afterwards.
+    `on_ingested` is called with the summary inside the import transaction, after the
+    rows are written: what it writes commits with them, or not at all.
     """
     started = time.perf_counter()
     progress = progress or Progress()
-    problems = _check_options(project_slug, split, judgments_per_task, max_judgments_per_task)
+    problems = import_option_problems(
+        project_slug, split, judgments_per_task, max_judgments_per_task
+    )
     problems.extend(
         Problem(where, message) for where, message in serving_order_problems(serving_order)
     )
@@ -100,14 +113,21 @@ def import_batch(
         raise BatchRejected(problems)
 
     source = open_batch_source(path, _source_limits())
-    writer = MediaWriter(Path(settings.MEDIA_ROOT))
+    writer = MediaWriter(Path(settings.MEDIA_ROOT), media_journal)
     try:
         hpd_prefix = None
         if _find_manifest_prefix(source) is None:
             hpd_prefix = find_hpd_prefix(source)
         if hpd_prefix is not None:
             summary = _import_hpd(
-                source, hpd_prefix, project_slug, uploaded_by, writer, progress, serving_order
+                source,
+                hpd_prefix,
+                project_slug,
+                uploaded_by,
+                writer,
+                progress,
+                serving_order,
+                on_ingested,
             )
         else:
             validated = _validate(source, progress)
@@ -125,6 +145,8 @@ def import_batch(
                     progress,
                 )
                 _set_serving_order(summary, serving_order)
+                if on_ingested is not None:
+                    on_ingested(summary)
     except IntegrityError as exc:
         writer.rollback()
         raise BatchRejected(
@@ -147,6 +169,7 @@ def _import_hpd(
     writer: MediaWriter,
     progress: Progress,
     serving_order: str | None,
+    on_ingested: Callable[[ImportSummary], None] | None,
 ) -> ImportSummary:
     """An HPD v2 release folder (train.json / test.json): its files decide the splits."""
     validated = validate_hpd(source, prefix, progress)
@@ -155,6 +178,8 @@ def _import_hpd(
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
         summary = ingest_hpd(validated, slug, uploaded_by, writer, progress)
         _set_serving_order(summary, serving_order)
+        if on_ingested is not None:
+            on_ingested(summary)
         return summary
 
 
@@ -164,9 +189,10 @@ def _set_serving_order(summary: ImportSummary, serving_order: str | None) -> Non
         set_serving_order(Project.objects.get(slug=summary.project), serving_order)
 
 
-def _check_options(
+def import_option_problems(
     slug: str, split: str, judgments_per_task: int | None, max_judgments_per_task: int | None
 ) -> list[Problem]:
+    """What is wrong with an import's options (the project slug, split and redundancy)."""
     problems = []
     max_slug = Project._meta.get_field("slug").max_length or 64
     try:
@@ -343,7 +369,7 @@ def _ingest(
         uploaded_by=uploaded_by,
     )
     store_images(validated, writer, progress)
-    counts = _write_rows(validated, project, batch, wanted)
+    counts = _write_rows(validated, project, batch, wanted, progress)
     Batch.objects.filter(pk=batch.pk).update(**counts)
     transaction.on_commit(lambda: enqueue_batch_processing(batch.pk))
     return ImportSummary(
@@ -373,8 +399,10 @@ def _check_against_project(
 
 
 def _write_rows(
-    validated: _ValidatedBatch, project: Project, batch: Batch, wanted: int
+    validated: _ValidatedBatch, project: Project, batch: Batch, wanted: int, progress: Progress
 ) -> dict[str, int]:
+    groups = len(validated.groups)
+    progress.start(WRITING_STAGE, 2 * groups + 2 * len(validated.facts))
     prompts = Prompt.objects.bulk_create(
         [
             Prompt(
@@ -388,6 +416,7 @@ def _write_rows(
         ],
         batch_size=5000,
     )
+    progress.advance(len(prompts))
     images: list[Image] = []
     for group, prompt in zip(validated.groups, prompts, strict=True):
         for entry in group.images:
@@ -409,6 +438,7 @@ def _write_rows(
                 )
             )
     Image.objects.bulk_create(images, batch_size=5000)
+    progress.advance(len(images))
     tasks = Task.objects.bulk_create(
         [
             Task(project=project, batch=batch, prompt=prompt, judgments_wanted=wanted)
@@ -416,6 +446,7 @@ def _write_rows(
         ],
         batch_size=5000,
     )
+    progress.advance(len(tasks))
     task_images: list[TaskImage] = []
     cursor = 0
     for group, task in zip(validated.groups, tasks, strict=True):
@@ -423,33 +454,5 @@ def _write_rows(
             task_images.append(TaskImage(task=task, image=images[cursor], position=position))
             cursor += 1
     TaskImage.objects.bulk_create(task_images, batch_size=5000)
+    progress.advance(len(task_images))
     return {"prompt_count": len(prompts), "image_count": len(images), "task_count": len(tasks)}
-
-
-def import_upload(
-    upload: UploadedFile,
-    project_slug: str,
-    *,
-    split: str = Split.TRAIN,
-    judgments_per_task: int | None = None,
-    max_judgments_per_task: int | None = None,
-    uploaded_by: User | None = None,
-) -> ImportSummary:
-    """import_batch for a file uploaded over HTTP (a .zip), with the same guarantees.
-
-    The upload is copied to a private temporary folder under its own base name, so the
-    problems name the file the user sent; the copy is removed afterwards.
-    """
-    with tempfile.TemporaryDirectory(prefix="hpd-upload-") as folder:
-        path = Path(folder) / (Path(upload.name or "").name or "upload.zip")
-        with open(path, "wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
-        return import_batch(
-            path,
-            project_slug,
-            split=split,
-            judgments_per_task=judgments_per_task,
-            max_judgments_per_task=max_judgments_per_task,
-            uploaded_by=uploaded_by,
-        )

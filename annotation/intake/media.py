@@ -28,10 +28,15 @@ class MediaWriter:
     bytes); only files and folders this writer created are removed by `rollback()`.
     Writes go to a temporary name and are renamed into place, so a reader never sees
     half a file.
+
+    With a `journal`, each file's name is appended to it (and flushed) before the file is
+    written, so the files of an import whose process was killed, which `rollback()` never
+    removed, can be removed later (`remove_journalled`).
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, journal: Path | None = None):
         self.root = root
+        self.journal = journal
         self.created_files: list[Path] = []
         self.created_dirs: list[Path] = []
 
@@ -40,6 +45,9 @@ class MediaWriter:
         if target.exists():
             return
         try:
+            if self.journal is not None:
+                with open(self.journal, "a", encoding="utf-8") as journal:
+                    journal.write(relative + "\n")
             self._make_parents(target.parent)
             temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
             try:
@@ -83,3 +91,29 @@ class MediaWriter:
                 path.rmdir()
         self.created_files.clear()
         self.created_dirs.clear()
+
+
+def journalled(journal: Path) -> list[str]:
+    """The files (relative to the media root) a MediaWriter's journal names, in order."""
+    try:
+        text = journal.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return list(dict.fromkeys(line for line in text.splitlines() if line))
+
+
+def remove_journalled(root: Path, relatives: list[str]) -> None:
+    """Remove these files under `root`, the half-written temporary files beside them and
+    the fan-out folders they leave empty (what a killed MediaWriter left behind)."""
+    for relative in relatives:
+        target = root / relative
+        target.unlink(missing_ok=True)
+        for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
+        folder = target.parent
+        while folder != root and root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent

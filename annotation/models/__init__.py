@@ -14,6 +14,7 @@ from annotation.models.content import (
 )
 from annotation.models.exports import ExportSnapshot
 from annotation.models.flags import ImageFlag, ImageFlagKind
+from annotation.models.imports import ImportJob
 from annotation.models.invitations import Invitation
 from annotation.models.judging import (
     Assignment,
@@ -47,6 +48,7 @@ __all__ = [
     "Image",
     "ImageFlag",
     "ImageFlagKind",
+    "ImportJob",
     "Invitation",
     "Judgment",
     "JudgmentFlag",

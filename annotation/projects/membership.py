@@ -20,6 +20,7 @@ from annotation.models import (
     AssignmentStatus,
     AuditAction,
     Capability,
+    ImportJob,
     Membership,
     Project,
     ProjectRole,
@@ -184,6 +185,20 @@ def may_annotate_assignment(user: User, assignment_id: int) -> bool:
     return bool(is_open) or (
         role is not None and Capability.ANNOTATE in ROLE_CAPABILITIES.get(role, frozenset())
     )
+
+
+def import_job_for(user: User, job_id: int) -> ImportJob:
+    """Import job `job_id` if `user` may follow it: admins, and the managers of its project
+    (404 otherwise, and for a job creating a project that does not exist yet)."""
+    job = ImportJob.objects.select_related("uploaded_by").filter(pk=job_id).first()
+    if job is None:
+        raise Http404(f"No import {job_id}.")
+    if not user.is_platform_admin:
+        project = Project.objects.filter(slug=job.project_slug).first()
+        if project is None:
+            raise Http404(f"No import {job_id}.")
+        check_project(user, project, Capability.MANAGE)
+    return job
 
 
 def check_project(user: User, project: Project, capability: Capability) -> None:

@@ -16,8 +16,8 @@ from annotation.intake import (
     BatchRejected,
     Problem,
     StorageUnavailable,
+    create_import_job,
     group_problems,
-    import_upload,
 )
 from annotation.models import Capability, Project, Split, User, capabilities, visible_projects
 from annotation.projects import projects_with_counts, recent_batches
@@ -126,7 +126,7 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            summary = import_upload(
+            job = create_import_job(
                 data["file"],
                 data["project"],
                 split=data["split"],
@@ -139,12 +139,8 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         except StorageUnavailable as exc:
             problems = [Problem("storage", str(exc))]
         else:
-            messages.success(
-                request,
-                f"Imported batch {summary.batch} into {summary.project}: {summary.prompts} "
-                f"prompts, {summary.images} images, {summary.tasks} tasks.",
-            )
-            return redirect("manage")
+            messages.success(request, f"Upload stored; import {job.pk} runs on a worker.")
+            return redirect("import-job", pk=job.pk)
     status = 400 if problems or form.errors else 200
     return render(
         request,

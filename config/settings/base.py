@@ -123,7 +123,12 @@ EXPORT_MIN_FREE_BYTES = env.int("EXPORT_MIN_FREE_BYTES", default=2 * 1024**3)
 # `manage.py prune` removes snapshots and unregistered checkpoints older than this.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
 
-# Request bodies: batch uploads are streamed to a temporary file, never held in memory.
+# Request bodies: batch uploads are streamed to a temporary file, never held in memory
+# (only the temporary-file handler: no uploaded file of any size is read into memory).
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+# Uploaded archives wait here for their import on a worker (annotation/intake/
+# import_jobs.py): web and worker must share this folder.
+IMPORT_UPLOAD_ROOT = Path(env("IMPORT_UPLOAD_ROOT", default=str(BASE_DIR / ".data" / "uploads")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
@@ -283,6 +288,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-queued-exports": {
         "task": "annotation.sweep_queued_exports",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "sweep-queued-imports": {
+        "task": "annotation.sweep_queued_imports",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "expire-leases": {"task": "annotation.expire_leases", "schedule": 300},

@@ -30,6 +30,7 @@ from tests.site_world import (
     OUTSIDER,
     RESEARCHER,
     ROLES,
+    finished_import,
     opened,
     role_users,
 )
@@ -39,6 +40,7 @@ API_PATTERNS = [*api_urls.urlpatterns, *scoring_api_urls.urlpatterns]
 
 OK, CREATED, ACCEPTED = HTTPStatus.OK, HTTPStatus.CREATED, HTTPStatus.ACCEPTED
 BAD, UNAUTH, FORBIDDEN = HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN
+CONFLICT = HTTPStatus.CONFLICT
 
 
 def everyone(status: int) -> dict[str, Any]:
@@ -72,6 +74,10 @@ MATRIX: dict[str, dict[str, dict[str, Any]]] = {
     "project-exports": {"GET": project("research", OK), "POST": project("research", ACCEPTED)},
     "project-leaderboard": {"GET": project("research", OK)},
     "export-detail": {"GET": project("research", OK)},
+    # The world's import has ended: its managers' cancel and retry are refused (409).
+    "import-job-detail": {"GET": project("manage", OK)},
+    "import-job-cancel": {"POST": project("manage", CONFLICT)},
+    "import-job-retry": {"POST": project("manage", CONFLICT)},
     "export-download": {"GET": project("research", OK)},
     "project-agreement": {"GET": project("research", OK)},
     "project-members-api": {"GET": project("manage", OK), "POST": project("manage", OK)},
@@ -143,6 +149,7 @@ def world(tmp_path: Path, settings: Any, db: None) -> dict[str, Any]:
     return {
         "slug": judged.project.slug,
         "pk": snapshot.pk,
+        "import": finished_import(judged.project).pk,
         "assignment": lease.assignment.pk,
         "users": users,
     }
@@ -152,6 +159,8 @@ def url_for(name: str, world: dict[str, Any]) -> str:
     pattern = next(p for p in API_PATTERNS if getattr(p, "name", None) == name)
     keys = pattern.pattern.regex.groupindex
     pk = world["assignment"] if name.startswith("assignment-") else world["pk"]
+    if name.startswith("import-job"):
+        pk = world["import"]
     values = {"slug": world["slug"], "username": "matrix-target"}
     kwargs = {key: values.get(key, pk) for key in keys}
     return reverse(name, kwargs=kwargs)

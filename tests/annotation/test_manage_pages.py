@@ -1,4 +1,5 @@
-"""/manage/ (admins upload batches in the browser) and a project's page."""
+"""/manage/ (admins upload batches in the browser; the import runs on a worker, run here
+as one would, and its page follows it) and a project's page."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from annotation.intake.importing import import_batch
-from annotation.models import Batch, Image, Project, ProjectRole, User
+from annotation.intake import import_batch, run_import_job
+from annotation.models import Batch, Image, ImportJob, Project, ProjectRole, User
 from annotation.views.manage import NEW_PROJECT
 from tests.factories.batches import (
     database_state,
@@ -39,19 +40,33 @@ def zip_upload(folder: Path, name: str = "batch.zip") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, archive.read_bytes(), content_type="application/zip")
 
 
+def imported(client: Client, response: Any) -> Any:
+    """The job page an accepted upload redirects to, after a worker ran the job."""
+    assert response.status_code == HTTPStatus.FOUND, response.content
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("import-job", kwargs={"pk": job.pk})
+    queued = client.get(response["Location"]).content.decode()
+    assert "Upload stored; import" in queued and "Waiting for a worker" in queued
+    run_import_job(job.pk)
+    return client.get(response["Location"])
+
+
 def test_an_admin_uploads_a_batch_and_sees_it_listed(tmp_path: Path, admin_user: User) -> None:
     client = logged_in(admin_user)
     upload = zip_upload(write_batch(tmp_path / "b", groups=3))
 
-    response = client.post(
-        reverse("manage"),
-        {"file": upload, "project": NEW_PROJECT, "new_project": "foxes", "split": "train"},
-        follow=True,
+    response = imported(
+        client,
+        client.post(
+            reverse("manage"),
+            {"file": upload, "project": NEW_PROJECT, "new_project": "foxes", "split": "train"},
+        ),
     )
 
     assert response.status_code == HTTPStatus.OK
     page = response.content.decode()
     assert "Imported batch" in page and "3 prompts, 6 images, 3 tasks" in page
+    assert '<strong class="job-status">succeeded</strong>' in page
     batch = Batch.objects.get()
     assert (batch.project.slug, batch.uploaded_by, batch.source_name) == (
         "foxes",
@@ -75,18 +90,23 @@ def test_a_bad_upload_lists_every_problem_and_stores_nothing(
     (folder / "img" / "0001-1.png").write_bytes(b"")
     before = (database_state(), media_state(media_root))
 
-    response = logged_in(admin_user).post(
-        reverse("manage"),
-        {
-            "file": zip_upload(folder),
-            "project": NEW_PROJECT,
-            "new_project": "foxes",
-            "split": "train",
-        },
+    client = logged_in(admin_user)
+    response = imported(
+        client,
+        client.post(
+            reverse("manage"),
+            {
+                "file": zip_upload(folder),
+                "project": NEW_PROJECT,
+                "new_project": "foxes",
+                "split": "train",
+            },
+        ),
     )
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.OK
     page = response.content.decode()
+    assert '<strong class="job-status">failed</strong>' in page
     assert "nothing was imported" in page
     assert "manifest.jsonl line 1</code>: &#x27;prompt&#x27; is empty" in page
     assert "manifest.jsonl line 2</code>: is not valid JSON" in page
@@ -185,13 +205,12 @@ def test_an_upload_with_a_maximum_collects_adaptively_and_the_pages_say_so(
             "judgments_per_task": 2,
             "max_judgments_per_task": 4,
         },
-        follow=True,
     )
 
-    assert response.status_code == HTTPStatus.OK
+    assert imported(client, response).status_code == HTTPStatus.OK
     batch = Batch.objects.get()
     assert (batch.judgments_per_task, batch.judgments_maximum) == (2, 4)
-    assert '<td data-label="Judgments per task">2 to 4</td>' in response.content.decode()
+    assert '<td data-label="Judgments per task">2 to 4</td>' in client.get(reverse("manage")).content.decode()
     page = client.get(reverse("project-page", kwargs={"slug": "foxes"})).content.decode()
     assert "2 to 4 judgments per task by default, more only while they disagree" in page
 
@@ -267,13 +286,17 @@ def test_a_manager_chooses_among_their_projects_and_may_not_create_one(
 def test_a_problem_repeated_in_many_files_is_one_line(tmp_path: Path, admin_user: User) -> None:
     folder = write_batch(tmp_path / "b", groups=8)
     import_batch(folder, "foxes")
-    again = logged_in(admin_user).post(
-        reverse("manage"),
-        {"file": zip_upload(folder, "again.zip"), "project": "foxes", "split": "train"},
+    client = logged_in(admin_user)
+    again = imported(
+        client,
+        client.post(
+            reverse("manage"),
+            {"file": zip_upload(folder, "again.zip"), "project": "foxes", "split": "train"},
+        ),
     )
 
-    assert again.status_code == HTTPStatus.BAD_REQUEST
     page = again.content.decode()
+    assert '<strong class="job-status">failed</strong>' in page
     lines = re.findall(r"<li>(.*?)</li>", page.split('class="problems"')[1].split("</ul>")[0])
     assert len(lines) == 1, lines
     assert lines[0].startswith("<code>img/0000-0.png</code>, <code>img/0000-1.png</code>")

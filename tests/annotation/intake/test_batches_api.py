@@ -1,4 +1,5 @@
-"""POST/GET /api/v1/projects/{slug}/batches/: uploads, rejections, and who may do what."""
+"""POST/GET /api/v1/projects/{slug}/batches/: uploads (answered 202 with an import job, run
+here as a worker would), rejections, and who may do what."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotation.models import Batch, Image, Project, User
+from annotation.intake import run_import_job
+from annotation.models import Batch, Image, ImportJob, Project, User
 from annotation.projects.accounts import add_user
 from tests.conftest import client_for
 from tests.factories.batches import (
@@ -58,6 +60,19 @@ def upload(
     return client.post(batches_url(slug), payload, format="multipart")
 
 
+def imported(client: APIClient, response: Any) -> dict[str, Any]:
+    """The job of an accepted upload, after a worker ran it, as its endpoint shows it."""
+    assert response.status_code == HTTPStatus.ACCEPTED, response.content
+    job = response.json()
+    assert response["Location"] == job["url"] == f"/api/v1/imports/{job['id']}/"
+    assert job["status"] == "queued"
+    run_import_job(job["id"])
+    followed = client.get(job["url"])
+    assert followed.status_code == HTTPStatus.OK
+    body: dict[str, Any] = followed.json()
+    return body
+
+
 def masked(payload: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {key: ("<masked>" if key in keys else value) for key, value in payload.items()}
 
@@ -72,11 +87,14 @@ def rejection(count: int) -> str:
 def test_admin_uploads_a_valid_zip_and_gets_the_summary(
     tmp_path: Path, media_root: Path, admin_user: User
 ) -> None:
-    response = upload(client_for(admin_user), valid_zip(tmp_path), judgments_per_task=3)
+    admin = client_for(admin_user)
+    job = imported(admin, upload(admin, valid_zip(tmp_path), judgments_per_task=3))
 
-    assert response.status_code == HTTPStatus.CREATED, response.content
-    body = response.json()
+    assert job["status"] == "succeeded"
+    body = job["summary"]
     batch = Batch.objects.get()
+    assert job["batch"] == batch.pk
+    assert job["detail"] == f"Imported batch {batch.pk} into {SLUG}: 2 prompts, 4 images, 2 tasks."
     assert masked(body, "seconds") == {
         "batch": batch.pk,
         "project": SLUG,
@@ -105,10 +123,12 @@ def test_the_new_project_is_listed_with_its_counts(
     tmp_path: Path, admin_user: User, annotator_user: User
 ) -> None:
     admin = client_for(admin_user)
-    assert upload(admin, valid_zip(tmp_path, seed=1)).status_code == HTTPStatus.CREATED
-    second = upload(admin, valid_zip(tmp_path, seed=2, name="second.zip"), split="test")
-    assert second.status_code == HTTPStatus.CREATED, second.content
-    assert second.json()["created_project"] is False
+    assert imported(admin, upload(admin, valid_zip(tmp_path, seed=1)))["status"] == "succeeded"
+    second = imported(
+        admin, upload(admin, valid_zip(tmp_path, seed=2, name="second.zip"), split="test")
+    )
+    assert second["status"] == "succeeded", second
+    assert second["summary"]["created_project"] is False
 
     member_of(Project.objects.get(slug=SLUG), annotator_user)
     response = client_for(annotator_user).get(reverse("project-list"))
@@ -147,14 +167,14 @@ def test_a_bad_zip_is_rejected_with_every_problem_and_changes_nothing(
     tmp_path: Path, media_root: Path, admin_user: User
 ) -> None:
     admin = client_for(admin_user)
-    assert upload(admin, valid_zip(tmp_path)).status_code == HTTPStatus.CREATED
+    assert imported(admin, upload(admin, valid_zip(tmp_path)))["status"] == "succeeded"
     db_before = database_state()
     media_before = media_state(media_root)
 
-    response = upload(admin, bad_zip(tmp_path), name="bad.zip")
+    job = imported(admin, upload(admin, bad_zip(tmp_path), name="bad.zip"))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.json() == {
+    assert (job["status"], job["batch"], job["summary"]) == ("failed", None, None)
+    assert {"detail": job["detail"], "problems": job["problems"]} == {
         "detail": rejection(2),
         "problems": [
             {
@@ -174,10 +194,10 @@ def test_a_bad_zip_is_rejected_with_every_problem_and_changes_nothing(
 
 
 def test_random_bytes_are_rejected_as_not_a_zip(tmp_path: Path, admin_user: User) -> None:
-    response = upload(client_for(admin_user), b"PK\x03\x04 but not really", name="broken.zip")
+    admin = client_for(admin_user)
+    body = imported(admin, upload(admin, b"PK\x03\x04 but not really", name="broken.zip"))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    body = response.json()
+    assert body["status"] == "failed"
     assert body["detail"] == rejection(1)
     [problem] = body["problems"]
     assert problem["where"] == "broken.zip"
@@ -189,7 +209,7 @@ def test_a_batch_for_a_pairwise_project_with_three_images_names_the_line(
     tmp_path: Path, admin_user: User
 ) -> None:
     admin = client_for(admin_user)
-    assert upload(admin, valid_zip(tmp_path)).status_code == HTTPStatus.CREATED
+    assert imported(admin, upload(admin, valid_zip(tmp_path)))["status"] == "succeeded"
     folder = tmp_path / "three"
     (folder / "img").mkdir(parents=True)
     images = []
@@ -199,10 +219,10 @@ def test_a_batch_for_a_pairwise_project_with_three_images_names_the_line(
     write_manifest(folder, [{"prompt": "three foxes", "images": images}])
     data = zip_folder(folder, tmp_path / "three.zip").read_bytes()
 
-    response = upload(admin, data, name="three.zip")
+    job = imported(admin, upload(admin, data, name="three.zip"))
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.json()["problems"] == [
+    assert job["status"] == "failed"
+    assert job["problems"] == [
         {
             "where": "manifest.jsonl line 1",
             "message": "has 3 images but project 'foxes' is pairwise (2 images per group); "
@@ -261,21 +281,40 @@ def test_a_slug_longer_than_a_project_slug_is_a_400(tmp_path: Path, admin_user: 
     assert database_state()["Project"] == 0
 
 
-def test_unwritable_media_storage_is_a_507_and_changes_nothing(
+def test_unwritable_media_storage_fails_the_job_and_changes_nothing(
     tmp_path: Path, admin_user: User, settings: Any
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("in the way")
     settings.MEDIA_ROOT = blocker / "media"
     db_before = database_state()
+    admin = client_for(admin_user)
+
+    job = imported(admin, upload(admin, valid_zip(tmp_path)))
+
+    assert job["status"] == "failed"
+    [problem] = job["problems"]
+    assert problem["where"] == "storage"
+    assert problem["message"].startswith(f"could not write {blocker}/media/images/")
+    assert "fix the path or the permissions of MEDIA_ROOT, then import again" in problem["message"]
+    assert database_state() == db_before
+    assert not any(Path(settings.IMPORT_UPLOAD_ROOT).iterdir())  # the stored upload is gone
+
+
+def test_an_upload_that_cannot_be_stored_is_a_507_and_records_no_job(
+    tmp_path: Path, admin_user: User, settings: Any
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    settings.IMPORT_UPLOAD_ROOT = blocker / "uploads"
 
     response = upload(client_for(admin_user), valid_zip(tmp_path))
 
     assert response.status_code == HTTPStatus.INSUFFICIENT_STORAGE
     detail = response.json()["detail"]
-    assert detail.startswith(f"could not write {blocker}/media/images/")
-    assert "fix the path or the permissions of MEDIA_ROOT, then import again" in detail
-    assert database_state() == db_before
+    assert detail.startswith(f"could not store the upload under {blocker}/uploads (")
+    assert detail.endswith("free disk space or fix IMPORT_UPLOAD_ROOT, then upload again")
+    assert ImportJob.objects.count() == 0
 
 
 # --- who may do what -------------------------------------------------------------------
@@ -308,8 +347,9 @@ def test_anonymous_upload_is_a_401_asking_for_a_token(tmp_path: Path, media_root
 def test_researchers_can_list_batches_and_annotators_cannot(
     tmp_path: Path, admin_user: User, researcher_user: User, annotator_user: User
 ) -> None:
-    created = upload(client_for(admin_user), valid_zip(tmp_path), judgments_per_task=2)
-    assert created.status_code == HTTPStatus.CREATED
+    admin = client_for(admin_user)
+    created = imported(admin, upload(admin, valid_zip(tmp_path), judgments_per_task=2))
+    assert created["status"] == "succeeded"
 
     project = Project.objects.get(slug=SLUG)
     member_of(project, researcher_user, "researcher")
@@ -324,7 +364,7 @@ def test_researchers_can_list_batches_and_annotators_cannot(
         "previous": None,
         "results": [
             {
-                "id": created.json()["batch"],
+                "id": created["batch"],
                 "project": SLUG,
                 "status": "imported",
                 "split": "train",
@@ -360,11 +400,12 @@ def test_token_auth_works_end_to_end(tmp_path: Path) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {account.token}")
 
-    created = upload(client, valid_zip(tmp_path))
+    created = imported(client, upload(client, valid_zip(tmp_path)))
     listed = client.get(reverse("project-list"))
     batches = client.get(batches_url())
 
-    assert created.status_code == HTTPStatus.CREATED, created.content
+    assert created["status"] == "succeeded", created
+    assert created["uploaded_by"] == "tina-token"
     assert Batch.objects.get().uploaded_by == account.user
     assert listed.status_code == HTTPStatus.OK
     assert [project["slug"] for project in listed.json()["results"]] == [SLUG]
@@ -380,7 +421,7 @@ def test_session_auth_works_for_a_logged_in_admin(tmp_path: Path, admin_user: Us
     client = APIClient()
     assert client.login(username=admin_user.username, password="correct-horse-battery-9")
 
-    response = upload(client, valid_zip(tmp_path))
+    job = imported(client, upload(client, valid_zip(tmp_path)))
 
-    assert response.status_code == HTTPStatus.CREATED, response.content
+    assert job["status"] == "succeeded", job
     assert Project.objects.get().created_by == admin_user

@@ -255,6 +255,7 @@ def test_the_admin_renders_under_the_content_security_policy(page_for, path: str
         "home",
         "project-page",
         "manage",
+        "import-job",
         "quality-dashboard",
         "prompt-review",
         "flagged-images",
