@@ -26,7 +26,6 @@ from schemathesis import GenerationMode
 from annotation.export import create_export, export_snapshot
 from annotation.judging.assignment import next_assignment
 from annotation.judging.submission import submit_judgment
-from annotation.models import Role
 from annotation.models import ImportJob, Role
 from annotation.projects.accounts import add_user
 from scoring.models import BenchmarkJob, ModelVersion, ScoreJob

@@ -210,7 +210,8 @@ def test_an_upload_with_a_maximum_collects_adaptively_and_the_pages_say_so(
     assert imported(client, response).status_code == HTTPStatus.OK
     batch = Batch.objects.get()
     assert (batch.judgments_per_task, batch.judgments_maximum) == (2, 4)
-    assert '<td data-label="Judgments per task">2 to 4</td>' in client.get(reverse("manage")).content.decode()
+    listing = client.get(reverse("manage")).content.decode()
+    assert '<td data-label="Judgments per task">2 to 4</td>' in listing
     page = client.get(reverse("project-page", kwargs={"slug": "foxes"})).content.decode()
     assert "2 to 4 judgments per task by default, more only while they disagree" in page
 
