@@ -23,11 +23,11 @@ urlpatterns = [
     path("manage/", manage.manage_home, name="manage"),
     path("annotate/<slug:slug>/", annotate.annotate, name="annotate"),
     path("manage/flags/", flag_review.flagged_images, name="flagged-images"),
-    path("manage/imports/<int:pk>/", imports.import_job_page, name="import-job"),
+    path("manage/imports/<id:pk>/", imports.import_job_page, name="import-job"),
     path(
-        "manage/imports/<int:pk>/cancel/", imports.import_job_cancel, name="import-job-cancel-form"
+        "manage/imports/<id:pk>/cancel/", imports.import_job_cancel, name="import-job-cancel-form"
     ),
-    path("manage/imports/<int:pk>/retry/", imports.import_job_retry, name="import-job-retry-form"),
+    path("manage/imports/<id:pk>/retry/", imports.import_job_retry, name="import-job-retry-form"),
     path("datasets/", datasets.datasets_home, name="datasets"),
     path("datasets/<slug:slug>/exports/", datasets.start_export, name="datasets-export"),
     path("media/<path:path>", media.media_file, name="media-file"),
@@ -35,7 +35,7 @@ urlpatterns = [
         "manage/projects/<slug:slug>/quality/", quality.quality_dashboard, name="quality-dashboard"
     ),
     path(
-        "manage/projects/<slug:slug>/quality/annotators/<int:annotator_id>/",
+        "manage/projects/<slug:slug>/quality/annotators/<id:annotator_id>/",
         quality.set_annotator_excluded,
         name="annotator-exclusion",
     ),
@@ -76,7 +76,7 @@ urlpatterns = [
         name="prompt-annotator-text",
     ),
     path(
-        "manage/projects/<slug:slug>/prompts/<int:prompt_id>/",
+        "manage/projects/<slug:slug>/prompts/<id:prompt_id>/",
         prompt_review.prompt_edit,
         name="prompt-edit",
     ),

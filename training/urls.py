@@ -6,7 +6,7 @@ urlpatterns = [
     path("manage/training/", views.training_page, name="manage-training"),
     path("manage/training/rollback/", views.roll_back_version, name="training-rollback"),
     path(
-        "manage/training/versions/<int:pk>/promote/",
+        "manage/training/versions/<id:pk>/promote/",
         views.promote_version,
         name="training-promote",
     ),

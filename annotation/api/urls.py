@@ -39,12 +39,12 @@ urlpatterns = [
         name="project-member-api",
     ),
     path("projects/<slug:slug>/pay/", member_views.ProjectPay.as_view(), name="project-pay-api"),
-    path("imports/<int:pk>/", views.ImportJobDetail.as_view(), name="import-job-detail"),
-    path("imports/<int:pk>/cancel/", views.ImportJobCancel.as_view(), name="import-job-cancel"),
-    path("imports/<int:pk>/retry/", views.ImportJobRetry.as_view(), name="import-job-retry"),
-    path("exports/<int:pk>/", export_views.ExportDetail.as_view(), name="export-detail"),
+    path("imports/<id:pk>/", views.ImportJobDetail.as_view(), name="import-job-detail"),
+    path("imports/<id:pk>/cancel/", views.ImportJobCancel.as_view(), name="import-job-cancel"),
+    path("imports/<id:pk>/retry/", views.ImportJobRetry.as_view(), name="import-job-retry"),
+    path("exports/<id:pk>/", export_views.ExportDetail.as_view(), name="export-detail"),
     path(
-        "exports/<int:pk>/download/", export_views.ExportDownload.as_view(), name="export-download"
+        "exports/<id:pk>/download/", export_views.ExportDownload.as_view(), name="export-download"
     ),
 ]
 
@@ -53,12 +53,12 @@ urlpatterns += [
     path("projects/<slug:slug>/next/", annotate_views.NextAssignment.as_view(), name="next"),
     path("projects/<slug:slug>/undo/", annotate_views.UndoLastJudgment.as_view(), name="undo"),
     path(
-        "assignments/<int:pk>/submit/",
+        "assignments/<id:pk>/submit/",
         annotate_views.SubmitAssignment.as_view(),
         name="assignment-submit",
     ),
     path(
-        "assignments/<int:pk>/skip/",
+        "assignments/<id:pk>/skip/",
         annotate_views.SkipAssignment.as_view(),
         name="assignment-skip",
     ),

@@ -200,6 +200,10 @@ SPECTACULAR_SETTINGS = {
         # Exports and the scorer's jobs share the field name "status" and its values.
         "JobStatusEnum": "scoring.models.JobStatus",
     },
+    # Row ids in paths (core/url_converters.py): integers that fit PostgreSQL's bigint.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1},
+    },
 }
 
 # --- Celery (namespace CELERY_ in config/celery_app.py)

@@ -52,7 +52,7 @@ def write_pair_table(root: Path) -> None:
             "loser_generator": generator_of(loser),
             "winner_path": winner,
             "loser_path": loser,
-            "is_tie": False,
+            "is_tie": 0,
         }
         for key, value in row.items():
             rows[key].append(value)

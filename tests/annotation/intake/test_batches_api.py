@@ -154,6 +154,8 @@ def test_the_new_project_is_listed_with_its_counts(
                 "lease_seconds": settings.DEFAULT_LEASE_SECONDS,
                 "annotator_prompt": "raw",
                 "serving_order": "fifo",
+                "allow_ties": False,
+                "reason_chips": [],
                 "created_at": "<masked>",
                 "prompt_count": 4,
                 "image_count": 8,
