@@ -35,7 +35,8 @@ def test_pairwise_journey_with_the_keyboard_alone(page_for, media_root: Path) ->
     )
     # The images really load (served by the platform to the logged-in annotator).
     page.wait_for_function(
-        "() => [...document.querySelectorAll('#images img')].every(i => i.naturalWidth === 256)"
+        "() => { const shown = [...document.querySelectorAll('#images img')];"
+        " return shown.length > 0 && shown.every(i => i.naturalWidth === 256); }"
     )
     first = shown_ids(page)
     page.keyboard.press("1")
@@ -206,7 +207,8 @@ def test_the_annotate_page_works_under_the_content_security_policy(
     close_guidelines(page)
     expect(page.locator("#task")).to_be_visible()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('#images img')].every(i => i.naturalWidth === 256)"
+        "() => { const shown = [...document.querySelectorAll('#images img')];"
+        " return shown.length > 0 && shown.every(i => i.naturalWidth === 256); }"
     )
     assert violations == []
     page.keyboard.press("1")

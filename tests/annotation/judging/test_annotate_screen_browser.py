@@ -35,8 +35,11 @@ LOOK = """() => {
 
 
 def images_drawn(page: Page, width: int) -> None:
+    """Wait until the task's images are on screen and decoded (at least one: `every` of
+    none is true while the page is still fetching its first task)."""
     page.wait_for_function(
-        "w => [...document.querySelectorAll('#images img')].every(i => i.naturalWidth === w)",
+        "w => { const shown = [...document.querySelectorAll('#images img')];"
+        " return shown.length > 0 && shown.every(i => i.naturalWidth === w); }",
         arg=width,
     )
 
