@@ -147,13 +147,13 @@ def build_project(scale: float, media_root: Path) -> tuple[int, dict[str, int]]:
                 array = "{" + ",".join(map(str, ranking)) + "}"
                 yield (
                     f"{judgment_id}\t{pid}\t{annotator}\t{array}\t{array}\t{rng.randint(800, 9000)}"
-                    f"\t{{}}\thpd-v2-1\tf\t\t{now}\n"
+                    f"\t{{}}\thpd-v2-1\tf\t\t{now}\t{{}}\t{{}}\t\n"
                 )
                 for a in range(len(ranking)):
                     for b in range(a + 1, len(ranking)):
                         pair_rows.append(
                             f"{project.pk}\t{judgment_id}\t{pid}\t{annotator}\t{ranking[a]}\t"
-                            f"{ranking[b]}\n"
+                            f"{ranking[b]}\tf\n"
                         )
 
     with connection.cursor() as cursor:
@@ -173,11 +173,12 @@ def build_project(scale: float, media_root: Path) -> tuple[int, dict[str, int]]:
         _copy(raw, t["taskimage"], "id, task_id, image_id, position", task_images())
         counts["judgments"] = _copy(
             raw, t["judgment"], "id, task_id, annotator_id, ranking, display_order, duration_ms, "
-            "flags, guideline_version, is_calibration, idempotency_key, created_at", judgments(),
+            "flags, guideline_version, is_calibration, idempotency_key, created_at, levels, "
+            "reasons, note", judgments(),
         )  # fmt: skip
         counts["pair_rows"] = _copy(
             raw, t["pairjudgment"], "project_id, judgment_id, task_id, annotator_id, winner_id, "
-            "loser_id", iter(pair_rows),
+            "loser_id, is_tie", iter(pair_rows),
         )  # fmt: skip
         for name in ("prompt", "image", "task", "taskimage", "judgment"):
             cursor.execute(

@@ -73,7 +73,7 @@ def build_judged_project(slug: str, prompts: int, media_root: Path) -> Project:
             who = annotators[n % len(annotators)].pk
             yield (
                 f"{first_judgment + n}\t{pid}\t{who}\t{{{a},{b}}}\t{{{b},{a}}}\t1500\t{{}}\t"
-                f"hpd-v2-1\tf\t\t{now}\n"
+                f"hpd-v2-1\tf\t\t{now}\t{{}}\t{{}}\t\n"
             )
 
     with connection.cursor() as cursor:
@@ -101,14 +101,15 @@ def build_judged_project(slug: str, prompts: int, media_root: Path) -> Project:
         )  # fmt: skip
         _copy(
             raw, TABLES["judgment"], "id, task_id, annotator_id, ranking, display_order, "
-            "duration_ms, flags, guideline_version, is_calibration, idempotency_key, created_at",
+            "duration_ms, flags, guideline_version, is_calibration, idempotency_key, created_at, "
+            "levels, reasons, note",
             judgment_rows(),
         )  # fmt: skip
         _copy(
             raw, TABLES["pairjudgment"], "project_id, judgment_id, task_id, annotator_id, "
-            "winner_id, loser_id",
+            "winner_id, loser_id, is_tie",
             (f"{project.pk}\t{first_judgment + n}\t{pid}\t{annotators[n % 20].pk}\t"
-             f"{first_image + 2 * n}\t{first_image + 2 * n + 1}\n"
+             f"{first_image + 2 * n}\t{first_image + 2 * n + 1}\tf\n"
              for n, pid in enumerate(prompt_ids)),
         )  # fmt: skip
         for name in ("prompt", "image", "task", "taskimage", "judgment"):
