@@ -21,6 +21,7 @@ from annotation.intake import (
 )
 from annotation.models import Capability, Project, Split, User, capabilities, visible_projects
 from annotation.projects import projects_with_counts, recent_batches
+from annotation.views.navigation import may_open_manage
 
 NEW_PROJECT = "+new"  # the project choice that creates one (not a slug: none can clash)
 
@@ -109,8 +110,7 @@ def upload_refusal(user: User, slug: str) -> str | None:
 @login_required
 def manage_home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    managed = projects_with_counts(user, Capability.REVIEW)
-    if not user.is_platform_admin and not managed.exists():
+    if not may_open_manage(user):
         raise PermissionDenied("Only admins and project managers or reviewers may see this.")
     problems: list[Problem] = []
     posted = request.method == "POST"
@@ -142,6 +142,7 @@ def manage_home(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Upload stored; import {job.pk} runs on a worker.")
             return redirect("import-job", pk=job.pk)
     status = 400 if problems or form.errors else 200
+    managed = projects_with_counts(user, Capability.REVIEW)
     return render(
         request,
         "annotation/manage.html",

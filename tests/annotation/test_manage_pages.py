@@ -302,3 +302,22 @@ def test_a_problem_repeated_in_many_files_is_one_line(tmp_path: Path, admin_user
     assert len(lines) == 1, lines
     assert lines[0].startswith("<code>img/0000-0.png</code>, <code>img/0000-1.png</code>")
     assert "and 11 more (16 in all): is already in project &#x27;foxes&#x27;" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("role", "linked"),
+    [(ProjectRole.MANAGER, True), (ProjectRole.REVIEWER, True), (ProjectRole.ANNOTATOR, False)],
+)
+def test_the_header_links_manage_for_whoever_may_open_it(
+    role: str, linked: bool, tmp_path: Path, annotator_user: User
+) -> None:
+    import_batch(write_batch(tmp_path / "first", groups=1), "foxes")
+    member_of(Project.objects.get(slug="foxes"), annotator_user, role)
+    client = logged_in(annotator_user)
+
+    home = client.get(reverse("home")).content.decode()
+
+    assert (f'<a href="{reverse("manage")}">Manage</a>' in home) is linked
+    assert client.get(reverse("manage")).status_code == (
+        HTTPStatus.OK if linked else HTTPStatus.FORBIDDEN
+    )
