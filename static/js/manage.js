@@ -35,7 +35,7 @@
         if (progress.loaded === progress.total) percent.textContent = "100%: importing…";
       });
       request.addEventListener("load", function () {
-        // The server's answer is a whole page (the list with its message, or the form
+        // The server's answer is a whole page (the import's page it redirected to, or the form
         // with the problems): show it as a normal submit would have.
         window.history.replaceState(null, "", request.responseURL || window.location.href);
         document.open();

@@ -1,5 +1,6 @@
 """/manage/ in a real Chromium: a new project only as an explicit choice, the upload sent
-with a progress bar and its answer shown, and a processing batch followed until ready."""
+with a progress bar and its answer (the import's page, followed while the worker, run
+here, imports it) shown, and a processing batch followed until ready."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from annotation.models import Batch, Project, Role
+from annotation.intake import run_import_job
+from annotation.models import Batch, ImportJob, Project, Role
 from tests.factories.batches import write_batch, zip_folder
 from tests.factories.tasks import make_project, make_tasks
 from tests.factories.users import make_user
@@ -33,9 +35,11 @@ def test_a_new_project_is_chosen_explicitly_and_the_upload_shows_its_progress(
     with page.expect_request(lambda r: r.method == "POST") as sent:
         page.get_by_role("button", name="Upload and import").click()
     assert sent.value.resource_type == "xhr"  # sent by static/js/manage.js, with progress
-    expect(page.get_by_role("status")).to_contain_text("Imported batch")
-    expect(page.get_by_role("status")).to_contain_text("into foxes: 2 prompts")
-    assert page.url.endswith("/manage/")
+    expect(page.locator(".job-status")).to_have_text("queued")
+    job = ImportJob.objects.get()
+    assert page.url.endswith(f"/manage/imports/{job.pk}/")
+    run_import_job(job.pk)  # the worker's part
+    expect(page.locator(".job-detail")).to_contain_text("into foxes: 2 prompts", timeout=15_000)
     assert Batch.objects.get().project.slug == "foxes"
 
 
@@ -52,7 +56,9 @@ def test_a_mistyped_slug_never_reaches_the_server_as_a_new_project(
     assert Batch.objects.count() == 0
     page.get_by_label("Project:").select_option("owls")
     page.get_by_role("button", name="Upload and import").click()
-    expect(page.get_by_role("status")).to_contain_text("into owls")
+    expect(page.locator(".job-status")).to_have_text("queued")
+    run_import_job(ImportJob.objects.get().pk)
+    expect(page.locator(".job-detail")).to_contain_text("into owls", timeout=15_000)
     assert list(Project.objects.values_list("slug", flat=True)) == ["owls"]
 
 

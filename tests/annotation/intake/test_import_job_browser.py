@@ -28,7 +28,7 @@ def test_a_manager_uploads_on_a_phone_and_the_page_follows_the_import(
     page = page_for(boss, phone=True)
     page.goto("/manage/")
     page.get_by_label("File").set_input_files(str(archive))
-    page.get_by_label("Project").fill("foxes")
+    page.get_by_label("Project:").select_option("foxes")
     page.get_by_role("button", name="Upload and import").click()
 
     expect(page.locator(".job-status")).to_have_text("queued")
