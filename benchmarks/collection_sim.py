@@ -32,9 +32,10 @@ version's and the platform refreshes the task margins from them
 uncertain-first, one judgment per task, each collect the same budget (a quarter of the
 tasks) from the same crowd; the scorer refitted on the seed pairs plus each project's
 judgments is scored on 1,000 held-out pairs. Reported per world and as the mean over
-worlds (95% bootstrap over worlds). The small scorer stands in for the training cycle
-(training/): the project's own cycle fine-tunes a CLIP model on image files, which this
-world does not have.
+worlds (95% bootstrap over worlds). The small scorer isolates what the serving order
+changes, in seconds; benchmarks/collection_sim_training.py makes the same comparison
+through the project's own training cycle (training/: export, fine-tuning a tiny CLIP on
+the CPU, evaluation) on image files with a known, learnable quality.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ from benchmarks.collection_sim import (
 from benchmarks.common import setup_django, throwaway_database, write_result
 
 QUICK = {"pool": 160, "budget": 60, "held_out": 100, "worlds": 1, "steps": 40, "rounds": 200}
-FULL = {"pool": 400, "budget": 150, "held_out": 200, "worlds": 3, "steps": 80, "rounds": 1000}
+FULL = {"pool": 200, "budget": 100, "held_out": 120, "worlds": 3, "steps": 80, "rounds": 1000}
 
 
 # --- pure: the truth of a pair, the figures
@@ -82,8 +83,9 @@ def orders_as_truth(scores: dict[int, float], pairs: Sequence[tuple[int, int]]) 
     return [scores[better] > scores[worse] for better, worse in pairs]
 
 
-def share(flags: Sequence[bool], chosen: Sequence[int]) -> float:
-    return sum(flags[i] for i in chosen) / max(1, len(chosen))
+def share(values: Sequence[float], chosen: Sequence[int]) -> float:
+    """The mean of `values` at the `chosen` indexes (with True as 1: a share)."""
+    return sum(values[i] for i in chosen) / max(1, len(chosen))
 
 
 def accuracy_figures(
@@ -93,7 +95,7 @@ def accuracy_figures(
     95% bootstrap intervals over the held-out pairs (the same resamples for every model)."""
     pairs = len(next(iter(correct.values())))
     figures: dict[str, Any] = {
-        name: interval(bootstrap(pairs, lambda s, flags=flags: share(flags, s), rounds))
+        name: interval(bootstrap(pairs, partial(share, flags), rounds))
         for name, flags in correct.items()
     }
     figures["difference"] = interval(
@@ -311,16 +313,15 @@ def evaluate_world(
 
 def mean_over_worlds(worlds: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
     """The mean over worlds of each figure, with a 95% bootstrap interval over worlds."""
-    names = list(worlds[0]["accuracy"])
     return {
         name: interval(
             bootstrap(
                 len(worlds),
-                lambda s, n=name: sum(worlds[i]["accuracy"][n]["value"] for i in s) / len(s),
+                partial(share, [world["accuracy"][name]["value"] for world in worlds]),
                 rounds,
             )
         )
-        for name in names
+        for name in worlds[0]["accuracy"]
     }
 
 
