@@ -56,6 +56,7 @@ from benchmarks.collection_sim import (
     run_arm,
     seed_annotators,
     serve_gunicorn,
+    share,
     show,
 )
 from benchmarks.common import setup_django, throwaway_database, write_result
@@ -81,11 +82,6 @@ def pair_truth(generators: dict[int, str], quality: dict[str, float]) -> tuple[i
 def orders_as_truth(scores: dict[int, float], pairs: Sequence[tuple[int, int]]) -> list[bool]:
     """Per (better, worse) pair, whether the scores put the better image strictly first."""
     return [scores[better] > scores[worse] for better, worse in pairs]
-
-
-def share(values: Sequence[float], chosen: Sequence[int]) -> float:
-    """The mean of `values` at the `chosen` indexes (with True as 1: a share)."""
-    return sum(values[i] for i in chosen) / max(1, len(chosen))
 
 
 def accuracy_figures(
