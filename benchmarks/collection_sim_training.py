@@ -234,7 +234,8 @@ def run_world(
         project = Project.objects.get(slug=slug)
         add_member(project, truth_user, ProjectRole.ANNOTATOR, by=admin)
         held_truth = batch_truth(held, GENERATOR_QUALITY)
-        judge_by_truth(project, truth_user, held_truth)
+        if judge_by_truth(project, truth_user, held_truth) != len(held_truth):
+            raise RuntimeError(f"not every held-out pair of {slug} was judged by its truth")
         pool = import_pairs(pool_folder, slug, Split.TRAIN, order, admin)
         score_images_for_batch(pool)  # the active version: the serving margins
         pool_truth = batch_truth(pool, GENERATOR_QUALITY)
