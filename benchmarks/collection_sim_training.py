@@ -237,8 +237,8 @@ def run_world(
         held = import_pairs(held_folder, slug, Split.TEST, order, admin)
         project = Project.objects.get(slug=slug)
         add_member(project, truth_user, ProjectRole.ANNOTATOR, by=admin)
-        # Only what the truth judged is held out: the cleaning may keep a group out of
-        # circulation (annotation/intake), and then no cycle evaluates on it either.
+        # Only what the truth judged is held out: a prompt the cleaning holds for a safety
+        # review is out of circulation (annotation/judging/circulation.py), never judged.
         held_pairs = judge_by_truth(project, truth_user, batch_truth(held, GENERATOR_QUALITY))
         pool = import_pairs(pool_folder, slug, Split.TRAIN, order, admin)
         score_images_for_batch(pool)  # the active version: the serving margins
