@@ -15,7 +15,8 @@ the crowd is benchmarks/collection_sim.py's (17 careful, 2 careless, 1 adversari
 
 Per serving order, a fresh project in a throwaway database gets, through import_batch as
 an upload would: a held-out test batch of pairs, judged once each by their truth (the
-better image first; it is what the cycle's evaluation reads), then the pool (a train
+better image first; it is what the cycle's evaluation reads; a prompt held for a safety
+review is never judged, so not held out), then the pool (a train
 batch, one judgment per task). The demo model (annotation/demo/model.py: random start
 weights) is the active version; the pool is scored with it (scoring.services), which sets
 the serving margins the uncertain-first order reads (annotation/judging/serving.py). The
