@@ -32,9 +32,10 @@ version's and the platform refreshes the task margins from them
 uncertain-first, one judgment per task, each collect the same budget (a quarter of the
 tasks) from the same crowd; the scorer refitted on the seed pairs plus each project's
 judgments is scored on 1,000 held-out pairs. Reported per world and as the mean over
-worlds (95% bootstrap over worlds). The small scorer stands in for the training cycle
-(training/): the project's own cycle fine-tunes a CLIP model on image files, which this
-world does not have.
+worlds (95% bootstrap over worlds). The small scorer isolates what the serving order
+changes, in seconds; benchmarks/collection_sim_training.py makes the same comparison
+through the project's own training cycle (training/: export, fine-tuning a tiny CLIP on
+the CPU, evaluation) on image files with a known, learnable quality.
 """
 
 from __future__ import annotations
@@ -720,7 +721,7 @@ def compare_serving(
         report["arms"][order] = {
             "judgments": len(judged),
             "held_out_accuracy": interval(
-                bootstrap(len(features.test), partial(_share, correct[order]), rounds)
+                bootstrap(len(features.test), partial(share, correct[order]), rounds)
             ),
             "mean_true_strength_of_judged_tasks": round(
                 sum(strengths[t] for t in tasks) / max(1, len(tasks)), 3
@@ -735,7 +736,7 @@ def compare_serving(
         "held_out_accuracy": interval(
             bootstrap(
                 len(features.test),
-                lambda s: _share(correct[second], s) - _share(correct[first], s),
+                lambda s: share(correct[second], s) - share(correct[first], s),
                 rounds,
             )
         ),
@@ -752,7 +753,7 @@ def summarise_serving(
 
     def mean_over(pick: Callable[[dict[str, Any]], float]) -> dict[str, float]:
         values = [pick(w) for w in worlds]
-        return interval(bootstrap(len(values), lambda s: _mean(values, s), rounds))
+        return interval(bootstrap(len(values), lambda s: share(values, s), rounds))
 
     return {
         "budget": budget,
@@ -770,12 +771,9 @@ def _held_out_accuracy(order: str, world: dict[str, Any]) -> float:
     return value
 
 
-def _mean(values: Sequence[float], chosen: Sequence[int]) -> float:
+def share(values: Sequence[float], chosen: Sequence[int]) -> float:
+    """The mean of `values` at the `chosen` indexes (with True as 1: a share)."""
     return sum(values[i] for i in chosen) / max(1, len(chosen))
-
-
-def _share(flags: Sequence[bool], chosen: Sequence[int]) -> float:
-    return sum(flags[i] for i in chosen) / max(1, len(chosen))
 
 
 def serve_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:

@@ -3,6 +3,7 @@ it plants, the annotators' decisions, the consensus and the savings it reports."
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -14,6 +15,7 @@ from benchmarks.collection_sim import (
     CARELESS,
     EASY_STRENGTH,
     HARD_STRENGTH,
+    SHARPNESS,
     Annotator,
     ArmResult,
     bootstrap,
@@ -25,6 +27,7 @@ from benchmarks.collection_sim import (
     orders_correctly,
     p_better,
 )
+from benchmarks.collection_sim_training import accuracy_figures, orders_as_truth, pair_truth
 
 
 def test_consensus_is_the_majority_and_a_tie_is_none() -> None:
@@ -135,3 +138,30 @@ def test_the_feature_world_plants_quality_and_the_small_scorer_learns_it() -> No
     learned = orders_correctly(fit_linear(truthful), world.test)
     assert sum(learned) / len(learned) > 0.9
     assert fit_linear([(a, b) for b, a in truthful]) != fit_linear(truthful)
+
+
+def test_a_pairs_truth_follows_the_generators_quality() -> None:
+    quality = {"crisp": 1.2, "plain": 0.3, "twin": 0.3}
+
+    better, worse, strength = pair_truth({7: "plain", 9: "crisp"}, quality)
+
+    assert (better, worse) == (9, 7)
+    assert strength == pytest.approx(1 / (1 + math.exp(-SHARPNESS * 0.9)))
+    assert pair_truth({1: "crisp", 2: "plain"}, quality)[:2] == (1, 2)
+    assert pair_truth({1: "plain", 2: "twin"}, quality)[2] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="two images"):
+        pair_truth({1: "crisp"}, quality)
+
+
+def test_held_out_accuracy_counts_pairs_ordered_as_the_truth() -> None:
+    scores = {1: 0.9, 2: 0.1, 3: 0.5, 4: 0.5}
+    assert orders_as_truth(scores, [(1, 2), (2, 1), (3, 4)]) == [True, False, False]
+
+    right = [True] * 8 + [False] * 2
+    figures = accuracy_figures({"a": [True] * 5 + [False] * 5, "b": right}, "a", "b", 300)
+
+    assert figures["a"]["value"] == pytest.approx(0.5)
+    assert figures["b"]["value"] == pytest.approx(0.8)
+    assert figures["difference"]["value"] == pytest.approx(0.3)
+    assert figures["b"]["low"] < 0.8 < figures["b"]["high"]
+    assert figures["difference"]["low"] <= 0.3 <= figures["difference"]["high"]
