@@ -36,7 +36,7 @@ from scoring.benchmark_cli import (
 )
 from scoring.cli import PRECISION_CHOICES
 from scoring.models import BenchmarkJob, BenchmarkResult, JobStatus, ModelVersion
-from scoring.services import ScoringError, model_version_named, queue_job
+from scoring.services import ScoringError, model_version_named, queue_job, start_job
 
 logger = logging.getLogger(__name__)
 
@@ -241,18 +241,9 @@ def job_options(parameters: Mapping[str, Any]) -> argparse.Namespace:
 
 def run_benchmark_job(job_id: int) -> BenchmarkJob | None:
     """Run a queued (or redelivered running) job; a finished one is left as it is."""
-    with transaction.atomic():
-        job = (
-            BenchmarkJob.objects.select_for_update()
-            .filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-            .select_related("model_version")
-            .first()
-        )
-        if job is None:
-            return None
-        job.status = JobStatus.RUNNING
-        job.started_at = timezone.now()
-        job.save(update_fields=["status", "started_at"])
+    job: BenchmarkJob | None = start_job(BenchmarkJob, job_id)
+    if job is None:
+        return None
     out = io.StringIO()
     try:
         outcome = run_version_benchmark(

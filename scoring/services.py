@@ -359,6 +359,28 @@ def queue_job(task_name: str, job: Any) -> None:
         )
 
 
+def start_job(model: Any, job_id: int) -> Any:
+    """Lock a queued (or redelivered running) job row of `model` (ScoreJob, BenchmarkJob)
+    and mark it running, with its start time where it has one; None for a finished or
+    unknown job, which is left as it is."""
+    with transaction.atomic():
+        job = (
+            model.objects.select_for_update()
+            .filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+            .select_related("model_version")
+            .first()
+        )
+        if job is None:
+            return None
+        job.status = JobStatus.RUNNING
+        fields = ["status"]
+        if hasattr(job, "started_at"):
+            job.started_at = timezone.now()
+            fields.append("started_at")
+        job.save(update_fields=fields)
+    return job
+
+
 def create_score_job(
     version: ModelVersion,
     *,
@@ -396,17 +418,9 @@ def run_score_job(job_id: int) -> ScoreJob | None:
     """Score a queued (or redelivered running) job with its model version and record the
     response body, or the reason it failed; its uploaded files are then deleted (uploads
     are scored, not kept). A finished job is left as it is."""
-    with transaction.atomic():
-        job = (
-            ScoreJob.objects.select_for_update()
-            .filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-            .select_related("model_version")
-            .first()
-        )
-        if job is None:
-            return None
-        job.status = JobStatus.RUNNING
-        job.save(update_fields=["status"])
+    job: ScoreJob | None = start_job(ScoreJob, job_id)
+    if job is None:
+        return None
     version = job.model_version
     try:
         uploads = [(u.name, bytes(u.content)) for u in job.uploads.order_by("position")]
