@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "core.database_outage.DatabaseOutageMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.request_limits.RequestBodyLimitMiddleware",
+    # A NUL in a query string is a 400, never a database error (core/query_strings.py).
+    "core.query_strings.NulQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -72,6 +72,14 @@ class ScoreResponseSerializer(serializers.Serializer):
     scores = ScoredImageSerializer(many=True)
 
 
+class BenchmarkQuerySerializer(serializers.Serializer):
+    """The list's filters; a CharField refuses a NUL character (PostgreSQL cannot compare
+    with one) with a 400 naming the parameter."""
+
+    model_version = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    generator = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
 class BenchmarkResultSerializer(serializers.ModelSerializer):
     model_version: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
         slug_field="name", read_only=True

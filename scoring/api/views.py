@@ -30,6 +30,7 @@ from core.permissions import CanReadDatasets
 from scoring import benchmarks, services
 from scoring.api.serializers import (
     BenchmarkJobSerializer,
+    BenchmarkQuerySerializer,
     BenchmarkRequestSerializer,
     BenchmarkResultSerializer,
     ModelVersionSerializer,
@@ -147,8 +148,10 @@ class BenchmarkList(generics.ListAPIView):
     permission_classes = [CanReadDatasets]
 
     def get_queryset(self) -> QuerySet[BenchmarkResult]:
-        params = self.request.query_params
-        return benchmarks.benchmark_results(params.get("model_version"), params.get("generator"))
+        query = BenchmarkQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)  # a 400 naming the bad parameter
+        wanted = query.validated_data
+        return benchmarks.benchmark_results(wanted.get("model_version"), wanted.get("generator"))
 
     @extend_schema(
         parameters=[

@@ -235,3 +235,15 @@ def test_a_job_the_broker_cannot_take_fails_saying_so(
     job = BenchmarkJob.objects.get(pk=response.json()["id"])
     assert job.status == "failed"
     assert "the gpu queue could not be reached; send the request again" in job.error
+
+
+@pytest.mark.django_db
+def test_a_filter_with_a_nul_character_is_a_400_naming_it(researcher_user: User) -> None:
+    # PostgreSQL cannot compare a text with a NUL in it: without the check this was a 500.
+    response = client_for(researcher_user).get(
+        reverse("benchmark-list"), {"model_version": "a\x00b", "generator": "sdxl"}
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST, response.content
+    assert "model_version" in response.json()
+    assert "generator" not in response.json()
