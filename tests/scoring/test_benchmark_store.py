@@ -245,5 +245,5 @@ def test_a_filter_with_a_nul_character_is_a_400_naming_it(researcher_user: User)
     )
 
     assert response.status_code == HTTPStatus.BAD_REQUEST, response.content
-    assert "model_version" in response.json()
-    assert "generator" not in response.json()
+    assert "'model_version'" in response.json()["detail"]
+    assert "NUL character" in response.json()["detail"]
