@@ -25,14 +25,19 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, setup_django, throwaway_database, write_result
+from benchmarks.common import (
+    ROOT,
+    setup_django,
+    submit_ranking,
+    throwaway_database,
+    write_result,
+)
 
 TARGET_JUDGMENTS_PER_S = 150
 TARGET_P99_MS = 150
@@ -92,18 +97,8 @@ def run_client(
                 continue
             lease = json.loads(response.data)
             ranking = [image["id"] for image in lease["images"]]
-            body = json.dumps({"ranking": ranking, "duration_ms": 1500, "flags": []})
             started = time.perf_counter()
-            response = http.request(
-                "POST",
-                f"{base_url}/api/v1/assignments/{lease['assignment']}/submit/",
-                body=body,
-                headers={
-                    **headers,
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": str(uuid.uuid4()),
-                },
-            )
+            response = submit_ranking(http, base_url, headers, lease["assignment"], ranking)
             mine_submit.append((time.perf_counter() - started) * 1000)
             if response.status == 201:
                 mine_created.append(json.loads(response.data)["judgment"])

@@ -51,7 +51,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -60,7 +59,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, setup_django, throwaway_database, write_result
+from benchmarks.common import (
+    ROOT,
+    setup_django,
+    submit_ranking,
+    throwaway_database,
+    write_result,
+)
 
 CAREFUL, CARELESS, ADVERSARIAL = "careful", "careless", "adversarial"
 EASY_STRENGTH = (0.90, 0.98)
@@ -346,17 +351,7 @@ def run_client(base_url: str, plan: dict[str, Any], out: Path) -> None:
             draw = random.Random(f"{plan['seed']}-{task_index}-{index}").random()
             picks_better = who.prefers_better(strength, draw, shown[0] == better)
             ranking = [better, worse] if picks_better else [worse, better]
-            body = json.dumps({"ranking": ranking, "duration_ms": 1500, "flags": []})
-            response = http.request(
-                "POST",
-                f"{base_url}/api/v1/assignments/{lease['assignment']}/submit/",
-                body=body,
-                headers={
-                    **headers,
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": str(uuid.uuid4()),
-                },
-            )
+            response = submit_ranking(http, base_url, headers, lease["assignment"], ranking)
             with lock:
                 if response.status == 201:
                     created.append(json.loads(response.data)["judgment"])

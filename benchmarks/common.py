@@ -7,6 +7,7 @@ import os
 import platform
 import statistics
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,3 +62,20 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"benchmark": name, "machine": machine(), **result}, indent=2))
     return path
+
+
+def submit_ranking(
+    http: Any, base_url: str, headers: dict[str, str], assignment: int, ranking: list[int]
+) -> Any:
+    """POST one judgment (`ranking`, best first) of a leased assignment, as the annotation
+    page does, with a fresh Idempotency-Key; returns the urllib3 response."""
+    return http.request(
+        "POST",
+        f"{base_url}/api/v1/assignments/{assignment}/submit/",
+        body=json.dumps({"ranking": ranking, "duration_ms": 1500, "flags": []}),
+        headers={
+            **headers,
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
+    )
